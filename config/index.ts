@@ -1,0 +1,133 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { NAMESPACE, configKey, formatIssue } from "./format";
+import { COLOURS, Colour, SectionName, StackConfig, sectionSchemas } from "./schema";
+
+export * from "./schema";
+export { NAMESPACE, configKey } from "./format";
+
+/** Thrown when the stack config is invalid. `problems` lists every problem found, one message each. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`Invalid shiftwise stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Validates the `shiftwise:*` part of a stack config. `raw` maps each key
+ * without its namespace (`traffic`) to its value as written in the stack file.
+ * Every problem is collected; the function throws a single `ConfigError`.
+ */
+export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackConfig {
+    const problems: string[] = [];
+    const known = Object.keys(sectionSchemas);
+    for (const key of Object.keys(raw)) {
+        if (!known.includes(key)) {
+            problems.push(`${configKey(key)}: is not a shiftwise config key; remove it or fix its spelling (known keys: ${known.join(", ")})`);
+        }
+    }
+    const parsed: Partial<Record<SectionName, unknown>> = {};
+    for (const section of known as SectionName[]) {
+        const schema = sectionSchemas[section] as z.ZodType;
+        const result = schema.safeParse(raw[section], { reportInput: true });
+        if (result.success) {
+            parsed[section] = result.data;
+        } else {
+            for (const issue of result.error.issues) problems.push(...formatIssue(section, schema, issue));
+        }
+    }
+    problems.push(...crossSectionProblems(parsed as Partial<StackConfig>));
+    if (problems.length > 0) throw new ConfigError(problems);
+    return parsed as StackConfig;
+}
+
+/** Rules that span sections. Each runs only when the sections it reads are valid, so one mistake is reported once. */
+function crossSectionProblems(config: Partial<StackConfig>): string[] {
+    const problems: string[] = [];
+    const { traffic, protect, database } = config;
+    for (const colour of COLOURS) {
+        const settings = config[colour];
+        if (!traffic || !settings) continue;
+        const minimum = protect ? 2 : 1;
+        if (traffic[colour] > 0 && settings.desiredCount < minimum) {
+            problems.push(
+                protect
+                    ? `${configKey(colour, ["desiredCount"])} = ${settings.desiredCount}: a protected stack needs at least 2 tasks in a colour that carries traffic (${configKey("traffic", [colour])} = ${traffic[colour]}); raise desiredCount to 2 or more`
+                    : `${configKey(colour, ["desiredCount"])} = ${settings.desiredCount}: a colour that carries traffic (${configKey("traffic", [colour])} = ${traffic[colour]}) needs at least 1 task; raise desiredCount or set its weight to 0`,
+            );
+        }
+    }
+    if (database && protect && database.backupRetentionDays < 7) {
+        problems.push(
+            `${configKey("database", ["backupRetentionDays"])} = ${database.backupRetentionDays}: a protected stack keeps automated backups at least 7 days; raise it to 7 or more`,
+        );
+    }
+    if (database?.preReleaseSnapshot !== undefined && config.blue && config.green) {
+        if (releaseColours({ blue: config.blue, green: config.green, database }).length === 0) {
+            problems.push(
+                `${configKey("database", ["preReleaseSnapshot"])} = ${JSON.stringify(database.preReleaseSnapshot)}: matches neither colour's version (blue ${config.blue.version}, green ${config.green.version}), so no colour would wait for the snapshot; set it to the version being released or set ${configKey("database", ["snapshotColour"])}`,
+            );
+        }
+    }
+    return problems;
+}
+
+/** The colours that must wait for the pre-release snapshot: `snapshotColour`, or those whose version equals the label. */
+export function releaseColours(config: Pick<StackConfig, "blue" | "green" | "database">): Colour[] {
+    const database = config.database;
+    if (database?.preReleaseSnapshot === undefined) return [];
+    if (database.snapshotColour) return [database.snapshotColour];
+    return COLOURS.filter((colour) => config[colour].version === database.preReleaseSnapshot);
+}
+
+/** The stable colour carries the larger weight (blue on a tie); the other is the candidate. */
+export function stableColour(traffic: StackConfig["traffic"]): Colour {
+    return traffic.green > traffic.blue ? "green" : "blue";
+}
+
+/** The colour that is not `colour`. */
+export function otherColour(colour: Colour): Colour {
+    return colour === "blue" ? "green" : "blue";
+}
+
+/** Parses a config value the way the Pulumi engine hands it to programs: JSON for structured values, raw text otherwise. */
+export function decodeConfigValue(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** The deployment context a program needs besides the validated config. */
+export interface LoadedConfig {
+    readonly config: StackConfig;
+    /** `aws:region`, used in restore commands and metric links. */
+    readonly region: string;
+}
+
+/**
+ * Reads and validates the current stack's config. This is the only place in
+ * the program that reads `pulumi.Config`; it throws before any resource is
+ * registered when anything is wrong.
+ */
+export function loadConfig(): LoadedConfig {
+    const raw: Record<string, unknown> = {};
+    const prefix = `${NAMESPACE}:`;
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decodeConfigValue(value);
+    }
+    const region = new pulumi.Config("aws").get("region");
+    const regionProblems = region ? [] : ["aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`"];
+    try {
+        const config = parseStackConfig(raw);
+        if (regionProblems.length > 0) throw new ConfigError(regionProblems);
+        return { config, region: region as string };
+    } catch (error) {
+        if (error instanceof ConfigError && regionProblems.length > 0 && error.problems !== regionProblems) {
+            throw new ConfigError([...error.problems, ...regionProblems]);
+        }
+        throw error;
+    }
+}

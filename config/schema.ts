@@ -1,0 +1,426 @@
+import { z } from "zod";
+import { DAYS, boolean, cidr, clockTime, distinct, integer, matching, numberAbove } from "./rules";
+
+/**
+ * The zod schema of every `shiftwise:*` stack-config key (see DESIGN.md, "The
+ * config contract"). Each top-level key has its own schema so that every key
+ * is validated and every problem reported, even when another key is broken.
+ * All defaults live here.
+ */
+
+/** The two colours, in a fixed order. */
+export const COLOURS = ["blue", "green"] as const;
+export type Colour = (typeof COLOURS)[number];
+
+/** The TLS policy used when `shiftwise:tls.sslPolicy` is not set: TLS 1.3, with TLS 1.2 for older clients. */
+export const DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+const serviceName = z
+    .string({ error: "must be a string; set the service name, e.g. shop" })
+    .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, {
+        error: "must be lowercase letters, digits and hyphens, start with a letter and not end with a hyphen; AWS resource names are built from it",
+    })
+    .min(2, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" })
+    .max(20, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" });
+
+const urlPath = matching(/^\/[^\s]*$/, "must be a URL path starting with /", "for example /healthz");
+
+export const serviceSchema = z
+    .object(
+        {
+            name: serviceName,
+            platform: z
+                .enum(["ecs", "kubernetes"], { error: 'must be "ecs"; it is the only platform shiftwise deploys to' })
+                .default("ecs")
+                .refine((value) => value === "ecs", {
+                    error: 'platform "kubernetes" is not supported yet; set platform to "ecs"',
+                }),
+            port: integer(1, 65535, "set the port the container listens on, e.g. 8080"),
+            healthCheckPath: urlPath,
+            healthCheck: z
+                .object(
+                    {
+                        intervalSeconds: integer(5, 300, "ALB health checks run every 5 to 300 seconds").default(15),
+                        timeoutSeconds: integer(2, 120, "ALB health check timeouts are 2 to 120 seconds").default(5),
+                        healthyThreshold: integer(2, 10, "ALB accepts 2 to 10 checks").default(3),
+                        unhealthyThreshold: integer(2, 10, "ALB accepts 2 to 10 checks").default(3),
+                        matcher: matching(
+                            /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/,
+                            "must be HTTP codes such as 200 or 200-299",
+                            "use a code, a range or a comma-separated list",
+                        ).default("200-299"),
+                    },
+                    { error: "must be an object; see README for the health check keys" },
+                )
+                .strict()
+                .refine((hc) => hc.timeoutSeconds < hc.intervalSeconds, {
+                    error: "timeoutSeconds must be less than intervalSeconds; lower the timeout or raise the interval",
+                })
+                .prefault({}),
+            deregistrationDelaySeconds: integer(0, 3600, "ALB allows 0 to 3600 seconds").default(30),
+            healthCheckGraceSeconds: integer(0, 2147483647, "seconds ECS ignores failing health checks after a task starts").default(60),
+            testPort: integer(1, 65535, "pick a free port for the test listener, e.g. 8443").default(8443),
+            testCidrs: distinct(cidr(0, 32, "e.g. 10.0.0.0/8 for your CI runners"), 0, "CIDR blocks", "list the networks allowed to reach the test listener").default([]),
+            ingressCidrs: distinct(cidr(0, 32, "e.g. 0.0.0.0/0 for a public service"), 1, "CIDR blocks", "list who may reach the service on 80 and 443").default(["0.0.0.0/0"]),
+            environment: z
+                .record(
+                    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "environment variable names are letters, digits and _" }),
+                    z.string({ error: "environment values must be strings; quote them" }),
+                    { error: "must be a map of environment variable names to strings" },
+                )
+                .default({}),
+        },
+        { error: "must be an object with name, port and healthCheckPath; see DESIGN.md" },
+    )
+    .strict()
+    .superRefine((service, ctx) => {
+        for (const reserved of [80, 443, service.port]) {
+            if (service.testPort === reserved) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["testPort"],
+                    input: service.testPort,
+                    message: `must differ from 80, 443 and the service port (${service.port}); pick another port such as 8443`,
+                });
+            }
+        }
+    });
+
+const vpcId = matching(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id like vpc-0123456789abcdef0", "copy it from the VPC console");
+const subnetId = matching(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id like subnet-0123456789abcdef0", "copy it from the VPC console");
+
+export const networkSchema = z
+    .object(
+        {
+            vpcId: vpcId.optional(),
+            publicSubnetIds: distinct(subnetId, 2, "distinct subnet ids", "list public subnets in at least two AZs").optional(),
+            privateSubnetIds: distinct(subnetId, 2, "distinct subnet ids", "list private subnets in at least two AZs").optional(),
+            create: z
+                .object(
+                    {
+                        cidr: cidr(16, 24, "e.g. 10.0.0.0/16"),
+                        azCount: integer(2, 6, "spread the VPC over 2 to 6 availability zones"),
+                        natGateways: z
+                            .enum(["one", "perAz"], { error: 'must be "one" or "perAz"; "perAz" survives the loss of an AZ' })
+                            .default("perAz"),
+                    },
+                    { error: "must be an object with cidr and azCount" },
+                )
+                .strict()
+                .optional(),
+        },
+        { error: "must be an object: either { vpcId, publicSubnetIds, privateSubnetIds } or { create: { cidr, azCount } }" },
+    )
+    .strict()
+    .superRefine((network, ctx) => {
+        const adopts = network.vpcId !== undefined || network.publicSubnetIds !== undefined || network.privateSubnetIds !== undefined;
+        if (adopts && network.create) {
+            ctx.addIssue({
+                code: "custom",
+                input: network,
+                message: "sets both an existing VPC and create; keep either { vpcId, publicSubnetIds, privateSubnetIds } or { create }",
+            });
+            return;
+        }
+        if (!adopts && !network.create) {
+            ctx.addIssue({
+                code: "custom",
+                input: network,
+                message: "names no VPC; set { vpcId, publicSubnetIds, privateSubnetIds } or { create: { cidr, azCount } }",
+            });
+            return;
+        }
+        if (adopts) {
+            for (const key of ["vpcId", "publicSubnetIds", "privateSubnetIds"] as const) {
+                if (network[key] === undefined) {
+                    ctx.addIssue({ code: "custom", path: [key], input: undefined, message: "is required when adopting an existing VPC; add it or use { create }" });
+                }
+            }
+            const overlap = (network.publicSubnetIds ?? []).filter((id) => (network.privateSubnetIds ?? []).includes(id));
+            if (overlap.length > 0) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["privateSubnetIds"],
+                    input: network.privateSubnetIds,
+                    message: `repeats public subnet ${overlap.join(", ")}; targets and the database belong in private subnets only`,
+                });
+            }
+        }
+    });
+
+export const tlsSchema = z
+    .object(
+        {
+            certificateArn: matching(
+                /^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[0-9a-f-]{36}$/,
+                "must be an ACM certificate ARN",
+                "e.g. arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>",
+            ),
+            sslPolicy: matching(
+                /^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$/,
+                "must be an ELB TLS 1.3 security policy (ELBSecurityPolicy-TLS13-...)",
+                `use ${DEFAULT_SSL_POLICY}`,
+            ).default(DEFAULT_SSL_POLICY),
+        },
+        { error: "must be an object with certificateArn" },
+    )
+    .strict();
+
+/** Fargate's valid memory sizes (MiB) for each CPU size (units). */
+export const FARGATE_MEMORY: Readonly<Record<number, readonly number[]>> = {
+    256: [512, 1024, 2048],
+    512: range(1024, 4096, 1024),
+    1024: range(2048, 8192, 1024),
+    2048: range(4096, 16384, 1024),
+    4096: range(8192, 30720, 1024),
+    8192: range(16384, 61440, 4096),
+    16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+    const values: number[] = [];
+    for (let value = from; value <= to; value += step) values.push(value);
+    return values;
+}
+
+const IMAGE_REFERENCE =
+    /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export const colourSchema = z
+    .object(
+        {
+            version: matching(/^\S{1,128}$/, "must be a non-empty version label without spaces", "e.g. v1.5.0"),
+            image: z
+                .string({ error: "must be a container image reference; e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0" })
+                .regex(IMAGE_REFERENCE, {
+                    error: "is not a valid container image reference; use registry/repository:tag or @sha256:digest",
+                })
+                .refine((image) => /@sha256:/.test(image) || /:[\w][\w.-]*$/.test(image.split("/").pop() ?? ""), {
+                    error: "must pin a tag or digest; an untagged image means :latest, which a rollback cannot restore",
+                })
+                .refine((image) => !/:latest$/.test(image), {
+                    error: "must not use :latest; a rollback cannot restore a moving tag, so pin a version tag or digest",
+                }),
+            desiredCount: integer(0, 1000, "set how many tasks this colour runs"),
+            cpu: z
+                .preprocess(
+                    (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
+                    z.number().refine((cpu) => cpu in FARGATE_MEMORY, {
+                        error: `must be a Fargate CPU size: ${Object.keys(FARGATE_MEMORY).join(", ")}`,
+                    }),
+                )
+                .default(256),
+            memory: integer(512, 122880, "Fargate memory is in MiB").default(512),
+        },
+        { error: "must be an object with version, image and desiredCount" },
+    )
+    .strict()
+    .superRefine((colour, ctx) => {
+        const allowed = FARGATE_MEMORY[colour.cpu];
+        if (allowed && !allowed.includes(colour.memory)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["memory"],
+                input: colour.memory,
+                message: `is not valid with cpu ${colour.cpu} on Fargate; use one of ${summariseList(allowed)}`,
+            });
+        }
+    });
+
+function summariseList(values: readonly number[]): string {
+    return values.length <= 4 ? values.join(", ") : `${values[0]}, ${values[1]}, ..., ${values[values.length - 1]}`;
+}
+
+const weight = integer(0, 100, "weights are whole percents");
+
+export const trafficSchema = z
+    .object({ blue: weight, green: weight }, { error: "must be an object { blue, green } of integer percents" })
+    .strict()
+    .superRefine((traffic, ctx) => {
+        const sum = traffic.blue + traffic.green;
+        if (sum !== 100) {
+            ctx.addIssue({
+                code: "custom",
+                input: traffic,
+                message: `blue (${traffic.blue}) + green (${traffic.green}) = ${sum}; weights must sum to 100`,
+                params: { formatted: true },
+            });
+        }
+    });
+
+const freezeWindowSchema = z
+    .object(
+        {
+            reason: z.string({ error: "must say why deployments are frozen" }).min(1, { error: "must say why deployments are frozen" }),
+            days: distinct(z.enum(DAYS, { error: `must be one of ${DAYS.join(", ")}` }), 1, "days", `use ${DAYS.join(", ")}`).optional(),
+            start: clockTime.optional(),
+            end: clockTime.optional(),
+        },
+        { error: "must be an object { reason, days?, start?, end? }" },
+    )
+    .strict()
+    .superRefine((window, ctx) => {
+        if (window.days === undefined && window.start === undefined) {
+            ctx.addIssue({ code: "custom", input: window, message: "needs days, a start/end time range, or both" });
+        }
+        if ((window.start === undefined) !== (window.end === undefined)) {
+            ctx.addIssue({ code: "custom", input: window, message: "needs both start and end, or neither" });
+        }
+        if (window.start !== undefined && window.start === window.end) {
+            ctx.addIssue({ code: "custom", path: ["end"], input: window.end, message: "must differ from start; omit both to freeze whole days" });
+        }
+    });
+
+export const rolloutSchema = z
+    .object(
+        {
+            steps: z
+                .array(integer(1, 100, "steps are candidate weights in percent"), { error: "must be a list of percents such as [5, 25, 50, 100]" })
+                .min(1, { error: "must list at least one step; end with 100" })
+                .refine((steps) => steps.every((step, i) => i === 0 || step > steps[i - 1]), {
+                    error: "must be strictly increasing; sort them and drop duplicates",
+                })
+                .refine((steps) => steps[steps.length - 1] === 100, { error: "must end at 100 so the release finishes; append 100" })
+                .default([5, 25, 50, 100]),
+            bakeMinutes: integer(1, 1440, "bake each step for at least a minute").default(10),
+            maxBakeMinutes: integer(1, 1440, "the longest a step may wait for enough requests").default(60),
+            minRequestsPerStep: integer(0, Number.MAX_SAFE_INTEGER, "requests the candidate must serve before the next step").default(200),
+            pollSeconds: integer(10, 600, "CloudWatch alarms evaluate once a minute; poll every 10 to 600 seconds").default(30),
+            healthyWaitMinutes: integer(1, 120, "how long to wait for the candidate's targets to become healthy").default(15),
+            smokePaths: distinct(urlPath, 0, "paths", "list extra paths to GET through the test listener").default([]),
+            smokeRetries: integer(0, 100, "how often a failed smoke check is retried").default(5),
+            freezeWindows: z.array(freezeWindowSchema, { error: "must be a list of { reason, days, start, end }" }).default([]),
+        },
+        { error: "must be an object; see DESIGN.md for the rollout keys" },
+    )
+    .strict()
+    .superRefine((rollout, ctx) => {
+        if (rollout.maxBakeMinutes < rollout.bakeMinutes) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["maxBakeMinutes"],
+                input: rollout.maxBakeMinutes,
+                message: `must be at least bakeMinutes (${rollout.bakeMinutes}); raise it or lower bakeMinutes`,
+            });
+        }
+    });
+
+const email = matching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "must be an email address", "e.g. oncall@example.com");
+const httpsUrl = matching(/^https:\/\/[^\s]+$/, "must be an https:// URL", "SNS delivers only to HTTPS endpoints here");
+
+export const alarmsSchema = z
+    .object(
+        {
+            maxErrorRatePercent: numberAbove(0, false, 100, "the 5xx percent that rolls back, e.g. 1").default(1),
+            maxErrorRateVsBaseline: numberAbove(1, true, Infinity, "how many times the other colour's error rate is tolerated, e.g. 2").default(2),
+            baselineFloorPercent: numberAbove(0, true, 100, "the error rate below which the baseline comparison never alarms").default(0.5),
+            maxP99LatencyMs: numberAbove(0, false, Infinity, "the latency in ms that rolls back, e.g. 800").default(800),
+            latencyPercentile: matching(/^p(\d{1,2}(\.\d{1,2})?)$/, "must be a percentile statistic such as p99 or p99.9", "e.g. p99").default("p99"),
+            minRequests: integer(1, Number.MAX_SAFE_INTEGER, "requests per period before error rates count").default(50),
+            maxElb5xxCount: integer(0, Number.MAX_SAFE_INTEGER, "load-balancer-generated 5xx per period").default(10),
+            evaluationPeriods: integer(1, 10, "minutes of data each alarm looks at").default(3),
+            datapointsToAlarm: integer(1, 10, "breaching minutes needed, at most evaluationPeriods").default(2),
+            notify: z
+                .object(
+                    {
+                        emails: distinct(email, 0, "addresses", "list who is told about alarms").default([]),
+                        httpsEndpoints: distinct(httpsUrl, 0, "endpoints", "list webhooks that receive alarms").default([]),
+                    },
+                    { error: "must be an object { emails, httpsEndpoints }" },
+                )
+                .strict()
+                .prefault({}),
+        },
+        { error: "must be an object; see DESIGN.md for the alarm keys" },
+    )
+    .strict()
+    .superRefine((alarms, ctx) => {
+        if (alarms.datapointsToAlarm > alarms.evaluationPeriods) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["datapointsToAlarm"],
+                input: alarms.datapointsToAlarm,
+                message: `must be at most evaluationPeriods (${alarms.evaluationPeriods}); lower it or raise evaluationPeriods`,
+            });
+        }
+    });
+
+const snapshotLabel = matching(
+    /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,40}$/,
+    "must be a release label of up to 41 letters, digits, '.', '+', '_' or '-'",
+    "use the version being released, e.g. v1.5.0",
+);
+
+export const databaseSchema = z
+    .object(
+        {
+            engine: z.enum(["postgres"], { error: 'must be "postgres"; it is the only engine supported' }).default("postgres"),
+            engineVersion: matching(/^\d+(\.\d+)?$/, "must be a PostgreSQL version such as 16.4", "see the RDS engine versions").default("16.4"),
+            instanceClass: matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "must be an RDS instance class", "e.g. db.t4g.medium").default("db.t4g.medium"),
+            allocatedStorageGb: integer(20, 65536, "RDS PostgreSQL needs 20 to 65536 GiB").default(20),
+            maxAllocatedStorageGb: integer(20, 65536, "the storage autoscaling ceiling in GiB").default(100),
+            databaseName: matching(/^[a-z][a-z0-9_]{0,62}$/, "must be a PostgreSQL database name", "lowercase letters, digits and _").optional(),
+            port: integer(1150, 65535, "RDS allows ports 1150 to 65535").default(5432),
+            existingInstanceId: matching(/^[a-z][a-z0-9-]{0,62}$/, "must be an RDS instance identifier", "copy it from the RDS console").optional(),
+            preReleaseSnapshot: snapshotLabel.optional(),
+            snapshotColour: z.enum(["blue", "green"], { error: 'must be "blue" or "green"' }).optional(),
+            backupRetentionDays: integer(1, 35, "RDS keeps automated backups 1 to 35 days").default(7),
+            backupPlan: z
+                .object(
+                    {
+                        schedule: matching(/^cron\(.+\)$/, "must be an AWS cron expression", "e.g. cron(0 3 * * ? *)").default("cron(0 3 * * ? *)"),
+                        retentionDays: integer(1, 36500, "how long AWS Backup keeps each recovery point").default(35),
+                    },
+                    { error: "must be an object { schedule, retentionDays }" },
+                )
+                .strict()
+                .prefault({}),
+        },
+        { error: "must be an object; see DESIGN.md for the database keys" },
+    )
+    .strict()
+    .superRefine((database, ctx) => {
+        if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["maxAllocatedStorageGb"],
+                input: database.maxAllocatedStorageGb,
+                message: `must be at least allocatedStorageGb (${database.allocatedStorageGb}); raise it`,
+            });
+        }
+    });
+
+export const protectSchema = boolean("true turns on deletion protection, retain and multi-AZ for production").default(false);
+
+/** Every top-level key, in the order errors are reported. */
+export const sectionSchemas = {
+    service: serviceSchema,
+    network: networkSchema,
+    tls: tlsSchema,
+    blue: colourSchema,
+    green: colourSchema,
+    traffic: trafficSchema,
+    rollout: rolloutSchema.prefault({}),
+    alarms: alarmsSchema.prefault({}),
+    database: databaseSchema.optional(),
+    protect: protectSchema,
+} as const;
+
+export type SectionName = keyof typeof sectionSchemas;
+
+/** The validated, defaulted stack config. */
+export interface StackConfig {
+    service: z.output<typeof serviceSchema>;
+    network: z.output<typeof networkSchema>;
+    tls: z.output<typeof tlsSchema>;
+    blue: z.output<typeof colourSchema>;
+    green: z.output<typeof colourSchema>;
+    traffic: z.output<typeof trafficSchema>;
+    rollout: z.output<typeof rolloutSchema>;
+    alarms: z.output<typeof alarmsSchema>;
+    database?: z.output<typeof databaseSchema>;
+    protect: boolean;
+}
+
+export type ColourConfig = StackConfig["blue"];
+export type FreezeWindow = StackConfig["rollout"]["freezeWindows"][number];
