@@ -23,6 +23,9 @@ const serviceName = z
     .min(2, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" })
     .max(20, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" });
 
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
 const urlPath = matching(/^\/[^\s]*$/, "must be a URL path starting with /", "for example /healthz");
 
 export const serviceSchema = z
@@ -59,6 +62,15 @@ export const serviceSchema = z
                 .prefault({}),
             deregistrationDelaySeconds: integer(0, 3600, "ALB allows 0 to 3600 seconds").default(30),
             healthCheckGraceSeconds: integer(0, 2147483647, "seconds ECS ignores failing health checks after a task starts").default(60),
+            stickySeconds: integer(0, 604800, "0 turns listener stickiness off; up to 604800 seconds keeps a client on one colour").default(0),
+            logRetentionDays: z
+                .preprocess(
+                    (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
+                    z.number().refine((days) => LOG_RETENTION_DAYS.includes(days), {
+                        error: `must be a CloudWatch Logs retention: ${LOG_RETENTION_DAYS.join(", ")}`,
+                    }),
+                )
+                .default(30),
             testPort: integer(1, 65535, "pick a free port for the test listener, e.g. 8443").default(8443),
             testCidrs: distinct(cidr(0, 32, "e.g. 10.0.0.0/8 for your CI runners"), 0, "CIDR blocks", "list the networks allowed to reach the test listener").default([]),
             ingressCidrs: distinct(cidr(0, 32, "e.g. 0.0.0.0/0 for a public service"), 1, "CIDR blocks", "list who may reach the service on 80 and 443").default(["0.0.0.0/0"]),

@@ -1,0 +1,149 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ColourService, HealthCheckArgs } from "./colourService";
+
+/** What one colour runs. */
+export interface ColourArgs {
+    /** Release label, e.g. `v1.5.0`. */
+    readonly version: pulumi.Input<string>;
+    /** Container image, pinned by tag or digest. */
+    readonly image: pulumi.Input<string>;
+    /** Number of Fargate tasks. */
+    readonly desiredCount: pulumi.Input<number>;
+    /** Fargate CPU units. @default 256 */
+    readonly cpu?: pulumi.Input<number>;
+    /** Fargate memory in MiB. @default 512 */
+    readonly memory?: pulumi.Input<number>;
+    /** Extra resources this colour's ECS service waits for, such as the pre-release snapshot. @default [] */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export interface BlueGreenEnvironmentArgs {
+    /** Service name, e.g. `shop`. */
+    readonly serviceName: string;
+    /** Scopes log group names, e.g. the stack name. */
+    readonly environmentName: string;
+    readonly region: string;
+    readonly vpcId: pulumi.Input<string>;
+    readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Port the container listens on. */
+    readonly port: number;
+    readonly healthCheck: HealthCheckArgs;
+    readonly blue: ColourArgs;
+    readonly green: ColourArgs;
+    /**
+     * The forwarding listener's ARN. Both ECS services wait for it, because ECS
+     * rejects a target group that no load balancer forwards to yet.
+     */
+    readonly listenerArn: pulumi.Input<string>;
+    /** Seconds the ALB waits before deregistering a draining target. @default 30 */
+    readonly deregistrationDelaySeconds?: number;
+    /** Seconds ECS ignores failing ALB health checks after a task starts. @default 60 */
+    readonly healthCheckGraceSeconds?: number;
+    /** Days to keep container logs. @default 30 */
+    readonly logRetentionDays?: number;
+    /** Plain environment variables for both colours. @default {} */
+    readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Secrets (ARNs) the containers receive as environment variables; the execution role may read exactly these. @default {} */
+    readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Tags for every resource. @default {} */
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * Two independent colours of one service on ECS Fargate: one cluster, one
+ * least-privilege execution role, one task role, and a `ColourService` per
+ * colour.
+ */
+export class BlueGreenEnvironment extends pulumi.ComponentResource {
+    public readonly cluster: aws.ecs.Cluster;
+    public readonly executionRole: aws.iam.Role;
+    public readonly taskRole: aws.iam.Role;
+    public readonly blue: ColourService;
+    public readonly green: ColourService;
+
+    constructor(name: string, args: BlueGreenEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("shiftwise:ecs:BlueGreenEnvironment", name, {}, opts);
+        const tags = { ...args.tags, "shiftwise:service": args.serviceName };
+
+        this.cluster = new aws.ecs.Cluster(name, {
+            settings: [{ name: "containerInsights", value: "enabled" }],
+            tags,
+        }, { parent: this });
+
+        const assumeByEcsTasks = JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        });
+        this.executionRole = new aws.iam.Role(`${name}-execution`, {
+            assumeRolePolicy: assumeByEcsTasks,
+            description: `${args.serviceName}: pulls images, writes logs and reads the task secrets`,
+            tags,
+        }, { parent: this });
+        this.taskRole = new aws.iam.Role(`${name}-task`, {
+            assumeRolePolicy: assumeByEcsTasks,
+            description: `${args.serviceName}: the application's own identity`,
+            tags,
+        }, { parent: this });
+
+        const colour = (colourName: "blue" | "green", settings: ColourArgs) =>
+            new ColourService(`${name}-${colourName}`, {
+                colour: colourName,
+                serviceName: args.serviceName,
+                version: settings.version,
+                image: settings.image,
+                desiredCount: settings.desiredCount,
+                cpu: settings.cpu,
+                memory: settings.memory,
+                port: args.port,
+                vpcId: args.vpcId,
+                subnetIds: args.privateSubnetIds,
+                clusterArn: this.cluster.arn,
+                executionRoleArn: this.executionRole.arn,
+                taskRoleArn: this.taskRole.arn,
+                logGroupName: `/shiftwise/${args.environmentName}/${args.serviceName}/${colourName}`,
+                logRetentionDays: args.logRetentionDays,
+                region: args.region,
+                healthCheck: args.healthCheck,
+                deregistrationDelaySeconds: args.deregistrationDelaySeconds,
+                healthCheckGraceSeconds: args.healthCheckGraceSeconds,
+                environment: args.environment,
+                secrets: args.secrets,
+                serviceDependsOn: pulumi.output(args.listenerArn).apply(() => [...(settings.dependsOn ?? [])]),
+                tags,
+            }, { parent: this });
+        this.blue = colour("blue", args.blue);
+        this.green = colour("green", args.green);
+
+        new aws.iam.RolePolicy(`${name}-execution`, {
+            role: this.executionRole.id,
+            policy: executionPolicy([this.blue.logGroup.arn, this.green.logGroup.arn], args.secrets ?? {}),
+        }, { parent: this });
+
+        this.registerOutputs({
+            cluster: this.cluster,
+            executionRole: this.executionRole,
+            taskRole: this.taskRole,
+            blue: this.blue,
+            green: this.green,
+        });
+    }
+}
+
+/** Exactly what ECS needs to start the tasks: pull from ECR, write to the two log groups, read the named secrets. */
+function executionPolicy(logGroupArns: pulumi.Input<string>[], secrets: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Output<string> {
+    return pulumi.all([pulumi.all(logGroupArns), pulumi.output(secrets)]).apply(([logArns, secretArns]) => {
+        const statements: object[] = [
+            // GetAuthorizationToken does not support resource-level permissions.
+            { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+            // Each colour may pull from any repository, so a colour can change images without touching the other colour.
+            { Sid: "EcrPull", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: "arn:aws:ecr:*:*:repository/*" },
+            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logArns.map((arn) => `${arn}:log-stream:*`) },
+        ];
+        const secretResources = [...new Set(Object.values(secretArns))].sort();
+        if (secretResources.length > 0) {
+            statements.push({ Sid: "TaskSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretResources });
+        }
+        return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+    });
+}

@@ -1,0 +1,193 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The request header the test listener routes on; its value is the colour. */
+export const TEST_HEADER = "x-shiftwise-colour";
+
+/** What the listener needs to know about one colour. */
+export interface ListenerColourArgs {
+    /** The colour's target group ARN. */
+    readonly targetGroupArn: pulumi.Input<string>;
+    /** The colour's security group, which gets an ingress rule from the ALB on the app port. */
+    readonly securityGroupId: pulumi.Input<string>;
+    /** Percent of production traffic forwarded to this colour, 0 to 100. */
+    readonly weight: pulumi.Input<number>;
+}
+
+export interface WeightedListenerArgs {
+    readonly vpcId: pulumi.Input<string>;
+    /** Subnets for the ALB, in at least two AZs. */
+    readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** ACM certificate for the HTTPS and test listeners. */
+    readonly certificateArn: pulumi.Input<string>;
+    /** ELB TLS policy. @default "ELBSecurityPolicy-TLS13-1-2-2021-06" */
+    readonly sslPolicy?: pulumi.Input<string>;
+    readonly blue: ListenerColourArgs;
+    readonly green: ListenerColourArgs;
+    /** Port the targets listen on. */
+    readonly appPort: number;
+    /** Networks that may reach ports 80 and 443. @default ["0.0.0.0/0"] */
+    readonly ingressCidrs?: string[];
+    /** Port of the test listener that reaches each colour directly. @default 8443 */
+    readonly testPort?: number;
+    /** Networks that may reach the test listener; none means only from inside the VPC's peers you add later. @default [] */
+    readonly testCidrs?: string[];
+    /** Seconds a client stays on the colour it first reached; 0 turns stickiness off. @default 0 */
+    readonly stickySeconds?: pulumi.Input<number>;
+    /** Refuse to delete the ALB (production). @default false */
+    readonly deletionProtection?: boolean;
+    /** Seconds an idle connection stays open. @default 60 */
+    readonly idleTimeoutSeconds?: number;
+    /** Tags for every resource. @default {} */
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * The Application Load Balancer in front of both colours: an HTTPS listener
+ * whose default action forwards to both target groups by weight, an HTTP
+ * listener that only redirects, and a test listener that reaches each colour
+ * by the `x-shiftwise-colour` header, independent of the weights. A weight
+ * step changes only `listener`.
+ */
+export class WeightedListener extends pulumi.ComponentResource {
+    public readonly securityGroup: aws.ec2.SecurityGroup;
+    public readonly loadBalancer: aws.lb.LoadBalancer;
+    /** The forwarding listener: the only resource a traffic step changes. */
+    public readonly listener: aws.lb.Listener;
+    public readonly redirectListener: aws.lb.Listener;
+    public readonly testListener: aws.lb.Listener;
+    public readonly serviceUrl: pulumi.Output<string>;
+    public readonly testUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: WeightedListenerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("shiftwise:traffic:WeightedListener", name, {}, opts);
+        const parent = { parent: this };
+        const tags = args.tags ?? {};
+        const testPort = args.testPort ?? 8443;
+        const sslPolicy = args.sslPolicy ?? "ELBSecurityPolicy-TLS13-1-2-2021-06";
+        const colours = { blue: args.blue, green: args.green };
+
+        this.securityGroup = new aws.ec2.SecurityGroup(`${name}-alb`, {
+            vpcId: args.vpcId,
+            description: "load balancer: 80/443 from the ingress CIDRs, test port from the test CIDRs, out only to the colours",
+            tags: { ...tags, Name: `${name}-alb` },
+        }, parent);
+        const ingress = (ruleName: string, cidrs: string[], port: number, description: string) =>
+            cidrs.forEach((cidr, i) =>
+                new aws.vpc.SecurityGroupIngressRule(`${name}-${ruleName}-${i}`, {
+                    securityGroupId: this.securityGroup.id,
+                    ipProtocol: "tcp",
+                    fromPort: port,
+                    toPort: port,
+                    cidrIpv4: cidr,
+                    description,
+                }, parent),
+            );
+        ingress("https", args.ingressCidrs ?? ["0.0.0.0/0"], 443, "HTTPS");
+        ingress("http", args.ingressCidrs ?? ["0.0.0.0/0"], 80, "HTTP, redirected to HTTPS");
+        ingress("test", args.testCidrs ?? [], testPort, "test listener");
+        for (const [colour, target] of Object.entries(colours)) {
+            new aws.vpc.SecurityGroupEgressRule(`${name}-to-${colour}`, {
+                securityGroupId: this.securityGroup.id,
+                ipProtocol: "tcp",
+                fromPort: args.appPort,
+                toPort: args.appPort,
+                referencedSecurityGroupId: target.securityGroupId,
+                description: `to the ${colour} tasks`,
+            }, parent);
+            new aws.vpc.SecurityGroupIngressRule(`${name}-from-alb-${colour}`, {
+                securityGroupId: target.securityGroupId,
+                ipProtocol: "tcp",
+                fromPort: args.appPort,
+                toPort: args.appPort,
+                referencedSecurityGroupId: this.securityGroup.id,
+                description: "from the load balancer only",
+            }, parent);
+        }
+
+        this.loadBalancer = new aws.lb.LoadBalancer(name, {
+            loadBalancerType: "application",
+            internal: false,
+            securityGroups: [this.securityGroup.id],
+            subnets: args.publicSubnetIds,
+            dropInvalidHeaderFields: true,
+            enableDeletionProtection: args.deletionProtection ?? false,
+            enableHttp2: true,
+            desyncMitigationMode: "defensive",
+            idleTimeout: args.idleTimeoutSeconds ?? 60,
+            tags,
+        }, parent);
+
+        const stickySeconds = pulumi.output(args.stickySeconds ?? 0);
+        this.listener = new aws.lb.Listener(name, {
+            loadBalancerArn: this.loadBalancer.arn,
+            port: 443,
+            protocol: "HTTPS",
+            sslPolicy,
+            certificateArn: args.certificateArn,
+            defaultActions: [{
+                type: "forward",
+                forward: {
+                    // Both target groups and both weights, always: a weight of 0 keeps the colour
+                    // attached so that ECS accepts its service and a later step is an in-place update.
+                    targetGroups: [
+                        { arn: args.blue.targetGroupArn, weight: args.blue.weight },
+                        { arn: args.green.targetGroupArn, weight: args.green.weight },
+                    ],
+                    // Explicit, so AWS and the state agree and no step shows a spurious stickiness diff.
+                    stickiness: {
+                        enabled: stickySeconds.apply((seconds) => seconds > 0),
+                        duration: stickySeconds.apply((seconds) => (seconds > 0 ? seconds : 1)),
+                    },
+                },
+            }],
+            tags,
+        }, parent);
+
+        this.redirectListener = new aws.lb.Listener(`${name}-http`, {
+            loadBalancerArn: this.loadBalancer.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+            tags,
+        }, parent);
+
+        this.testListener = new aws.lb.Listener(`${name}-test`, {
+            loadBalancerArn: this.loadBalancer.arn,
+            port: testPort,
+            protocol: "HTTPS",
+            sslPolicy,
+            certificateArn: args.certificateArn,
+            defaultActions: [{
+                type: "fixed-response",
+                fixedResponse: {
+                    contentType: "text/plain",
+                    statusCode: "404",
+                    messageBody: `shiftwise test listener: send the header ${TEST_HEADER}: blue or green`,
+                },
+            }],
+            tags,
+        }, parent);
+        Object.entries(colours).forEach(([colour, target], index) =>
+            new aws.lb.ListenerRule(`${name}-test-${colour}`, {
+                listenerArn: this.testListener.arn,
+                priority: 10 * (index + 1),
+                conditions: [{ httpHeader: { httpHeaderName: TEST_HEADER, values: [colour] } }],
+                actions: [{ type: "forward", targetGroupArn: target.targetGroupArn }],
+                tags,
+            }, parent),
+        );
+
+        this.serviceUrl = pulumi.interpolate`https://${this.loadBalancer.dnsName}`;
+        this.testUrl = pulumi.interpolate`https://${this.loadBalancer.dnsName}:${testPort}`;
+        this.registerOutputs({
+            securityGroup: this.securityGroup,
+            loadBalancer: this.loadBalancer,
+            listener: this.listener,
+            redirectListener: this.redirectListener,
+            testListener: this.testListener,
+            serviceUrl: this.serviceUrl,
+            testUrl: this.testUrl,
+        });
+    }
+}

@@ -1,0 +1,317 @@
+import { createHash } from "crypto";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Evaluates the real Pulumi program (`index.ts`) under Pulumi's mock runtime
+ * (`pulumi.runtime.setMocks`) and captures every resource registration with
+ * its inputs and resource options. No Pulumi CLI, engine or cloud is needed.
+ *
+ * This is what `shiftwise plan` runs, what the test harness runs, and what the
+ * fake `StackPort` diffs, so all three see the program's real resource graph.
+ */
+
+/** The fake AWS account that mock ARNs belong to. */
+export const MOCK_ACCOUNT_ID = "123456789012";
+
+/** Marks a value that came from a Pulumi secret. */
+export interface SecretValue {
+    readonly __secret: unknown;
+}
+
+/** One registered resource, as the engine would have received it. */
+export interface CapturedResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    /** URN of the parent; undefined only for the stack itself. */
+    readonly parent?: string;
+    /** True for cloud resources, false for components. */
+    readonly custom: boolean;
+    readonly inputs: Record<string, unknown>;
+    /** State the mock returned, including computed outputs such as `arn`. */
+    readonly state: Record<string, unknown>;
+    readonly options: CapturedOptions;
+}
+
+/** The resource options that matter for safety checks. */
+export interface CapturedOptions {
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    readonly ignoreChanges: readonly string[];
+    readonly replaceOnChanges: readonly string[];
+    /** URNs this resource depends on (explicit `dependsOn` plus input dependencies). */
+    readonly dependencies: readonly string[];
+}
+
+/** What one evaluation of the program produced. */
+export interface ProgramEvaluation {
+    readonly resources: readonly CapturedResource[];
+    /** The stack outputs: the program module's exports, fully resolved. */
+    readonly outputs: Record<string, unknown>;
+}
+
+/** Input to `evaluateProgram`. */
+export interface EvaluationRequest {
+    /** Pulumi project name. */
+    readonly project: string;
+    /** Stack name, e.g. `staging`. */
+    readonly stack: string;
+    /** Full config keys (`shiftwise:traffic`) to the strings the engine passes programs (JSON for structured values). */
+    readonly config: Readonly<Record<string, string>>;
+    /** Keys whose values are secrets. */
+    readonly secretKeys?: readonly string[];
+    /** Directory that holds the program's `index.ts`. */
+    readonly programDir: string;
+    /** Evaluate as `pulumi preview` rather than `pulumi up`. @default false */
+    readonly preview?: boolean;
+}
+
+/** Raised when the program failed; `resources` holds what it registered before failing. */
+export class ProgramError extends Error {
+    constructor(
+        readonly cause: unknown,
+        readonly resources: readonly CapturedResource[],
+    ) {
+        super(cause instanceof Error ? cause.message : String(cause));
+        this.name = "ProgramError";
+    }
+}
+
+let evaluationQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs the program once under mocks. Evaluations are serialised because
+ * Pulumi's runtime state is process-wide.
+ */
+export function evaluateProgram(request: EvaluationRequest): Promise<ProgramEvaluation> {
+    const run = evaluationQueue.then(() => evaluateNow(request));
+    evaluationQueue = run.catch(() => undefined);
+    return run;
+}
+
+async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluation> {
+    const region = request.config["aws:region"] ?? "eu-west-1";
+    const captured = new Map<string, CapturedResource>();
+    await pulumi.runtime.setMocks(new AwsMocks(region), request.project, request.stack, request.preview ?? false);
+    captureRegistrations(captured);
+    pulumi.runtime.setAllConfig({ ...request.config }, [...(request.secretKeys ?? [])]);
+
+    const programPath = require.resolve(path.join(path.resolve(request.programDir), "index"));
+    forgetProgramModules(path.resolve(request.programDir));
+    try {
+        const outputs = await pulumi.runtime.runInPulumiStack(async () => require(programPath));
+        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+        return { resources: [...captured.values()], outputs: normalise(outputs ?? {}) as Record<string, unknown> };
+    } catch (error) {
+        throw new ProgramError(error, [...captured.values()].filter((r) => r.type !== "pulumi:pulumi:Stack"));
+    }
+}
+
+/** Drops the program's own modules (not node_modules) from the require cache so the next evaluation re-runs them. */
+function forgetProgramModules(programDir: string): void {
+    const nodeModules = `${path.sep}node_modules${path.sep}`;
+    for (const file of Object.keys(require.cache)) {
+        if (file.startsWith(programDir + path.sep) && !file.includes(nodeModules) && !file.includes(`${path.sep}deploy${path.sep}`)) {
+            delete require.cache[file];
+        }
+    }
+}
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getCustom(): boolean;
+    getProtect(): boolean | undefined;
+    getRetainondelete(): boolean | undefined;
+    getDeletebeforereplace(): boolean;
+    getIgnorechangesList(): string[];
+    getReplaceonchangesList(): string[];
+    getDependenciesList(): string[];
+}
+
+/** Wraps the mock monitor so that every registration's options are recorded next to its inputs. */
+function captureRegistrations(captured: Map<string, CapturedResource>): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, callback: (err: unknown, response: unknown) => void): Promise<void>;
+        resources: Map<string, { urn: string; state: unknown }>;
+    };
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) =>
+        original(req, (err, response) => {
+            if (!err && response) {
+                const urn = (response as { getUrn(): string }).getUrn();
+                const stored = monitor.resources.get(urn);
+                captured.set(urn, {
+                    urn,
+                    type: req.getType(),
+                    name: req.getName(),
+                    parent: req.getParent() || undefined,
+                    custom: req.getCustom(),
+                    inputs: normalise(pulumi.runtime.deserializeProperties((req as unknown as { getObject(): Struct }).getObject())) as Record<string, unknown>,
+                    state: normalise(stored ? pulumi.runtime.deserializeProperties(asStruct(stored.state)) : {}) as Record<string, unknown>,
+                    options: {
+                        protect: req.getProtect() ?? false,
+                        retainOnDelete: req.getRetainondelete() ?? false,
+                        deleteBeforeReplace: req.getDeletebeforereplace(),
+                        ignoreChanges: req.getIgnorechangesList(),
+                        replaceOnChanges: req.getReplaceonchangesList(),
+                        dependencies: [...new Set(req.getDependenciesList())].sort(),
+                    },
+                });
+            }
+            callback(err, response);
+        });
+}
+
+type Struct = Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+
+function asStruct(state: unknown): Struct {
+    // The mock monitor stores serialized state; deserializeProperties expects a protobuf Struct.
+    return { toJavaScript: () => state } as unknown as Struct;
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Turns runtime wrappers into plain data: secrets become `{ __secret }`, resources their URN. */
+function normalise(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(normalise);
+    if (value && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SIG_KEY] === SECRET_SIG) return { __secret: normalise(record.value) };
+        if (pulumi.Resource.isInstance(value)) return { __resource: (value as unknown as { __name?: string }).__name };
+        const result: Record<string, unknown> = {};
+        for (const key of Object.keys(record).sort()) {
+            if (record[key] !== undefined) result[key] = normalise(record[key]);
+        }
+        return result;
+    }
+    return value;
+}
+
+/** Renders a captured value for people: secrets print as `[secret]`. */
+export function revealSafe(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(revealSafe);
+    if (value && typeof value === "object") {
+        if ("__secret" in value) return "[secret]";
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSafe(v)]));
+    }
+    return value;
+}
+
+/** A stable fake identifier derived from a resource's type and name, so two evaluations agree. */
+function fakeId(prefix: string, ...parts: string[]): string {
+    return `${prefix}${createHash("sha256").update(parts.join("/")).digest("hex").slice(0, 17)}`;
+}
+
+/**
+ * Mocks for the AWS resources and functions the program uses. State echoes the
+ * inputs and adds the computed outputs (ids, ARNs, DNS names) that AWS returns.
+ * A function the program calls without a mock here fails the evaluation.
+ */
+class AwsMocks implements pulumi.runtime.Mocks {
+    constructor(private readonly region: string) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const computed = this.computed(args.type, args.name, args.inputs);
+        const id = (computed.id as string | undefined) ?? fakeId(`${args.name}-`, args.type, args.name).slice(0, args.name.length + 9);
+        return { id, state: { ...args.inputs, ...computed, id } };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        switch (args.token) {
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const letters = ["a", "b", "c", "d", "e", "f"];
+                return {
+                    names: letters.map((l) => `${this.region}${l}`),
+                    zoneIds: letters.map((_, i) => `euw1-az${i + 1}`),
+                    id: this.region,
+                };
+            }
+            case "aws:index/getRegion:getRegion":
+                return { name: this.region, region: this.region, id: this.region, endpoint: `ec2.${this.region}.amazonaws.com` };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/mock`, userId: "AIDAMOCK", id: MOCK_ACCOUNT_ID };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            default:
+                throw new Error(`shiftwise mocks: no mock for function ${args.token}; add one to deploy/mockRuntime.ts`);
+        }
+    }
+
+    private arn(service: string, resource: string): string {
+        return `arn:aws:${service}:${this.region}:${MOCK_ACCOUNT_ID}:${resource}`;
+    }
+
+    private computed(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+        const suffix = fakeId("", type, name).slice(0, 16);
+        switch (type) {
+            case "aws:lb/loadBalancer:LoadBalancer":
+                return {
+                    arn: this.arn("elasticloadbalancing", `loadbalancer/app/${name}/${suffix}`),
+                    arnSuffix: `app/${name}/${suffix}`,
+                    dnsName: `${name}-${suffix.slice(0, 10)}.${this.region}.elb.amazonaws.com`,
+                    zoneId: "Z32O12XQLNTSW2",
+                };
+            case "aws:lb/targetGroup:TargetGroup":
+                return {
+                    arn: this.arn("elasticloadbalancing", `targetgroup/${name}/${suffix}`),
+                    arnSuffix: `targetgroup/${name}/${suffix}`,
+                    name: inputs.name ?? name,
+                };
+            case "aws:lb/listener:Listener":
+                return { arn: this.arn("elasticloadbalancing", `listener/app/${name}/${suffix}`) };
+            case "aws:lb/listenerRule:ListenerRule":
+                return { arn: this.arn("elasticloadbalancing", `listener-rule/app/${name}/${suffix}`) };
+            case "aws:ec2/vpc:Vpc":
+                return { id: fakeId("vpc-", name), arn: this.arn("ec2", `vpc/${name}`) };
+            case "aws:ec2/subnet:Subnet":
+                return { id: fakeId("subnet-", name), arn: this.arn("ec2", `subnet/${name}`) };
+            case "aws:ec2/securityGroup:SecurityGroup":
+                return { id: fakeId("sg-", name), arn: this.arn("ec2", `security-group/${name}`) };
+            case "aws:rds/instance:Instance": {
+                const identifier = (inputs.identifier as string | undefined) ?? name;
+                const address = `${identifier}.${suffix.slice(0, 12)}.${this.region}.rds.amazonaws.com`;
+                return {
+                    id: identifier,
+                    identifier,
+                    arn: this.arn("rds", `db:${identifier}`),
+                    address,
+                    endpoint: `${address}:${inputs.port ?? 5432}`,
+                    resourceId: fakeId("db-", name).toUpperCase(),
+                    masterUserSecrets: inputs.manageMasterUserPassword
+                        ? [{ secretArn: this.arn("secretsmanager", `secret:rds!${identifier}-${suffix.slice(0, 6)}`), secretStatus: "active", kmsKeyId: "" }]
+                        : [],
+                };
+            }
+            case "aws:rds/snapshot:Snapshot":
+                return { id: inputs.dbSnapshotIdentifier, dbSnapshotArn: this.arn("rds", `snapshot:${inputs.dbSnapshotIdentifier}`) };
+            case "aws:ecs/cluster:Cluster":
+                return { arn: this.arn("ecs", `cluster/${name}`), name: inputs.name ?? name };
+            case "aws:ecs/service:Service":
+                return { arn: this.arn("ecs", `service/${name}`), name: inputs.name ?? name };
+            case "aws:ecs/taskDefinition:TaskDefinition":
+                return { arn: this.arn("ecs", `task-definition/${inputs.family ?? name}:1`), revision: 1 };
+            case "aws:iam/role:Role":
+                return { arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${inputs.name ?? name}`, name: inputs.name ?? name };
+            case "aws:cloudwatch/logGroup:LogGroup":
+                return { arn: this.arn("logs", `log-group:${inputs.name ?? name}`), name: inputs.name ?? name };
+            case "aws:sns/topic:Topic":
+                return { arn: this.arn("sns", String(inputs.name ?? name)), name: inputs.name ?? name };
+            case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            case "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+                return { arn: this.arn("cloudwatch", `alarm:${inputs.name ?? inputs.alarmName ?? name}`) };
+            case "aws:kms/key:Key":
+                return { arn: this.arn("kms", `key/${suffix}`), keyId: suffix };
+            case "aws:backup/vault:Vault":
+                return { arn: this.arn("backup", `backup-vault:${inputs.name ?? name}`), name: inputs.name ?? name };
+            case "aws:backup/plan:Plan":
+                return { arn: this.arn("backup", `backup-plan:${suffix}`), id: suffix };
+            default:
+                return { arn: this.arn(type.split(":")[1]?.split("/")[0] ?? "mock", `${name}`) };
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import * as fs from "fs";
+import * as path from "path";
+import YAML from "yaml";
+
+/** The placeholder a `secure:` value gets offline, where it cannot be decrypted. */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+/** A stack's config as the Pulumi engine hands it to a program. */
+export interface StackConfigFile {
+    /** Full keys (`shiftwise:traffic`) to the engine's string form: JSON for structured values. */
+    readonly config: Record<string, string>;
+    /** Keys that hold a `secure:` value somewhere inside. */
+    readonly secretKeys: string[];
+    /** The file it came from. */
+    readonly file: string;
+}
+
+/** The Pulumi project name from `Pulumi.yaml` in `projectDir`. */
+export function readProjectName(projectDir: string): string {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    const project = YAML.parse(fs.readFileSync(file, "utf8")) as { name?: unknown };
+    if (typeof project?.name !== "string") throw new Error(`${file}: has no project name`);
+    return project.name;
+}
+
+/** Where `Pulumi.<stack>.yaml` lives. */
+export function stackFilePath(projectDir: string, stack: string): string {
+    return path.join(projectDir, `Pulumi.${stack}.yaml`);
+}
+
+/**
+ * Reads a stack file (`Pulumi.staging.yaml`). Keys without a namespace get the
+ * project's, as the Pulumi CLI does. `secure:` values cannot be decrypted
+ * offline: they become `[secret]` and their keys are marked secret.
+ */
+export function readStackFile(file: string, projectName: string): StackConfigFile {
+    let document: unknown;
+    try {
+        document = YAML.parse(fs.readFileSync(file, "utf8"));
+    } catch (error) {
+        throw new Error(`${file}: ${(error as Error).message}`);
+    }
+    const values = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
+    if (typeof values !== "object" || Array.isArray(values)) throw new Error(`${file}: "config" must be a map of keys to values`);
+    const config: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [rawKey, rawValue] of Object.entries(values)) {
+        const key = rawKey.includes(":") ? rawKey : `${projectName}:${rawKey}`;
+        const { value, secret } = replaceSecrets(rawValue);
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        if (secret) secretKeys.push(key);
+    }
+    return { config, secretKeys, file };
+}
+
+function replaceSecrets(value: unknown): { value: unknown; secret: boolean } {
+    if (Array.isArray(value)) {
+        const items = value.map(replaceSecrets);
+        return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+    }
+    if (value && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (Object.keys(record).length === 1 && typeof record.secure === "string") return { value: SECRET_PLACEHOLDER, secret: true };
+        let secret = false;
+        const result: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(record)) {
+            const inner = replaceSecrets(v);
+            result[k] = inner.value;
+            secret ||= inner.secret;
+        }
+        return { value: result, secret };
+    }
+    return { value, secret: false };
+}
