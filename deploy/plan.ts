@@ -1,0 +1,141 @@
+import * as path from "path";
+import { ConfigError, NAMESPACE, StackConfig, decodeConfigValue, otherColour, parseStackConfig, stableColour } from "../config";
+import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "./mockRuntime";
+import { readProjectName, readStackFile, stackFilePath } from "./stackFile";
+import { summariseResource } from "./resourceSummary";
+
+/** Input to `planStack`. */
+export interface PlanRequest {
+    /** The directory with Pulumi.yaml and index.ts. */
+    readonly projectDir: string;
+    readonly stack: string;
+    /** A stack file to read instead of `Pulumi.<stack>.yaml`. */
+    readonly configFile?: string;
+}
+
+/** The program evaluated offline for one stack. */
+export interface StackPlan {
+    readonly project: string;
+    readonly stack: string;
+    readonly file: string;
+    readonly region: string;
+    readonly config: StackConfig;
+    readonly evaluation: ProgramEvaluation;
+}
+
+/**
+ * Evaluates the real program for a stack under the mock runtime. Throws
+ * `ConfigError` with every problem when the stack config is invalid.
+ */
+export async function planStack(request: PlanRequest): Promise<StackPlan> {
+    const project = readProjectName(request.projectDir);
+    const file = path.resolve(request.configFile ?? stackFilePath(request.projectDir, request.stack));
+    const stackFile = readStackFile(file, project);
+    let evaluation: ProgramEvaluation;
+    try {
+        evaluation = await evaluateProgram({
+            project,
+            stack: request.stack,
+            config: stackFile.config,
+            secretKeys: stackFile.secretKeys,
+            programDir: request.projectDir,
+            preview: true,
+        });
+    } catch (error) {
+        if (error instanceof ProgramError && error.cause instanceof ConfigError) throw error.cause;
+        throw error;
+    }
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(stackFile.config)) {
+        if (key.startsWith(`${NAMESPACE}:`)) raw[key.slice(NAMESPACE.length + 1)] = decodeConfigValue(value);
+    }
+    return {
+        project,
+        stack: request.stack,
+        file,
+        region: stackFile.config["aws:region"] ?? "",
+        config: parseStackConfig(raw),
+        evaluation,
+    };
+}
+
+/** The plan as text for people. */
+export function renderPlan(plan: StackPlan): string {
+    const resources = plan.evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    const sections = [
+        `shiftwise plan: stack ${plan.stack} of project ${plan.project} (${path.basename(plan.file)}), region ${plan.region}`,
+        `Evaluated offline under Pulumi's mock runtime: ${resources.length} resources. Ids and ARNs are placeholders; \`pulumi preview\` shows the real ones.`,
+        renderTraffic(plan),
+        renderResources(plan.evaluation),
+        renderOutputs(plan.evaluation),
+    ];
+    return sections.join("\n\n") + "\n";
+}
+
+/** The traffic split, stable colour first. */
+export function renderTraffic(plan: StackPlan): string {
+    const { traffic } = plan.config;
+    const stable = stableColour(traffic);
+    const lines = ["Traffic (listener forward weights)"];
+    for (const colour of [stable, otherColour(stable)]) {
+        const settings = plan.config[colour];
+        const filled = Math.round(traffic[colour] / 5);
+        lines.push(
+            `  ${colour.padEnd(5)}  ${String(traffic[colour]).padStart(3)}%  ${"#".repeat(filled)}${".".repeat(20 - filled)}  ${settings.version} on ${settings.desiredCount} task(s)  ${colour === stable ? "stable" : "candidate"}`,
+        );
+    }
+    return lines.join("\n");
+}
+
+/** Every resource, indented under its component, with its key settings. */
+export function renderResources(evaluation: ProgramEvaluation): string {
+    const byParent = new Map<string | undefined, CapturedResource[]>();
+    for (const resource of evaluation.resources) {
+        const siblings = byParent.get(resource.parent) ?? [];
+        siblings.push(resource);
+        byParent.set(resource.parent, siblings);
+    }
+    const stack = evaluation.resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    const lines = ["Resources (by component)"];
+    const walk = (parentUrn: string | undefined, depth: number) => {
+        for (const resource of byParent.get(parentUrn) ?? []) {
+            const summary = resource.custom ? summariseResource(resource) : "";
+            const flags = [resource.options.protect ? "protect" : "", resource.options.retainOnDelete ? "retainOnDelete" : ""].filter(Boolean);
+            lines.push(`${"  ".repeat(depth)}${resource.type} ${resource.name}${summary ? `  ${summary}` : ""}${flags.length ? `  [${flags.join(", ")}]` : ""}`);
+            walk(resource.urn, depth + 1);
+        }
+    };
+    walk(stack?.urn, 1);
+    return lines.join("\n");
+}
+
+/** The stack outputs, secrets hidden. */
+export function renderOutputs(evaluation: ProgramEvaluation): string {
+    const lines = ["Outputs"];
+    for (const [key, value] of Object.entries(revealSafe(evaluation.outputs) as Record<string, unknown>)) {
+        lines.push(`  ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+    }
+    return lines.join("\n");
+}
+
+/** The plan for machines. */
+export function planAsJson(plan: StackPlan): object {
+    return {
+        project: plan.project,
+        stack: plan.stack,
+        file: plan.file,
+        region: plan.region,
+        traffic: plan.config.traffic,
+        stable: stableColour(plan.config.traffic),
+        resources: plan.evaluation.resources.map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            parent: r.parent,
+            inputs: revealSafe(r.inputs),
+            protect: r.options.protect,
+            retainOnDelete: r.options.retainOnDelete,
+        })),
+        outputs: revealSafe(plan.evaluation.outputs),
+    };
+}

@@ -1,0 +1,94 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram } from "../deploy/mockRuntime";
+import { readStackFile, stackFilePath } from "../deploy/stackFile";
+
+/**
+ * The one shared mock harness. It evaluates the real `index.ts` under Pulumi's
+ * mock runtime (see deploy/mockRuntime.ts, which records every registration
+ * and makes `call` throw on unknown tokens) with a committed stack file, or a
+ * stack file with some keys replaced.
+ */
+
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+export const PROJECT = "shiftwise";
+
+/** A stack's config, keyed like the engine: `shiftwise:traffic` to a JSON string. */
+export type ConfigMap = Record<string, string>;
+
+/** The committed config of `staging` or `production`. */
+export function stackConfig(stack: string): ConfigMap {
+    return { ...readStackFile(stackFilePath(PROJECT_DIR, stack), PROJECT).config };
+}
+
+/** A copy of `config` with the `shiftwise:<section>` key replaced (or removed when `value` is undefined). */
+export function withSection(config: ConfigMap, section: string, value: unknown): ConfigMap {
+    const copy = { ...config };
+    const key = section.includes(":") ? section : `shiftwise:${section}`;
+    if (value === undefined) delete copy[key];
+    else copy[key] = typeof value === "string" ? value : JSON.stringify(value);
+    return copy;
+}
+
+/** A copy of `config` with fields of an object section merged in: `withFields(c, "traffic", { blue: 50, green: 50 })`. */
+export function withFields(config: ConfigMap, section: string, fields: Record<string, unknown>): ConfigMap {
+    return withSection(config, section, { ...sectionValue(config, section), ...fields });
+}
+
+/** The parsed value of one section. */
+export function sectionValue(config: ConfigMap, section: string): Record<string, unknown> {
+    const raw = config[`shiftwise:${section}`];
+    return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
+}
+
+/** Evaluates the program with `config` as stack `stack`. */
+export function evaluate(config: ConfigMap, stack = "staging", preview = false): Promise<ProgramEvaluation> {
+    return evaluateProgram({ project: PROJECT, stack, config, programDir: PROJECT_DIR, preview });
+}
+
+/** Evaluates a config that must fail; returns the error and what was registered before it. */
+export async function evaluateFailure(config: ConfigMap, stack = "staging"): Promise<ProgramError> {
+    try {
+        await evaluate(config, stack);
+    } catch (error) {
+        if (error instanceof ProgramError) return error;
+        throw error;
+    }
+    throw new Error("expected the program to fail, but it succeeded");
+}
+
+/** All resources of one type. */
+export function ofType(evaluation: ProgramEvaluation, type: string): CapturedResource[] {
+    return evaluation.resources.filter((resource) => resource.type === type);
+}
+
+/** The single resource of a type and logical name; fails when there is not exactly one. */
+export function one(evaluation: ProgramEvaluation, type: string, name?: string): CapturedResource {
+    const matches = ofType(evaluation, type).filter((resource) => name === undefined || resource.name === name);
+    if (matches.length !== 1) {
+        throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${matches.length}: ${matches.map((m) => m.name).join(", ")}`);
+    }
+    return matches[0];
+}
+
+/** The resources whose URN names `parentUrn` as parent, directly or through components. */
+export function descendants(evaluation: ProgramEvaluation, parentUrn: string): CapturedResource[] {
+    const children = evaluation.resources.filter((resource) => resource.parent === parentUrn);
+    return children.flatMap((child) => [child, ...descendants(evaluation, child.urn)]);
+}
+
+/** Resolves an Output (or plain value) to its value. */
+export function unwrap<T>(value: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+        try {
+            pulumi.output(value).apply((resolved) => {
+                resolve(resolved as T);
+                return resolved;
+            });
+        } catch (error) {
+            reject(error);
+        }
+    });
+}
+
+export type { CapturedResource, ProgramEvaluation } from "../deploy/mockRuntime";
