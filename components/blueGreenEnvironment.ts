@@ -44,7 +44,10 @@ export interface BlueGreenEnvironmentArgs {
     readonly logRetentionDays?: number;
     /** Plain environment variables for both colours. @default {} */
     readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Secrets (ARNs) the containers receive as environment variables; the execution role may read exactly these. @default {} */
+    /**
+     * Secrets the containers receive as environment variables: Secrets Manager ARNs, optionally with a JSON key
+     * (`<arn>:password::`). The execution role may read exactly these secrets. @default {}
+     */
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Tags for every resource. @default {} */
     readonly tags?: Record<string, string>;
@@ -140,10 +143,20 @@ function executionPolicy(logGroupArns: pulumi.Input<string>[], secrets: pulumi.I
             { Sid: "EcrPull", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: "arn:aws:ecr:*:*:repository/*" },
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logArns.map((arn) => `${arn}:log-stream:*`) },
         ];
-        const secretResources = [...new Set(Object.values(secretArns))].sort();
+        const secretResources = [...new Set(Object.values(secretArns).map(secretResourceArn))].sort();
         if (secretResources.length > 0) {
             statements.push({ Sid: "TaskSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretResources });
         }
         return JSON.stringify({ Version: "2012-10-17", Statement: statements });
     });
+}
+
+/**
+ * The IAM resource for an ECS `valueFrom`: a Secrets Manager reference may
+ * carry `:json-key:version-stage:version-id` after the secret's ARN, which IAM
+ * does not match, so it is cut off. Other ARNs pass through.
+ */
+export function secretResourceArn(valueFrom: string): string {
+    const parts = valueFrom.split(":");
+    return parts[2] === "secretsmanager" && parts.length > 7 ? parts.slice(0, 7).join(":") : valueFrom;
 }

@@ -1,0 +1,176 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** A new PostgreSQL instance. */
+export interface CreateDatabaseArgs {
+    /** The RDS instance identifier, e.g. `shop-production`. */
+    readonly identifier: string;
+    /** PostgreSQL engine version. @default "16.4" */
+    readonly engineVersion?: string;
+    /** RDS instance class. @default "db.t4g.medium" */
+    readonly instanceClass?: string;
+    /** Initial storage in GiB. @default 20 */
+    readonly allocatedStorageGb?: number;
+    /** Ceiling for storage autoscaling in GiB. @default 100 */
+    readonly maxAllocatedStorageGb?: number;
+    /** The database created in the instance. */
+    readonly databaseName: string;
+    /** The master user; its password is generated and kept in Secrets Manager by RDS. @default "shiftwise_admin" */
+    readonly masterUsername?: string;
+    /** Days RDS keeps automated backups (at least 7 for a protected stack). @default 7 */
+    readonly backupRetentionDays?: number;
+    readonly vpcId: pulumi.Input<string>;
+    /** Private subnets in at least two AZs for the DB subnet group. */
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** An RDS instance created outside shiftwise. */
+export interface ExistingDatabaseArgs {
+    /** Its RDS instance identifier. */
+    readonly instanceId: string;
+}
+
+export interface DatabaseArgs {
+    /** Exactly one of `create` or `existing`. */
+    readonly create?: CreateDatabaseArgs;
+    readonly existing?: ExistingDatabaseArgs;
+    /** The database port. @default 5432 */
+    readonly port?: number;
+    /**
+     * Security groups allowed to connect, by name (`blue`, `green`). Each gets
+     * one ingress rule on the database's security group and nothing else does.
+     */
+    readonly clientSecurityGroupIds: Record<string, pulumi.Input<string>>;
+    /**
+     * Production: deletion protection, multi-AZ, and Pulumi `protect` and
+     * `retainOnDelete` on the instance. @default false
+     */
+    readonly protect?: boolean;
+    /** Tags for every resource. @default {} */
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * The service's PostgreSQL database: either a new RDS instance with
+ * production settings (private, encrypted, AWS-managed master password, IAM
+ * authentication, retained backups) or an existing instance adopted by
+ * identifier. Either way only the named client security groups may connect.
+ */
+export class Database extends pulumi.ComponentResource {
+    /** The instance, when this component created it. */
+    public readonly instance?: aws.rds.Instance;
+    /** The security group the instance uses and the client rules are added to. */
+    public readonly securityGroupId: pulumi.Output<string>;
+    public readonly subnetGroupName: pulumi.Output<string>;
+    public readonly identifier: pulumi.Output<string>;
+    public readonly arn: pulumi.Output<string>;
+    public readonly address: pulumi.Output<string>;
+    public readonly port: pulumi.Output<number>;
+    public readonly databaseName: pulumi.Output<string>;
+    public readonly instanceClass: pulumi.Output<string>;
+    /** ARN of the RDS-managed master user secret (JSON with `username` and `password`); undefined when RDS does not manage it. */
+    public readonly masterSecretArn: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("shiftwise:data:Database", name, {}, opts);
+        if ((args.create === undefined) === (args.existing === undefined)) {
+            throw new Error(`Database ${name}: set exactly one of create or existing`);
+        }
+        const port = args.port ?? 5432;
+        const tags = args.tags ?? {};
+        const parent = { parent: this };
+
+        if (args.create) {
+            const create = args.create;
+            const protect = args.protect ?? false;
+            const subnetGroup = new aws.rds.SubnetGroup(name, {
+                subnetIds: create.subnetIds,
+                description: `${create.identifier}: private subnets only`,
+                tags,
+            }, parent);
+            const securityGroup = new aws.ec2.SecurityGroup(name, {
+                vpcId: create.vpcId,
+                description: `${create.identifier} database; ingress only from the service's colours`,
+                tags: { ...tags, Name: name },
+            }, parent);
+            this.instance = new aws.rds.Instance(name, {
+                identifier: create.identifier,
+                engine: "postgres",
+                engineVersion: create.engineVersion ?? "16.4",
+                instanceClass: create.instanceClass ?? "db.t4g.medium",
+                allocatedStorage: create.allocatedStorageGb ?? 20,
+                maxAllocatedStorage: create.maxAllocatedStorageGb ?? 100,
+                storageType: "gp3",
+                storageEncrypted: true,
+                dbName: create.databaseName,
+                port,
+                username: create.masterUsername ?? "shiftwise_admin",
+                // RDS generates the password and keeps it in Secrets Manager: it is never in config or state.
+                manageMasterUserPassword: true,
+                iamDatabaseAuthenticationEnabled: true,
+                dbSubnetGroupName: subnetGroup.name,
+                vpcSecurityGroupIds: [securityGroup.id],
+                publiclyAccessible: false,
+                multiAz: protect,
+                deletionProtection: protect,
+                backupRetentionPeriod: create.backupRetentionDays ?? 7,
+                // Automated backups outlive the instance, so deleting it by mistake is recoverable.
+                deleteAutomatedBackups: false,
+                copyTagsToSnapshot: true,
+                skipFinalSnapshot: false,
+                finalSnapshotIdentifier: `${create.identifier}-final`,
+                autoMinorVersionUpgrade: true,
+                enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+                tags,
+            }, { parent: this, protect, retainOnDelete: protect });
+            this.securityGroupId = securityGroup.id;
+            this.subnetGroupName = subnetGroup.name;
+            this.identifier = this.instance.identifier;
+            this.arn = this.instance.arn;
+            this.address = this.instance.address;
+            this.port = this.instance.port;
+            this.databaseName = pulumi.output(create.databaseName);
+            this.instanceClass = this.instance.instanceClass;
+            this.masterSecretArn = this.instance.masterUserSecrets.apply((secrets) => secrets?.[0]?.secretArn);
+        } else {
+            const existing = aws.rds.getInstanceOutput({ dbInstanceIdentifier: args.existing!.instanceId }, parent);
+            // An adopted instance keeps its own security groups; the client rules go on its first one.
+            this.securityGroupId = existing.vpcSecurityGroups.apply((groups) => {
+                if (groups.length === 0) throw new Error(`Database ${name}: RDS instance ${args.existing!.instanceId} has no VPC security group to admit the colours`);
+                return groups[0];
+            });
+            this.subnetGroupName = existing.dbSubnetGroup;
+            this.identifier = existing.dbInstanceIdentifier;
+            this.arn = existing.dbInstanceArn;
+            this.address = existing.address;
+            this.port = existing.port;
+            this.databaseName = existing.dbName;
+            this.instanceClass = existing.dbInstanceClass;
+            this.masterSecretArn = existing.masterUserSecrets.apply((secrets) => secrets?.[0]?.secretArn);
+        }
+
+        for (const [client, clientSecurityGroupId] of Object.entries(args.clientSecurityGroupIds)) {
+            new aws.vpc.SecurityGroupIngressRule(`${name}-from-${client}`, {
+                securityGroupId: this.securityGroupId,
+                ipProtocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                referencedSecurityGroupId: clientSecurityGroupId,
+                description: `from the ${client} tasks only`,
+            }, parent);
+        }
+
+        this.registerOutputs({
+            instance: this.instance,
+            securityGroupId: this.securityGroupId,
+            subnetGroupName: this.subnetGroupName,
+            identifier: this.identifier,
+            arn: this.arn,
+            address: this.address,
+            port: this.port,
+            databaseName: this.databaseName,
+            instanceClass: this.instanceClass,
+            masterSecretArn: this.masterSecretArn,
+        });
+    }
+}
