@@ -237,9 +237,36 @@ class AwsMocks implements pulumi.runtime.Mocks {
                 return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/mock`, userId: "AIDAMOCK", id: MOCK_ACCOUNT_ID };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            case "aws:rds/getInstance:getInstance":
+                return this.existingDatabase(String(args.inputs.dbInstanceIdentifier));
             default:
                 throw new Error(`shiftwise mocks: no mock for function ${args.token}; add one to deploy/mockRuntime.ts`);
         }
+    }
+
+    /** An adopted RDS instance as DescribeDBInstances reports it, with an RDS-managed master secret. */
+    private existingDatabase(identifier: string): Record<string, unknown> {
+        const suffix = fakeId("", "rds", identifier);
+        const address = `${identifier}.${suffix.slice(0, 12)}.${this.region}.rds.amazonaws.com`;
+        return {
+            id: identifier,
+            dbInstanceIdentifier: identifier,
+            dbInstanceArn: this.arn("rds", `db:${identifier}`),
+            dbInstanceClass: "db.r6g.large",
+            dbName: "app",
+            address,
+            endpoint: `${address}:5432`,
+            port: 5432,
+            dbInstancePort: 0,
+            engine: "postgres",
+            engineVersion: "16.4",
+            dbSubnetGroup: `${identifier}-subnets`,
+            vpcSecurityGroups: [fakeId("sg-", "rds", identifier)],
+            masterUserSecrets: [{ secretArn: this.arn("secretsmanager", `secret:rds!db-${suffix.slice(0, 8)}-${suffix.slice(8, 14)}`), secretStatus: "active", kmsKeyId: "" }],
+            multiAz: true,
+            publiclyAccessible: false,
+            storageEncrypted: true,
+        };
     }
 
     private arn(service: string, resource: string): string {
@@ -287,6 +314,10 @@ class AwsMocks implements pulumi.runtime.Mocks {
                         : [],
                 };
             }
+            case "aws:rds/subnetGroup:SubnetGroup":
+                return { name: inputs.name ?? `${name}-${suffix.slice(0, 7)}`, arn: this.arn("rds", `subgrp:${inputs.name ?? name}`) };
+            case "aws:sns/topicSubscription:TopicSubscription":
+                return { arn: `${String(inputs.topic)}:${suffix.slice(0, 8)}-${suffix.slice(8, 12)}` };
             case "aws:rds/snapshot:Snapshot":
                 return { id: inputs.dbSnapshotIdentifier, dbSnapshotArn: this.arn("rds", `snapshot:${inputs.dbSnapshotIdentifier}`) };
             case "aws:ecs/cluster:Cluster":

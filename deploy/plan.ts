@@ -3,6 +3,7 @@ import { ConfigError, NAMESPACE, StackConfig, decodeConfigValue, otherColour, pa
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "./mockRuntime";
 import { readProjectName, readStackFile, stackFilePath } from "./stackFile";
 import { summariseResource } from "./resourceSummary";
+import { renderSafety } from "./planSafety";
 
 /** Input to `planStack`. */
 export interface PlanRequest {
@@ -67,6 +68,7 @@ export function renderPlan(plan: StackPlan): string {
         `Evaluated offline under Pulumi's mock runtime: ${resources.length} resources. Ids and ARNs are placeholders; \`pulumi preview\` shows the real ones.`,
         renderTraffic(plan),
         renderResources(plan.evaluation),
+        renderSafety(plan),
         renderOutputs(plan.evaluation),
     ];
     return sections.join("\n\n") + "\n";
