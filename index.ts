@@ -6,10 +6,10 @@ import { Network } from "./components/network";
 import { Notifications } from "./components/notifications";
 import { SnapshotBackup } from "./components/snapshotBackup";
 import { TEST_HEADER, WeightedListener } from "./components/weightedListener";
-import { COLOURS, Colour, loadConfig, otherColour, releaseColours, stableColour } from "./config";
+import { COLOURS, Colour, loadConfig, otherColour, releaseColours, secretValues, stableColour } from "./config";
 
 // Validate everything first: a bad config fails here, before any resource is registered.
-const { config, region } = loadConfig();
+const { config, region, secretSections } = loadConfig();
 const stack = pulumi.getStack();
 const service = config.service;
 const tags = { "shiftwise:service": service.name, "shiftwise:stack": stack, "managed-by": "shiftwise" };
@@ -102,7 +102,7 @@ const environment = new BlueGreenEnvironment(service.name, {
     deregistrationDelaySeconds: service.deregistrationDelaySeconds,
     healthCheckGraceSeconds: service.healthCheckGraceSeconds,
     logRetentionDays: service.logRetentionDays,
-    environment: { ...service.environment, ...databaseEnvironment },
+    environment: { ...secretValues(service.environment, secretSections.has("service")), ...databaseEnvironment },
     secrets: databaseSecrets,
     tags,
 });

@@ -15,6 +15,14 @@ export class ConfigError extends Error {
 }
 
 /**
+ * True for a `ConfigError`, also one thrown by another copy of this module
+ * (a program loaded from another directory has its own copy).
+ */
+export function isConfigError(error: unknown): error is ConfigError {
+    return error instanceof Error && error.name === "ConfigError" && Array.isArray((error as ConfigError).problems);
+}
+
+/**
  * Validates the `shiftwise:*` part of a stack config. `raw` maps each key
  * without its namespace (`traffic`) to its value as written in the stack file.
  * Every problem is collected; the function throws a single `ConfigError`.
@@ -63,13 +71,6 @@ function crossSectionProblems(config: Partial<StackConfig>): string[] {
             `${configKey("database", ["backupRetentionDays"])} = ${database.backupRetentionDays}: a protected stack keeps automated backups at least 7 days; raise it to 7 or more`,
         );
     }
-    if (database?.preReleaseSnapshot !== undefined && config.blue && config.green) {
-        if (releaseColours({ blue: config.blue, green: config.green, database }).length === 0) {
-            problems.push(
-                `${configKey("database", ["preReleaseSnapshot"])} = ${JSON.stringify(database.preReleaseSnapshot)}: matches neither colour's version (blue ${config.blue.version}, green ${config.green.version}), so no colour would wait for the snapshot; set it to the version being released or set ${configKey("database", ["snapshotColour"])}`,
-            );
-        }
-    }
     return problems;
 }
 
@@ -105,6 +106,21 @@ export interface LoadedConfig {
     readonly config: StackConfig;
     /** `aws:region`, used in restore commands and metric links. */
     readonly region: string;
+    /** Sections that hold a Pulumi secret somewhere inside (`pulumi config set --secret`). */
+    readonly secretSections: ReadonlySet<string>;
+}
+
+/**
+ * The values of a map, wrapped as Pulumi secrets when `secret` is true, so a
+ * secret set in config stays encrypted in state and hidden in previews.
+ */
+export function secretValues(values: Readonly<Record<string, string>>, secret: boolean): Record<string, pulumi.Input<string>> {
+    return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, secret ? pulumi.secret(value) : value]));
+}
+
+/** True when the engine marked a config key secret. The runtime exports this check but does not declare it. */
+function isConfigSecret(key: string): boolean {
+    return (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 }
 
 /**
@@ -114,16 +130,19 @@ export interface LoadedConfig {
  */
 export function loadConfig(): LoadedConfig {
     const raw: Record<string, unknown> = {};
+    const secretSections = new Set<string>();
     const prefix = `${NAMESPACE}:`;
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decodeConfigValue(value);
+        if (!key.startsWith(prefix)) continue;
+        raw[key.slice(prefix.length)] = decodeConfigValue(value);
+        if (isConfigSecret(key)) secretSections.add(key.slice(prefix.length));
     }
     const region = new pulumi.Config("aws").get("region");
     const regionProblems = region ? [] : ["aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`"];
     try {
         const config = parseStackConfig(raw);
         if (regionProblems.length > 0) throw new ConfigError(regionProblems);
-        return { config, region: region as string };
+        return { config, region: region as string, secretSections };
     } catch (error) {
         if (error instanceof ConfigError && regionProblems.length > 0 && error.problems !== regionProblems) {
             throw new ConfigError([...error.problems, ...regionProblems]);

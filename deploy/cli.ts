@@ -1,8 +1,9 @@
 import * as path from "path";
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../config";
+import { isConfigError } from "../config";
 import { ExitCode } from "./exitCodes";
 import { planAsJson, planStack, renderPlan } from "./plan";
+import { StackFileError } from "./stackFile";
 
 /** The project this CLI belongs to: the directory above deploy/. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -58,12 +59,12 @@ async function runPlan(options: { stack: string; configFile?: string; json?: boo
         io.stdout(options.json ? `${JSON.stringify(planAsJson(plan), null, 2)}\n` : renderPlan(plan));
         return ExitCode.success;
     } catch (error) {
-        if (error instanceof ConfigError) {
+        if (isConfigError(error)) {
             io.stderr(`${error.message}\n`);
             return ExitCode.invalid;
         }
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-            io.stderr(`shiftwise plan: ${(error as Error).message}\n`);
+        if (error instanceof StackFileError) {
+            io.stderr(`shiftwise plan: ${error.message}\n`);
             return ExitCode.invalid;
         }
         throw error;

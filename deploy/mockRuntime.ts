@@ -99,23 +99,21 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
     pulumi.runtime.setAllConfig({ ...request.config }, [...(request.secretKeys ?? [])]);
 
     const programPath = require.resolve(path.join(path.resolve(request.programDir), "index"));
-    forgetProgramModules(path.resolve(request.programDir));
+    // Only the entry module registers resources when it runs; the components and config modules are
+    // plain classes and functions, so they stay loaded (and compiled) across evaluations.
+    delete require.cache[programPath];
+    // Pulumi records a call-site stack trace for every resource. Under ts-node each trace goes through
+    // source-map-support, which costs more than the rest of the evaluation; V8's own formatting is enough here.
+    const prepareStackTrace = Error.prepareStackTrace;
+    (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
     try {
         const outputs = await pulumi.runtime.runInPulumiStack(async () => require(programPath));
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
         return { resources: [...captured.values()], outputs: normalise(outputs ?? {}) as Record<string, unknown> };
     } catch (error) {
         throw new ProgramError(error, [...captured.values()].filter((r) => r.type !== "pulumi:pulumi:Stack"));
-    }
-}
-
-/** Drops the program's own modules (not node_modules) from the require cache so the next evaluation re-runs them. */
-function forgetProgramModules(programDir: string): void {
-    const nodeModules = `${path.sep}node_modules${path.sep}`;
-    for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(programDir + path.sep) && !file.includes(nodeModules) && !file.includes(`${path.sep}deploy${path.sep}`)) {
-            delete require.cache[file];
-        }
+    } finally {
+        Error.prepareStackTrace = prepareStackTrace;
     }
 }
 

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { ConfigError, NAMESPACE, StackConfig, decodeConfigValue, otherColour, parseStackConfig, stableColour } from "../config";
+import { NAMESPACE, StackConfig, decodeConfigValue, isConfigError, otherColour, parseStackConfig, stableColour } from "../config";
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "./mockRuntime";
 import { readProjectName, readStackFile, stackFilePath } from "./stackFile";
 import { summariseResource } from "./resourceSummary";
@@ -43,7 +43,7 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
             preview: true,
         });
     } catch (error) {
-        if (error instanceof ProgramError && error.cause instanceof ConfigError) throw error.cause;
+        if (error instanceof ProgramError && isConfigError(error.cause)) throw error.cause;
         throw error;
     }
     const raw: Record<string, unknown> = {};

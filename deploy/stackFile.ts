@@ -2,6 +2,14 @@ import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
 
+/** A stack file that is missing or unreadable. */
+export class StackFileError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StackFileError";
+    }
+}
+
 /** The placeholder a `secure:` value gets offline, where it cannot be decrypted. */
 export const SECRET_PLACEHOLDER = "[secret]";
 
@@ -18,8 +26,8 @@ export interface StackConfigFile {
 /** The Pulumi project name from `Pulumi.yaml` in `projectDir`. */
 export function readProjectName(projectDir: string): string {
     const file = path.join(projectDir, "Pulumi.yaml");
-    const project = YAML.parse(fs.readFileSync(file, "utf8")) as { name?: unknown };
-    if (typeof project?.name !== "string") throw new Error(`${file}: has no project name`);
+    const project = YAML.parse(readText(file)) as { name?: unknown };
+    if (typeof project?.name !== "string") throw new StackFileError(`${file}: has no project name`);
     return project.name;
 }
 
@@ -35,13 +43,14 @@ export function stackFilePath(projectDir: string, stack: string): string {
  */
 export function readStackFile(file: string, projectName: string): StackConfigFile {
     let document: unknown;
+    const text = readText(file);
     try {
-        document = YAML.parse(fs.readFileSync(file, "utf8"));
+        document = YAML.parse(text);
     } catch (error) {
-        throw new Error(`${file}: ${(error as Error).message}`);
+        throw new StackFileError(`${file}: is not valid YAML: ${(error as Error).message}`);
     }
     const values = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
-    if (typeof values !== "object" || Array.isArray(values)) throw new Error(`${file}: "config" must be a map of keys to values`);
+    if (typeof values !== "object" || Array.isArray(values)) throw new StackFileError(`${file}: "config" must be a map of keys to values`);
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     for (const [rawKey, rawValue] of Object.entries(values)) {
@@ -51,6 +60,15 @@ export function readStackFile(file: string, projectName: string): StackConfigFil
         if (secret) secretKeys.push(key);
     }
     return { config, secretKeys, file };
+}
+
+function readText(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new StackFileError(code === "ENOENT" ? `${file} does not exist; create it with \`pulumi stack init\` or pass --config-file` : `${file}: ${(error as Error).message}`);
+    }
 }
 
 function replaceSecrets(value: unknown): { value: unknown; secret: boolean } {

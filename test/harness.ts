@@ -41,15 +41,27 @@ export function sectionValue(config: ConfigMap, section: string): Record<string,
     return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
 }
 
-/** Evaluates the program with `config` as stack `stack`. */
+const evaluations = new Map<string, Promise<ProgramEvaluation>>();
+
+/**
+ * Evaluates the program with `config` as stack `stack`. Results are cached by
+ * stack and config, so treat them as read-only.
+ */
 export function evaluate(config: ConfigMap, stack = "staging", preview = false): Promise<ProgramEvaluation> {
-    return evaluateProgram({ project: PROJECT, stack, config, programDir: PROJECT_DIR, preview });
+    const key = JSON.stringify([stack, preview, Object.entries(config).sort()]);
+    let evaluation = evaluations.get(key);
+    if (!evaluation) {
+        evaluation = evaluateProgram({ project: PROJECT, stack, config, programDir: PROJECT_DIR, preview });
+        evaluations.set(key, evaluation);
+        evaluation.catch(() => evaluations.delete(key));
+    }
+    return evaluation;
 }
 
 /** Evaluates a config that must fail; returns the error and what was registered before it. */
 export async function evaluateFailure(config: ConfigMap, stack = "staging"): Promise<ProgramError> {
     try {
-        await evaluate(config, stack);
+        await evaluateProgram({ project: PROJECT, stack, config, programDir: PROJECT_DIR });
     } catch (error) {
         if (error instanceof ProgramError) return error;
         throw error;
