@@ -1,0 +1,121 @@
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, OutputMap } from "@pulumi/pulumi/automation";
+import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "./ports";
+
+/**
+ * The stack port on the Pulumi Automation API: the `pulumi` CLI runs the
+ * program in `workDir` (this project) for the selected stack, reading and
+ * writing `Pulumi.<stack>.yaml` as `pulumi config` does. Needs the CLI on PATH
+ * and a logged-in backend (`PULUMI_ACCESS_TOKEN` or `pulumi login`).
+ */
+export class AutomationStack implements StackPort {
+    private constructor(
+        private readonly stack: Stack,
+        private readonly log: (text: string) => void,
+    ) {}
+
+    get stackName(): string {
+        return this.stack.name;
+    }
+
+    /** Selects an existing stack; `log` receives the engine's own output. */
+    static async select(stackName: string, workDir: string, log: (text: string) => void = () => undefined): Promise<AutomationStack> {
+        return new AutomationStack(await LocalWorkspace.selectStack({ stackName, workDir }), log);
+    }
+
+    async getAllConfig(): Promise<StackConfigEntries> {
+        const config = await this.stack.getAllConfig();
+        return Object.fromEntries(Object.entries(config).map(([key, entry]) => [key, { value: entry.value, secret: entry.secret ?? false }]));
+    }
+
+    async setConfig(values: Readonly<Record<string, string>>, options: { readonly path: boolean }): Promise<void> {
+        const config = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, { value, secret: false }]));
+        // One `pulumi config set-all` call, so a step's two weights change together.
+        await this.stack.setAllConfig(config, options.path);
+    }
+
+    async removeConfig(keys: readonly string[], options: { readonly path: boolean }): Promise<void> {
+        await this.stack.removeAllConfig([...keys], options.path);
+    }
+
+    async preview(): Promise<StackChanges> {
+        const collector = new StepCollector();
+        await this.stack.preview({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never" });
+        return collector.changes();
+    }
+
+    async up(): Promise<StackChanges> {
+        const collector = new StepCollector();
+        // No refresh: the driver's guard compares against the state the checkpoint preview proved clean.
+        await this.stack.up({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never" });
+        return collector.changes();
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        return plainOutputs(await this.stack.outputs());
+    }
+
+    async history(limit: number): Promise<StackHistoryEntry[]> {
+        const updates = await this.stack.history(limit, 1);
+        return updates.map((update) => ({
+            version: update.version,
+            kind: update.kind,
+            result: update.result,
+            startTime: new Date(update.startTime).toISOString(),
+            endTime: update.endTime ? new Date(update.endTime).toISOString() : undefined,
+            message: update.message,
+        }));
+    }
+}
+
+/** Collects `resourcePreEvent`s into per-resource steps, adding ARNs from the resource outputs events. */
+export class StepCollector {
+    private readonly steps = new Map<string, ResourceStep>();
+
+    readonly onEvent = (event: EngineEvent): void => {
+        const pre = event.resourcePreEvent?.metadata;
+        if (pre) {
+            const state = pre.old ?? pre.new;
+            const arn = stateArn(pre.old?.outputs) ?? stateArn(pre.new?.outputs);
+            // A replacement emits several steps for one URN (replace, create-replacement, delete-replaced): keep the strongest.
+            const previous = this.steps.get(pre.urn);
+            if (!previous || rank(pre.op) > rank(previous.op)) {
+                this.steps.set(pre.urn, {
+                    op: pre.op,
+                    urn: pre.urn,
+                    type: pre.type,
+                    diffs: pre.diffs ?? pre.keys ?? [],
+                    arn: arn ?? previous?.arn,
+                    parent: state?.parent || undefined,
+                    retainOnDelete: pre.old?.retainOnDelete ?? pre.new?.retainOnDelete,
+                });
+            }
+        }
+        const outputs = event.resOutputsEvent?.metadata;
+        if (outputs) {
+            const existing = this.steps.get(outputs.urn);
+            const arn = stateArn(outputs.new?.outputs);
+            if (existing && !existing.arn && arn) this.steps.set(outputs.urn, { ...existing, arn });
+        }
+    };
+
+    changes(): StackChanges {
+        return { steps: [...this.steps.values()] };
+    }
+}
+
+const OP_RANK = ["same", "read", "refresh", "update", "create", "delete", "create-replacement", "delete-replaced", "replace"];
+
+function rank(op: string): number {
+    return OP_RANK.indexOf(op);
+}
+
+function stateArn(outputs: Record<string, unknown> | undefined): string | undefined {
+    const arn = outputs?.arn;
+    return typeof arn === "string" ? arn : undefined;
+}
+
+/** Stack outputs without the Automation API's `{ value, secret }` wrappers; secrets stay hidden. */
+export function plainOutputs(outputs: OutputMap): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.secret ? "[secret]" : output.value]));
+}

@@ -1,0 +1,128 @@
+import { createHash } from "crypto";
+import { isDeepStrictEqual } from "util";
+import type { StackConfigEntries } from "./ports";
+
+/**
+ * Pure helpers for stack config as `pulumi config` sees it: decoding values,
+ * property paths (`shiftwise:traffic.blue`, `shiftwise:rollout.steps[0]`), and
+ * the smallest set of `config set --path` / `config rm --path` calls that
+ * turns one config into another.
+ */
+
+/** Parses a value the way the engine hands it to programs: JSON for structured values, raw text otherwise. */
+export function decodeValue(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** Full keys to decoded values. */
+export function decodeEntries(entries: StackConfigEntries): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, decodeValue(entry.value)]));
+}
+
+/** Full keys to the engine's string form, as `evaluateProgram` takes them. */
+export function engineConfig(entries: StackConfigEntries): Record<string, string> {
+    return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value]));
+}
+
+/** The value of a `shiftwise:<section>` key, decoded. */
+export function sectionOf<T = Record<string, unknown>>(entries: StackConfigEntries, section: string): T | undefined {
+    const entry = entries[`shiftwise:${section}`];
+    return entry === undefined ? undefined : (decodeValue(entry.value) as T);
+}
+
+/** One segment of a property path: an object key or an array index. */
+export type PathSegment = string | number;
+
+/** Renders a property path the way `pulumi config --path` reads it. */
+export function formatPath(key: string, segments: readonly PathSegment[]): string {
+    let text = key;
+    for (const segment of segments) {
+        if (typeof segment === "number") text += `[${segment}]`;
+        else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)) text += `.${segment}`;
+        else text += `[${JSON.stringify(segment)}]`;
+    }
+    return text;
+}
+
+/** Splits `shiftwise:rollout.steps[0]` into the key `shiftwise:rollout` and its segments. */
+export function parsePath(path: string): { key: string; segments: PathSegment[] } {
+    const colon = path.indexOf(":");
+    const match = /[.[]/.exec(path.slice(colon + 1));
+    const keyEnd = match ? colon + 1 + match.index : path.length;
+    const key = path.slice(0, keyEnd);
+    const segments: PathSegment[] = [];
+    const pattern = /\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/gy;
+    pattern.lastIndex = keyEnd;
+    while (pattern.lastIndex < path.length) {
+        const part = pattern.exec(path);
+        if (!part) throw new Error(`${path}: not a config property path`);
+        segments.push(part[1] ?? (part[2] !== undefined ? Number(part[2]) : (JSON.parse(part[3]) as string)));
+    }
+    return { key, segments };
+}
+
+/** Every leaf of a value as a path to its string form; empty objects and lists have no leaves. */
+export function leaves(key: string, value: unknown, segments: PathSegment[] = []): Record<string, string> {
+    if (Array.isArray(value)) {
+        return Object.assign({}, ...value.map((item, index) => leaves(key, item, [...segments, index])));
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.assign({}, ...Object.entries(value).map(([name, item]) => leaves(key, item, [...segments, name])));
+    }
+    return { [formatPath(key, segments)]: value === null ? "null" : String(value) };
+}
+
+/** The `config set --path` and `config rm --path` calls that turn `current` into `target`. */
+export interface ConfigPatch {
+    readonly set: Record<string, string>;
+    /** Paths to remove, deepest and highest index first so that earlier removals do not shift later ones. */
+    readonly remove: string[];
+}
+
+/**
+ * The smallest patch from `current` to `target`, leaving `keepKeys` and every
+ * secret key alone (a deployment never changes secrets, and a record never
+ * holds their plain text).
+ */
+export function configPatch(current: StackConfigEntries, target: StackConfigEntries, keepKeys: readonly string[] = []): ConfigPatch {
+    const set: Record<string, string> = {};
+    const remove: string[] = [];
+    const keys = new Set([...Object.keys(current), ...Object.keys(target)]);
+    for (const key of [...keys].sort()) {
+        if (keepKeys.includes(key) || current[key]?.secret || target[key]?.secret) continue;
+        const before = current[key] === undefined ? undefined : decodeValue(current[key].value);
+        const after = target[key] === undefined ? undefined : decodeValue(target[key].value);
+        if (isDeepStrictEqual(before, after)) continue;
+        if (after === undefined) {
+            remove.push(key);
+            continue;
+        }
+        const oldLeaves = before === undefined ? {} : leaves(key, before);
+        const newLeaves = leaves(key, after);
+        for (const [path, value] of Object.entries(newLeaves)) {
+            if (oldLeaves[path] !== value) set[path] = value;
+        }
+        remove.push(...Object.keys(oldLeaves).filter((path) => !(path in newLeaves)));
+    }
+    remove.sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
+    return { set, remove };
+}
+
+/** True when the patch changes nothing. */
+export function isEmptyPatch(patch: ConfigPatch): boolean {
+    return Object.keys(patch.set).length === 0 && patch.remove.length === 0;
+}
+
+/** A record-safe copy of a config: secret values become a sha256 fingerprint so that a record never holds them. */
+export function redactSecrets(entries: StackConfigEntries): StackConfigEntries {
+    return Object.fromEntries(
+        Object.entries(entries).map(([key, entry]) => [
+            key,
+            entry.secret ? { value: `sha256:${createHash("sha256").update(entry.value).digest("hex")}`, secret: true } : { value: entry.value },
+        ]),
+    );
+}

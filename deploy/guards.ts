@@ -1,0 +1,105 @@
+import type { Colour } from "../config";
+import type { ResourceStep, StackChanges } from "./ports";
+
+/**
+ * The driver's guards over the engine's per-resource steps. Each returns the
+ * problems it found, one sentence each; an empty list means the guard passed.
+ */
+
+/** The type token of the component that owns the forwarding listener. */
+export const WEIGHTED_LISTENER_TYPE = "shiftwise:traffic:WeightedListener";
+/** The type token of one colour's component. */
+export const COLOUR_SERVICE_TYPE = "shiftwise:ecs:ColourService";
+export const LISTENER_TYPE = "aws:lb/listener:Listener";
+export const SNAPSHOT_TYPE = "aws:rds/snapshot:Snapshot";
+
+/** Ops that leave a resource alone. */
+const NO_OPS = new Set(["same", "read", "refresh"]);
+
+/** The steps that change something. */
+export function effectiveSteps(changes: StackChanges): ResourceStep[] {
+    return changes.steps.filter((step) => !NO_OPS.has(step.op));
+}
+
+/** `op urn` lines for messages. */
+export function describeSteps(steps: readonly ResourceStep[]): string {
+    return steps.map((step) => `${step.op} ${step.urn}${step.diffs.length ? ` (${step.diffs.join(", ")})` : ""}`).join("; ");
+}
+
+/** The type chain of a URN: `shiftwise:traffic:WeightedListener$aws:lb/listener:Listener`. */
+export function urnTypeChain(urn: string): string[] {
+    const parts = urn.split("::");
+    return parts.length >= 4 ? parts[2].split("$") : [];
+}
+
+/** The logical name at the end of a URN. */
+export function urnName(urn: string): string {
+    const parts = urn.split("::");
+    return parts[parts.length - 1];
+}
+
+/**
+ * A traffic step (or a traffic-only rollback) must update exactly one
+ * resource, the forwarding listener: an `aws:lb/listener:Listener` under the
+ * `WeightedListener` component whose ARN is the stack's `listenerArn` output,
+ * and nothing else may be created, replaced or deleted.
+ */
+export function listenerOnlyProblems(changes: StackChanges, listenerArn: string): string[] {
+    const steps = effectiveSteps(changes);
+    if (steps.length === 0) return ["the update changed nothing, so the listener weights did not move"];
+    const problems: string[] = [];
+    const others = steps.filter((step) => !isForwardingListener(step, listenerArn));
+    if (others.length > 0) problems.push(`the update changed more than the forwarding listener: ${describeSteps(others)}`);
+    for (const step of steps.filter((s) => isForwardingListener(s, listenerArn))) {
+        if (step.op !== "update") problems.push(`the forwarding listener was ${step.op}d, not updated in place: ${step.urn}`);
+        const unexpected = step.diffs.filter((key) => key !== "defaultActions");
+        if (unexpected.length > 0) problems.push(`the forwarding listener changed ${unexpected.join(", ")} besides defaultActions`);
+    }
+    const listeners = steps.filter((s) => isForwardingListener(s, listenerArn));
+    if (listeners.length > 1) problems.push(`${listeners.length} steps touched the forwarding listener; expected one`);
+    return problems;
+}
+
+function isForwardingListener(step: ResourceStep, listenerArn: string): boolean {
+    const chain = urnTypeChain(step.urn);
+    return step.type === LISTENER_TYPE && chain.includes(WEIGHTED_LISTENER_TYPE) && step.arn === listenerArn;
+}
+
+/** What a release may touch. */
+export interface ReleaseScope {
+    readonly serviceName: string;
+    readonly candidate: Colour;
+    /** With `--migration-snapshot`: the pre-release snapshot may be created, and an older one dropped from the state if it is retained in AWS. */
+    readonly allowSnapshot: boolean;
+}
+
+/**
+ * The release preview may change only the candidate colour's resources (those
+ * under the `ColourService` named `<service>-<candidate>`) and, with a
+ * migration snapshot, the snapshot; it replaces or deletes nothing else.
+ */
+export function releasePreviewProblems(changes: StackChanges, scope: ReleaseScope): string[] {
+    const candidateUrn = changes.steps.find((step) => step.type === COLOUR_SERVICE_TYPE && urnName(step.urn) === `${scope.serviceName}-${scope.candidate}`)?.urn;
+    const parents = new Map(changes.steps.map((step) => [step.urn, step.parent]));
+    const underCandidate = (step: ResourceStep) => {
+        for (let urn: string | undefined = step.urn; urn; urn = parents.get(urn)) {
+            if (urn === candidateUrn) return true;
+        }
+        return false;
+    };
+    const outside = effectiveSteps(changes).filter((step) => {
+        if (candidateUrn !== undefined && underCandidate(step)) return false;
+        if (scope.allowSnapshot && step.type === SNAPSHOT_TYPE) return step.op === "create" || step.retainOnDelete === true;
+        return true;
+    });
+    const problems: string[] = [];
+    if (candidateUrn === undefined) problems.push(`the preview has no ${COLOUR_SERVICE_TYPE} named ${scope.serviceName}-${scope.candidate}`);
+    if (outside.length > 0) problems.push(`the release would change more than the ${scope.candidate} colour${scope.allowSnapshot ? " and the snapshot" : ""}: ${describeSteps(outside)}`);
+    return problems;
+}
+
+/** The checkpoint preview must show no changes: then restoring the checkpoint config restores exactly this state. */
+export function cleanPreviewProblems(changes: StackChanges): string[] {
+    const steps = effectiveSteps(changes);
+    return steps.length === 0 ? [] : [`the current config does not match the deployed stack (${steps.length} pending change(s): ${describeSteps(steps)}); run \`pulumi preview\` and reconcile before deploying`];
+}

@@ -1,0 +1,189 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Colour } from "../config";
+import type { AlarmState, StackConfigEntries } from "./ports";
+
+/**
+ * Deployment records: one JSON file per deployment under
+ * `<records dir>/<stack>/`, written at the checkpoint and rewritten after
+ * every stage, so a crash leaves the last known state on disk.
+ */
+
+/** The default records folder, relative to the project directory. */
+export const DEFAULT_RECORDS_DIR = path.join(".shiftwise", "records");
+
+export type RecordStatus = "in-progress" | "paused" | "succeeded" | "rolled-back" | "rollback-failed";
+
+/** A stage of the deployment with its timestamps. */
+export interface StageEntry {
+    readonly name: string;
+    readonly startedAt: string;
+    finishedAt?: string;
+    outcome?: "ok" | "failed" | "paused" | "interrupted";
+    detail?: string;
+}
+
+/** One traffic step. */
+export interface StepEntry {
+    readonly percent: number;
+    readonly traffic: Record<Colour, number>;
+    readonly startedAt: string;
+    finishedAt?: string;
+    /** Requests the candidate served while this step baked (CloudWatch RequestCount). */
+    requests?: number;
+    polls?: number;
+    lastAlarmState?: AlarmState;
+    outcome?: "promoted" | "alarm" | "low-traffic" | "paused" | "interrupted" | "failed";
+}
+
+/** One rollback attempt. */
+export interface RollbackEntry {
+    readonly reason: string;
+    readonly startedAt: string;
+    /** Who asked: `driver` (a gate, an interrupt or a failure) or `command` (`shiftwise rollback`). */
+    readonly trigger: "driver" | "command";
+    finishedAt?: string;
+    outcome?: "succeeded" | "failed";
+    /** The updates it ran: `traffic` (the listener only), then `config` (the rest of the checkpoint). */
+    phases: { name: "traffic" | "config"; startedAt: string; finishedAt?: string; changed?: string[]; problems?: string[] }[];
+    error?: string;
+}
+
+/** Who or what started a deployment. */
+export interface StartedBy {
+    readonly user: string;
+    readonly host: string;
+    readonly ci?: Record<string, string>;
+}
+
+export interface DeploymentRecord {
+    readonly schemaVersion: 1;
+    readonly id: string;
+    readonly stack: string;
+    status: RecordStatus;
+    readonly version: string;
+    readonly image: string;
+    readonly stable: Colour;
+    readonly candidate: Colour;
+    readonly hotfix?: { readonly reason: string; readonly freezeWindow: string };
+    readonly migrationSnapshot?: string;
+    readonly pauseAt?: number;
+    readonly startedAt: string;
+    finishedAt?: string;
+    readonly startedBy: StartedBy;
+    /** The state a rollback restores. Secret values are sha256 fingerprints. */
+    readonly checkpoint: {
+        readonly config: StackConfigEntries;
+        readonly outputs: Record<string, unknown>;
+        readonly versions: Record<Colour, string>;
+        readonly traffic: Record<Colour, number>;
+    };
+    readonly stages: StageEntry[];
+    readonly steps: StepEntry[];
+    readonly rollbacks: RollbackEntry[];
+    pause?: { readonly afterPercent: number; readonly reason: string; readonly at: string };
+    resumes?: { readonly at: string; readonly by: StartedBy }[];
+    /** Seconds per stage, filled at the end. */
+    durationsSeconds?: Record<string, number>;
+    error?: string;
+}
+
+/** Reads and writes the records of one stack. */
+export class RecordStore {
+    /** `baseDir` holds one folder per stack. */
+    constructor(
+        readonly baseDir: string,
+        readonly stack: string,
+    ) {}
+
+    get dir(): string {
+        return path.join(this.baseDir, this.stack);
+    }
+
+    /** The file a record lives in. */
+    fileOf(record: Pick<DeploymentRecord, "id">): string {
+        return path.join(this.dir, `${record.id}.json`);
+    }
+
+    /** Writes atomically (temp file, then rename) so a reader never sees half a record. */
+    save(record: DeploymentRecord): string {
+        fs.mkdirSync(this.dir, { recursive: true });
+        const file = this.fileOf(record);
+        const temp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`);
+        fs.renameSync(temp, file);
+        return file;
+    }
+
+    read(file: string): DeploymentRecord {
+        const record = JSON.parse(fs.readFileSync(file, "utf8")) as DeploymentRecord;
+        if (record.schemaVersion !== 1 || record.stack !== this.stack) {
+            throw new Error(`${file}: not a shiftwise deployment record of stack ${this.stack}`);
+        }
+        return record;
+    }
+
+    /** Every record, newest first. */
+    list(): DeploymentRecord[] {
+        if (!fs.existsSync(this.dir)) return [];
+        return fs
+            .readdirSync(this.dir)
+            .filter((name) => name.endsWith(".json"))
+            .map((name) => this.read(path.join(this.dir, name)))
+            .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    }
+
+    latest(): DeploymentRecord | undefined {
+        return this.list()[0];
+    }
+
+    /** The deployment that is in progress or paused, if any. */
+    unfinished(): DeploymentRecord | undefined {
+        return this.list().find((record) => record.status === "in-progress" || record.status === "paused" || record.status === "rollback-failed");
+    }
+}
+
+/** A record id that sorts by time: `20250101T120000Z-v1.5.0`. */
+export function recordId(startedAt: Date, version: string): string {
+    const stamp = startedAt.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+    return `${stamp}-${version.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+}
+
+/** Who started this, from the CI environment when there is one. */
+export function startedBy(env: Readonly<Record<string, string | undefined>>, user = safeUser(), host = os.hostname()): StartedBy {
+    const pick = (keys: Record<string, string>) => {
+        const found: Record<string, string> = {};
+        for (const [label, key] of Object.entries(keys)) if (env[key]) found[label] = env[key] as string;
+        return found;
+    };
+    if (env.GITHUB_ACTIONS === "true") {
+        const ci: Record<string, string> = { system: "github-actions", ...pick({ actor: "GITHUB_ACTOR", repository: "GITHUB_REPOSITORY", workflow: "GITHUB_WORKFLOW", runId: "GITHUB_RUN_ID", runAttempt: "GITHUB_RUN_ATTEMPT", ref: "GITHUB_REF", sha: "GITHUB_SHA", environment: "GITHUB_ENVIRONMENT" }) };
+        if (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID) ci.runUrl = `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+        return { user: env.GITHUB_ACTOR ?? user, host, ci };
+    }
+    if (env.GITLAB_CI === "true") {
+        return { user: env.GITLAB_USER_LOGIN ?? user, host, ci: { system: "gitlab-ci", ...pick({ pipelineUrl: "CI_PIPELINE_URL", jobUrl: "CI_JOB_URL", sha: "CI_COMMIT_SHA", ref: "CI_COMMIT_REF_NAME", project: "CI_PROJECT_PATH" }) } };
+    }
+    if (env.CI) return { user, host, ci: { system: "ci", ...pick({ buildUrl: "BUILD_URL", sha: "GIT_COMMIT" }) } };
+    return { user, host };
+}
+
+function safeUser(): string {
+    try {
+        return os.userInfo().username;
+    } catch {
+        return "unknown";
+    }
+}
+
+/** Seconds per stage (first start to last finish of each stage name). */
+export function stageDurations(stages: readonly StageEntry[]): Record<string, number> {
+    const durations: Record<string, number> = {};
+    for (const stage of stages) {
+        if (!stage.finishedAt) continue;
+        const seconds = (Date.parse(stage.finishedAt) - Date.parse(stage.startedAt)) / 1000;
+        durations[stage.name] = (durations[stage.name] ?? 0) + seconds;
+    }
+    return durations;
+}

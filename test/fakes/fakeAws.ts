@@ -1,0 +1,88 @@
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { mockClient } from "aws-sdk-client-mock";
+import { AwsSdkPort } from "../../deploy/awsSdk";
+import type { AlarmState } from "../../deploy/ports";
+import type { FakeStack } from "./fakeStack";
+
+/**
+ * AWS for the driver tests: the real `AwsSdkPort` on real SDK v3 clients whose
+ * transport is replaced by aws-sdk-client-mock. The responses come from the
+ * fake stack's deployed resource graph (the listener's forward weights as the
+ * program set them) and from the scenario (alarm states, healthy targets,
+ * traffic volume).
+ */
+export interface AwsScenario {
+    /** Alarm name to state; a name not listed does not exist. */
+    alarms: Record<string, AlarmState>;
+    /** Healthy targets per colour; default: the deployed desiredCount. */
+    healthy: Partial<Record<"blue" | "green", number>>;
+    /** Requests per minute the whole service receives; the candidate gets its weight's share. */
+    requestsPerMinute: number;
+    /** Serve this listener state instead of the deployed one (traffic that did not move). */
+    staleWeights?: Record<string, number>;
+}
+
+export interface FakeAws {
+    readonly port: AwsSdkPort;
+    readonly scenario: AwsScenario;
+    /** SDK commands sent, by name. */
+    commands(): string[];
+}
+
+export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<AwsScenario, "alarms">): FakeAws {
+    const full: AwsScenario = { healthy: {}, requestsPerMinute: 1000, ...scenario };
+    const cloudWatch = new CloudWatchClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const elb = new ElasticLoadBalancingV2Client({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const cw = mockClient(cloudWatch);
+    const lb = mockClient(elb);
+
+    const listener = async () => {
+        const deployed = await stack.deployed();
+        const resource = deployed.resources.find((r) => r.type === "aws:lb/listener:Listener" && r.state.arn === deployed.outputs.listenerArn)!;
+        const forward = (resource.inputs.defaultActions as { forward: { targetGroups: { arn: string; weight: number }[] } }[])[0].forward;
+        return { arn: resource.state.arn as string, groups: forward.targetGroups };
+    };
+    const colourOf = async (field: "targetGroupArn" | "targetGroupArnSuffix", value: string) => {
+        const outputs = (await stack.deployed()).outputs as Record<string, Record<string, unknown>>;
+        return (["blue", "green"] as const).find((colour) => outputs[colour][field] === value);
+    };
+
+    cw.on(DescribeAlarmsCommand).callsFake(async (input) => {
+        const name = input.AlarmNames?.[0] ?? "";
+        const state = full.alarms[name];
+        return { CompositeAlarms: state ? [{ AlarmName: name, StateValue: state }] : [], MetricAlarms: [] };
+    });
+    cw.on(GetMetricStatisticsCommand).callsFake(async (input) => {
+        const suffix = input.Dimensions?.find((d: { Name?: string }) => d.Name === "TargetGroup")?.Value ?? "";
+        const colour = await colourOf("targetGroupArnSuffix", suffix);
+        const { groups } = await listener();
+        const outputs = (await stack.deployed()).outputs as Record<string, Record<string, unknown>>;
+        const weight = groups.find((g) => colour && g.arn === outputs[colour].targetGroupArn)?.weight ?? 0;
+        const minutes = Math.floor((input.EndTime!.getTime() - input.StartTime!.getTime()) / 60_000);
+        const perMinute = Math.round((full.requestsPerMinute * weight) / 100);
+        return { Datapoints: Array.from({ length: minutes }, (_, i) => ({ Sum: perMinute, Timestamp: new Date(input.StartTime!.getTime() + i * 60_000) })) };
+    });
+    lb.on(DescribeListenersCommand).callsFake(async (input) => {
+        const { arn, groups } = await listener();
+        if (input.ListenerArns?.[0] !== arn) return { Listeners: [] };
+        const weights = full.staleWeights ?? Object.fromEntries(groups.map((g) => [g.arn, g.weight]));
+        return {
+            Listeners: [{
+                ListenerArn: arn,
+                DefaultActions: [{ Type: "forward", ForwardConfig: { TargetGroups: Object.entries(weights).map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } }],
+            }],
+        };
+    });
+    lb.on(DescribeTargetHealthCommand).callsFake(async (input) => {
+        const colour = await colourOf("targetGroupArn", input.TargetGroupArn ?? "");
+        const outputs = (await stack.deployed()).outputs as Record<string, Record<string, number>>;
+        const healthy = colour ? full.healthy[colour] ?? outputs[colour].desiredCount : 0;
+        return { TargetHealthDescriptions: Array.from({ length: healthy }, (_, i) => ({ Target: { Id: `10.0.0.${i + 1}`, Port: 8080 }, TargetHealth: { State: "healthy" } })) };
+    });
+    return {
+        port: new AwsSdkPort({ cloudWatch, elb }),
+        scenario: full,
+        commands: () => [...cw.calls(), ...lb.calls()].map((call) => (call.args[0] as { constructor: { name: string } }).constructor.name),
+    };
+}

@@ -1,0 +1,195 @@
+import * as path from "path";
+import { diffGraphs } from "../../deploy/graphDiff";
+import { parsePath, PathSegment } from "../../deploy/configPaths";
+import { ProgramEvaluation, evaluateProgram } from "../../deploy/mockRuntime";
+import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "../../deploy/ports";
+
+/**
+ * A `StackPort` whose preview and up evaluate the REAL index.ts under Pulumi's
+ * mock runtime and report per-resource ops by diffing the deployed graph with
+ * the new one (deploy/graphDiff.ts). So the driver's guards run against the
+ * program's real resource graph. Evaluations are cached by stack and config
+ * JSON across all tests (each costs about half a second).
+ */
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+const evaluations = new Map<string, Promise<ProgramEvaluation>>();
+
+/** Evaluates (or reuses) the program for `config`. */
+export function evaluateCached(stack: string, config: Record<string, string>): Promise<ProgramEvaluation> {
+    const key = `${stack}\n${JSON.stringify(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)))}`;
+    let evaluation = evaluations.get(key);
+    if (!evaluation) {
+        evaluation = evaluateProgram({ project: "shiftwise", stack, config, programDir: PROJECT_DIR });
+        evaluations.set(key, evaluation);
+        evaluation.catch(() => evaluations.delete(key));
+    }
+    return evaluation;
+}
+
+/** How many distinct programs the cache holds (the bench prints it). */
+export function cachedEvaluations(): number {
+    return evaluations.size;
+}
+
+export interface FakeStackOptions {
+    readonly stackName: string;
+    /** The stack file's config, engine strings (JSON for structured values). */
+    readonly config: Record<string, string>;
+    /** The config the stack was last deployed with. @default config */
+    readonly deployedConfig?: Record<string, string>;
+}
+
+/** Decides whether the nth `up` (1-based) fails; return the error to throw. */
+export type UpFailure = (upNumber: number, config: Record<string, string>) => Error | undefined;
+
+export class FakeStack implements StackPort {
+    readonly stackName: string;
+    /** Every call, in order: `setConfig shiftwise:traffic.blue=95 ...`, `up`, `preview`, ... */
+    readonly calls: string[] = [];
+    /** The effective changes of every successful up. */
+    readonly ups: { config: Record<string, string>; changes: StackChanges }[] = [];
+    failUp?: UpFailure;
+    /** Runs before every up (to edit config behind the driver's back, fire signals, ...). */
+    beforeUp?: (upNumber: number) => void;
+    private values: Record<string, unknown>;
+    private deployedConfig: Record<string, string>;
+    private upCount = 0;
+    private readonly historyEntries: StackHistoryEntry[] = [];
+
+    constructor(options: FakeStackOptions) {
+        this.stackName = options.stackName;
+        this.values = Object.fromEntries(Object.entries(options.config).map(([key, value]) => [key, decode(value)]));
+        this.deployedConfig = { ...(options.deployedConfig ?? options.config) };
+    }
+
+    /** The config as the engine would get it. */
+    engineConfig(): Record<string, string> {
+        return Object.fromEntries(Object.entries(this.values).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+    }
+
+    /** A decoded section (`traffic`), for assertions. */
+    section(name: string): unknown {
+        return this.values[`shiftwise:${name}`];
+    }
+
+    /** Edits config directly, like a person running `pulumi config set` (no call recorded). */
+    edit(section: string, value: unknown): void {
+        this.values[`shiftwise:${section}`] = structuredClone(value);
+    }
+
+    async deployed(): Promise<ProgramEvaluation> {
+        return evaluateCached(this.stackName, this.deployedConfig);
+    }
+
+    async getAllConfig(): Promise<StackConfigEntries> {
+        return Object.fromEntries(Object.entries(this.engineConfig()).map(([key, value]) => [key, { value }]));
+    }
+
+    async setConfig(values: Readonly<Record<string, string>>, options: { readonly path: boolean }): Promise<void> {
+        this.calls.push(`setConfig ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+        for (const [key, value] of Object.entries(values)) {
+            if (!options.path) {
+                this.values[key] = decode(value);
+                continue;
+            }
+            const { key: top, segments } = parsePath(key);
+            if (segments.length === 0) this.values[top] = value;
+            else this.values[top] = setIn(this.values[top], segments, typed(value));
+        }
+    }
+
+    async removeConfig(keys: readonly string[], options: { readonly path: boolean }): Promise<void> {
+        this.calls.push(`removeConfig ${keys.join(" ")}`);
+        for (const key of keys) {
+            const { key: top, segments } = options.path ? parsePath(key) : { key, segments: [] as PathSegment[] };
+            if (segments.length === 0) delete this.values[top];
+            else removeIn(this.values[top], segments);
+        }
+    }
+
+    async preview(): Promise<StackChanges> {
+        this.calls.push("preview");
+        return this.changesTo(this.engineConfig());
+    }
+
+    async up(): Promise<StackChanges> {
+        this.upCount += 1;
+        this.beforeUp?.(this.upCount);
+        const config = this.engineConfig();
+        this.calls.push("up");
+        const failure = this.failUp?.(this.upCount, config);
+        const startTime = new Date().toISOString();
+        if (failure) {
+            this.historyEntries.unshift({ version: this.upCount, kind: "update", result: "failed", startTime });
+            throw failure;
+        }
+        const changes = await this.changesTo(config);
+        this.deployedConfig = config;
+        this.ups.push({ config, changes: { steps: changes.steps.filter((step) => step.op !== "same") } });
+        this.historyEntries.unshift({ version: this.upCount, kind: "update", result: "succeeded", startTime });
+        return changes;
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        return (await this.deployed()).outputs;
+    }
+
+    async history(limit: number): Promise<StackHistoryEntry[]> {
+        return this.historyEntries.slice(0, limit);
+    }
+
+    /** What an up of `config` would do to the deployed stack. */
+    async changesTo(config: Record<string, string>): Promise<StackChanges> {
+        const before = await this.deployed();
+        const after = await evaluateCached(this.stackName, config);
+        const byUrn = new Map([...before.resources, ...after.resources].map((resource) => [resource.urn, resource]));
+        const oldByUrn = new Map(before.resources.map((resource) => [resource.urn, resource]));
+        const steps: ResourceStep[] = diffGraphs(before.resources, after.resources).map((change) => {
+            const resource = byUrn.get(change.urn)!;
+            const arn = resource.state.arn ?? resource.state.id;
+            return {
+                op: change.op,
+                urn: change.urn,
+                type: change.type,
+                diffs: change.changedKeys,
+                arn: typeof arn === "string" ? arn : undefined,
+                parent: resource.parent,
+                retainOnDelete: oldByUrn.get(change.urn)?.options.retainOnDelete,
+            };
+        });
+        return { steps };
+    }
+}
+
+function decode(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** `pulumi config set --path` stores integers and booleans typed. */
+function typed(value: string): unknown {
+    if (value === "true" || value === "false") return value === "true";
+    if (/^-?\d+$/.test(value)) return Number(value);
+    return value;
+}
+
+function setIn(container: unknown, segments: readonly PathSegment[], value: unknown): unknown {
+    const [head, ...rest] = segments;
+    const base = (container ?? (typeof head === "number" ? [] : {})) as Record<string | number, unknown>;
+    const copy = (Array.isArray(base) ? [...base] : { ...base }) as Record<string | number, unknown>;
+    copy[head] = rest.length === 0 ? value : setIn(copy[head], rest, value);
+    return copy;
+}
+
+function removeIn(container: unknown, segments: readonly PathSegment[]): void {
+    const [head, ...rest] = segments;
+    if (container === null || typeof container !== "object") return;
+    if (rest.length > 0) return removeIn((container as Record<string | number, unknown>)[head], rest);
+    if (Array.isArray(container) && typeof head === "number") container.splice(head, 1);
+    else delete (container as Record<string | number, unknown>)[head];
+}

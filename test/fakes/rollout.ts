@@ -1,0 +1,86 @@
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { AddressInfo } from "net";
+import type { DriverDeps } from "../../deploy/driver";
+import { RecordStore } from "../../deploy/records";
+import { silentReporter } from "../../deploy/reporter";
+import { nodeFetcher } from "../../deploy/smoke";
+import { readStackFile, stackFilePath } from "../../deploy/stackFile";
+import { FakeAws, fakeAws, AwsScenario } from "./fakeAws";
+import { FakeClock } from "./fakeClock";
+import { FakeStack, PROJECT_DIR } from "./fakeStack";
+
+/** The committed production stack file, with traffic at 100/0 (blue stable, green the candidate), a weekend freeze, and the given sections merged in. */
+export function productionConfig(sections: Record<string, Record<string, unknown>> = {}): Record<string, string> {
+    const config = { ...readStackFile(stackFilePath(PROJECT_DIR, "production"), "shiftwise").config };
+    const merged: Record<string, Record<string, unknown>> = { traffic: { blue: 100, green: 0 }, rollout: { pollSeconds: 30, maxBakeMinutes: 60, freezeWindows: [{ reason: "weekend", days: ["sat", "sun"] }] }, ...sections };
+    for (const [section, fields] of Object.entries(merged)) {
+        const key = `shiftwise:${section}`;
+        const current = config[key] ? (JSON.parse(config[key]) as Record<string, unknown>) : {};
+        config[key] = JSON.stringify(section === "traffic" ? fields : { ...current, ...fields });
+    }
+    return config;
+}
+
+/** The composite alarm names by the convention the driver falls back to. */
+export const ALARMS = { blue: "shop-production-blue-rollback", green: "shop-production-green-rollback" };
+
+/** A local smoke-check target: 200 on the known paths for the colour in the routing header. */
+export class SmokeServer {
+    readonly requests: { path: string; colour?: string }[] = [];
+    /** Status codes to answer first, one per request, before the normal answer. */
+    failFirst: number[] = [];
+    private server?: http.Server;
+
+    async start(): Promise<string> {
+        this.server = http.createServer((request, response) => {
+            const colour = request.headers["x-shiftwise-colour"] as string | undefined;
+            this.requests.push({ path: request.url ?? "", colour });
+            const forced = this.failFirst.shift();
+            response.statusCode = forced ?? (colour === "green" || colour === "blue" ? 200 : 404);
+            response.end("ok");
+        });
+        await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+        return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    }
+
+    stop(): Promise<void> {
+        return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    }
+}
+
+export interface Harness {
+    readonly stack: FakeStack;
+    readonly aws: FakeAws;
+    readonly clock: FakeClock;
+    readonly records: RecordStore;
+    readonly deps: DriverDeps;
+    readonly controller: AbortController;
+    readonly smokeBaseUrl: string;
+}
+
+/** A fresh stack, AWS, clock and records folder for one scenario. */
+export function harness(options: { config?: Record<string, string>; scenario?: Partial<AwsScenario>; smokeBaseUrl: string; start?: string }): Harness {
+    const stack = new FakeStack({ stackName: "production", config: options.config ?? productionConfig() });
+    const clock = new FakeClock(options.start);
+    const aws = fakeAws(stack, { alarms: { [ALARMS.blue]: "OK", [ALARMS.green]: "OK" }, ...options.scenario });
+    const records = new RecordStore(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-records-")), "production");
+    const controller = new AbortController();
+    const deps: DriverDeps = {
+        stack,
+        aws: aws.port,
+        fetcher: nodeFetcher,
+        clock,
+        records,
+        reporter: silentReporter,
+        env: { GITHUB_ACTIONS: "true", GITHUB_ACTOR: "octocat", GITHUB_RUN_ID: "42", GITHUB_REPOSITORY: "acme/shop", GITHUB_SERVER_URL: "https://github.com" },
+        signal: controller.signal,
+        smokeRetryDelayMs: 1000,
+    };
+    return { stack, aws, clock, records, deps, controller, smokeBaseUrl: options.smokeBaseUrl };
+}
+
+/** The release every scenario deploys. */
+export const RELEASE = { version: "v1.6.0", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0" };
