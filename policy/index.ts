@@ -1,0 +1,5 @@
+import { PolicyPack } from "@pulumi/policy";
+import { allPolicies } from "./policies";
+
+// Run with: pulumi preview --policy-pack policy
+new PolicyPack("shiftwise", { policies: allPolicies });

@@ -1,0 +1,163 @@
+import * as aws from "@pulumi/aws";
+import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+
+/**
+ * shiftwise's CrossGuard policies, as plain arrays so tests can run them
+ * offline (constructing a `PolicyPack` starts a gRPC server). `index.ts` in
+ * this folder packs them for `pulumi preview --policy-pack policy`.
+ *
+ * `@pulumi/awsguard` is not used: its load-balancer rules never match
+ * `aws.lb.*` resources in @pulumi/aws v7.
+ */
+
+/** Ports the internet may reach: the ALB's HTTP (which only redirects) and HTTPS. */
+const PUBLIC_PORTS = [80, 443];
+const OPEN_TO_ALL = ["0.0.0.0/0", "::/0"];
+
+function openPortViolation(fromPort: unknown, toPort: unknown): string | undefined {
+    const from = Number(fromPort);
+    const to = Number(toPort);
+    if (from === to && PUBLIC_PORTS.includes(from)) return undefined;
+    return `opens ports ${fromPort ?? "all"}-${toPort ?? "all"} to the internet; only 80 and 443 on the load balancer may be open to 0.0.0.0/0`;
+}
+
+/** Invariant 5 of DESIGN.md: secure by default. */
+export const securityPolicies: ResourceValidationPolicy[] = [
+    {
+        name: "shiftwise-https-tls13",
+        description: "HTTPS listeners use an ELB TLS 1.3 security policy.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.lb.Listener, (listener, _args, report) => {
+            if (listener.protocol === "HTTPS" && !String(listener.sslPolicy ?? "").startsWith("ELBSecurityPolicy-TLS13-")) {
+                report(`HTTPS listener on port ${listener.port} uses ${listener.sslPolicy ?? "the default policy"}; use ELBSecurityPolicy-TLS13-1-2-2021-06`);
+            }
+        }),
+    },
+    {
+        name: "shiftwise-http-redirects-only",
+        description: "Plain-HTTP listeners only redirect to HTTPS.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.lb.Listener, (listener, _args, report) => {
+            if (listener.protocol !== "HTTP") return;
+            const actions = listener.defaultActions ?? [];
+            const redirectsToHttps = actions.length > 0 && actions.every((action) => action.type === "redirect" && action.redirect?.protocol === "HTTPS");
+            if (!redirectsToHttps) report(`HTTP listener on port ${listener.port} must only redirect to HTTPS`);
+        }),
+    },
+    {
+        name: "shiftwise-alb-drops-invalid-headers",
+        description: "Application load balancers drop requests with invalid header fields.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.lb.LoadBalancer, (loadBalancer, _args, report) => {
+            if ((loadBalancer.loadBalancerType ?? "application") === "application" && loadBalancer.dropInvalidHeaderFields !== true) {
+                report("set dropInvalidHeaderFields: true so request smuggling through malformed headers is rejected at the edge");
+            }
+        }),
+    },
+    {
+        name: "shiftwise-no-open-ingress",
+        description: "Nothing but ports 80 and 443 is open to the internet.",
+        enforcementLevel: "mandatory",
+        validateResource: [
+            validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (rule, _args, report) => {
+                if (OPEN_TO_ALL.includes(String(rule.cidrIpv4)) || OPEN_TO_ALL.includes(String(rule.cidrIpv6))) {
+                    const problem = rule.ipProtocol === "-1" ? "opens all ports to the internet" : openPortViolation(rule.fromPort, rule.toPort);
+                    if (problem) report(problem);
+                }
+            }),
+            validateResourceOfType(aws.ec2.SecurityGroup, (group, _args, report) => {
+                for (const ingress of group.ingress ?? []) {
+                    const cidrs = [...(ingress.cidrBlocks ?? []), ...(ingress.ipv6CidrBlocks ?? [])];
+                    if (cidrs.some((cidr) => OPEN_TO_ALL.includes(cidr))) {
+                        const problem = openPortViolation(ingress.fromPort, ingress.toPort);
+                        if (problem) report(problem);
+                    }
+                }
+            }),
+        ],
+    },
+    {
+        name: "shiftwise-private-tasks",
+        description: "ECS tasks get no public IP; they sit in private subnets behind the load balancer.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.ecs.Service, (service, _args, report) => {
+            if (service.networkConfiguration?.assignPublicIp === true) report("set networkConfiguration.assignPublicIp: false");
+        }),
+    },
+    {
+        name: "shiftwise-database-encrypted-private",
+        description: "RDS instances are encrypted, not public, and their master password is managed by AWS.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.rds.Instance, (database, _args, report) => {
+            if (database.storageEncrypted !== true) report("set storageEncrypted: true");
+            if (database.publiclyAccessible === true) report("set publiclyAccessible: false");
+            if (database.password !== undefined || database.manageMasterUserPassword !== true) {
+                report("set manageMasterUserPassword: true and no password, so the password lives in Secrets Manager, not in config or state");
+            }
+        }),
+    },
+    {
+        name: "shiftwise-database-final-snapshot",
+        description: "Deleting an RDS instance leaves a final snapshot.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.rds.Instance, (database, _args, report) => {
+            if (database.skipFinalSnapshot === true || !database.finalSnapshotIdentifier) {
+                report("set skipFinalSnapshot: false and a finalSnapshotIdentifier");
+            }
+        }),
+    },
+    {
+        name: "shiftwise-protected-database",
+        description: "An RDS instance with deletion protection is also protected in Pulumi, so `pulumi destroy` cannot remove it either.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.rds.Instance, (database, args, report) => {
+            if (database.deletionProtection === true && !args.opts.protect) report("deletionProtection is on but the resource option protect is off");
+        }),
+    },
+    {
+        name: "shiftwise-encrypted-topic",
+        description: "SNS topics are encrypted with KMS.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.sns.Topic, (topic, _args, report) => {
+            if (!topic.kmsMasterKeyId) report("set kmsMasterKeyId, e.g. alias/aws/sns");
+        }),
+    },
+    {
+        name: "shiftwise-no-plaintext-container-secrets",
+        description: "Container environment variables that look like credentials come from Secrets Manager (`secrets`), not plain `environment`.",
+        enforcementLevel: "advisory",
+        validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+            const containers = JSON.parse(String(task.containerDefinitions ?? "[]")) as { name: string; environment?: { name: string }[] }[];
+            for (const container of containers) {
+                for (const variable of container.environment ?? []) {
+                    if (/(PASSWORD|SECRET|TOKEN|PRIVATE_KEY|API_KEY)/i.test(variable.name)) {
+                        report(`container ${container.name}: ${variable.name} is a plain environment variable; move it to secrets (Secrets Manager or SSM)`);
+                    }
+                }
+            }
+        }),
+    },
+];
+
+/** The weight facts of DESIGN.md: a step is an in-place listener update only when both weights and stickiness are explicit. */
+export const trafficPolicies: ResourceValidationPolicy[] = [
+    {
+        name: "shiftwise-explicit-forward-weights",
+        description: "A weighted forward action names every target group's weight and an explicit stickiness block.",
+        enforcementLevel: "mandatory",
+        validateResource: validateResourceOfType(aws.lb.Listener, (listener, args, report) => {
+            for (const action of listener.defaultActions ?? []) {
+                const forward = action.forward;
+                if (action.type !== "forward" || !forward) continue;
+                if (forward.targetGroups.some((group) => group.weight === undefined)) report("set a weight on every target group of the forward action");
+                if (!forward.stickiness) report("set forward.stickiness explicitly, so AWS and the state agree and a step shows no spurious diff");
+            }
+            if ((args.opts.ignoreChanges ?? []).some((path) => path.startsWith("defaultActions"))) {
+                report("never ignore changes to defaultActions: the weights must follow the stack config (pulumi-aws issues 5772 and 5798)");
+            }
+        }),
+    },
+];
+
+/** Every shiftwise policy. */
+export const allPolicies: ResourceValidationPolicy[] = [...securityPolicies, ...trafficPolicies];
