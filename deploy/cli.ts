@@ -1,6 +1,7 @@
 import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { isConfigError } from "../config";
+import { CommandContext, processContext, registerRolloutCommands } from "./commands";
 import { ExitCode } from "./exitCodes";
 import { planAsJson, planStack, renderPlan } from "./plan";
 import { StackFileError } from "./stackFile";
@@ -23,7 +24,7 @@ const processIo: CliIo = {
  * Runs the `shiftwise` CLI with `argv` (as in `process.argv`) and resolves to
  * the exit code; see `ExitCode` and the README for their meaning.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processIo, context?: CommandContext): Promise<number> {
     let exitCode: number = ExitCode.success;
     const program = new Command()
         .name("shiftwise")
@@ -41,6 +42,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         .action(async (options: { stack: string; configFile?: string; json?: boolean }) => {
             exitCode = await runPlan(options, io);
         });
+
+    registerRolloutCommands(program, io, (code) => (exitCode = code), context ?? processContext(PROJECT_DIR));
 
     try {
         await program.parseAsync([...argv]);

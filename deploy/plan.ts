@@ -3,6 +3,7 @@ import { NAMESPACE, StackConfig, decodeConfigValue, isConfigError, otherColour, 
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "./mockRuntime";
 import { readProjectName, readStackFile, stackFilePath } from "./stackFile";
 import { summariseResource } from "./resourceSummary";
+import { renderRunbook } from "./runbook";
 import { renderSafety } from "./planSafety";
 
 /** Input to `planStack`. */
@@ -69,6 +70,7 @@ export function renderPlan(plan: StackPlan): string {
         renderTraffic(plan),
         renderResources(plan.evaluation),
         renderSafety(plan),
+        renderRunbook(plan),
         renderOutputs(plan.evaluation),
     ];
     return sections.join("\n\n") + "\n";

@@ -1,0 +1,217 @@
+import * as path from "path";
+import * as readline from "readline";
+import { Command, InvalidArgumentError } from "commander";
+import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "./driver";
+import { ExitCode } from "./exitCodes";
+import type { AwsPort, Clock, Fetcher, StackPort } from "./ports";
+import { systemClock } from "./ports";
+import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "./records";
+import { lineReporter } from "./reporter";
+import { rollbackCommand } from "./rollback";
+import { nodeFetcher } from "./smoke";
+import { renderStatus, stackStatus } from "./status";
+import { isConfigError } from "./stackView";
+
+/**
+ * The rollout commands of the `shiftwise` CLI: deploy, rollback, resume and
+ * status. Thin: parse flags, build the ports, run the driver, print, and set
+ * the exit code (see exitCodes.ts).
+ */
+
+/** Where the CLI writes. */
+export interface CommandIo {
+    readonly stdout: (text: string) => void;
+    readonly stderr: (text: string) => void;
+}
+
+/** What the commands are built from; tests replace parts of it. */
+export interface CommandContext {
+    readonly projectDir: string;
+    readonly env: Readonly<Record<string, string | undefined>>;
+    readonly clock: Clock;
+    readonly fetcher: Fetcher;
+    readonly stdoutIsTty: boolean;
+    readonly stdinIsTty: boolean;
+    readonly openStack: (stackName: string, log: (text: string) => void) => Promise<StackPort>;
+    readonly openAws: (region: string) => AwsPort;
+    /** Registers SIGINT/SIGTERM handlers; returns the function that removes them. */
+    readonly onSignal: (handler: (signal: string) => void) => () => void;
+    readonly ask: (question: string) => Promise<string>;
+}
+
+/** The real context: Automation API, AWS SDK, the process's signals and terminal. */
+export function processContext(projectDir: string): CommandContext {
+    return {
+        projectDir,
+        env: process.env,
+        clock: systemClock,
+        fetcher: nodeFetcher,
+        stdoutIsTty: process.stdout.isTTY === true,
+        stdinIsTty: process.stdin.isTTY === true,
+        openStack: async (stackName, log) => (await import("./automationStack")).AutomationStack.select(stackName, projectDir, log),
+        openAws: (region) => {
+            // Loaded lazily so `shiftwise plan` does not pay for the SDK.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { AwsSdkPort } = require("./awsSdk") as typeof import("./awsSdk");
+            return AwsSdkPort.forRegion(region);
+        },
+        onSignal: (handler) => {
+            process.on("SIGINT", handler);
+            process.on("SIGTERM", handler);
+            return () => {
+                process.off("SIGINT", handler);
+                process.off("SIGTERM", handler);
+            };
+        },
+        ask: (question) =>
+            new Promise((resolve) => {
+                const prompt = readline.createInterface({ input: process.stdin, output: process.stderr });
+                prompt.question(question, (answer) => {
+                    prompt.close();
+                    resolve(answer);
+                });
+            }),
+    };
+}
+
+interface CommonOptions {
+    stack: string;
+    recordsDir?: string;
+    json?: boolean;
+}
+
+/** Adds deploy, rollback, resume and status to `program`; `setExitCode` receives each command's exit code. */
+export function registerRolloutCommands(program: Command, io: CommandIo, setExitCode: (code: number) => void, context: CommandContext): void {
+    const common = (command: Command) =>
+        command
+            .requiredOption("-s, --stack <name>", "stack name, e.g. production")
+            .option("--records-dir <dir>", `folder of deployment records; each stack gets a subfolder (default ${DEFAULT_RECORDS_DIR})`)
+            .option("--json", "print the outcome as JSON on stdout; stage lines go to stderr");
+
+    common(program.command("deploy").description("Release a version: pre-flight, checkpoint, prepare the candidate at weight 0, shift traffic step by step with bakes, finish."))
+        .requiredOption("--version <version>", "release label, e.g. v1.5.0")
+        .requiredOption("--image <ref>", "container image pinned by tag or digest")
+        .option("--hotfix <reason>", "deploy inside a freeze window; the reason is recorded")
+        .option("--migration-snapshot", "take the pre-release RDS snapshot (database.preReleaseSnapshot = the version) before the candidate starts")
+        .option("--pause-at <percent>", "stop after this step for `shiftwise resume`", percentArgument)
+        .option("--smoke-base-url <url>", "base URL of the test listener for smoke checks, a host name your certificate covers (default: the testUrl output)")
+        .option("-y, --yes", "do not ask for confirmation after pre-flight (required when stdin is not a terminal)")
+        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean }) => {
+            if (!options.yes && !context.stdinIsTty) {
+                io.stderr("shiftwise deploy: pass --yes to deploy without a terminal to confirm on; nothing was changed\n");
+                return setExitCode(ExitCode.invalid);
+            }
+            setExitCode(
+                await withDriver(options, io, context, true, (deps) => {
+                    const request: DeployRequest = {
+                        version: options.version,
+                        image: options.image,
+                        hotfix: options.hotfix,
+                        migrationSnapshot: options.migrationSnapshot,
+                        pauseAt: options.pauseAt,
+                        smokeBaseUrl: options.smokeBaseUrl,
+                        confirm: options.yes ? undefined : (summary) => confirm(summary, io, context),
+                    };
+                    return deploy(deps, request);
+                }),
+            );
+        });
+
+    common(program.command("rollback").description("Restore the checkpoint config of the latest (or given) deployment record: traffic first, in one listener update."))
+        .option("--record <file>", "the deployment record whose checkpoint to restore (default: the latest)")
+        .action(async (options: CommonOptions & { record?: string }) => {
+            setExitCode(await withDriver(options, io, context, false, (deps) => rollbackCommand({ ...deps, by: startedBy(context.env) }, options.record)));
+        });
+
+    common(program.command("resume").description("Continue a paused deployment from its record."))
+        .option("--record <file>", "the paused deployment record (default: the stack's paused one)")
+        .action(async (options: CommonOptions & { record?: string }) => {
+            setExitCode(await withDriver(options, io, context, true, (deps) => resume(deps, options.record)));
+        });
+
+    common(program.command("status").description("Show the weights (config and AWS), versions, alarm states, healthy targets and the current or last deployment record.")).action(
+        async (options: CommonOptions) => {
+            setExitCode(
+                await guarded(io, async () => {
+                    const { stack, aws, records } = await openPorts(options, io, context);
+                    const status = await stackStatus({ stack, aws, records });
+                    io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
+                    return ExitCode.success;
+                }),
+            );
+        },
+    );
+}
+
+function percentArgument(value: string): number {
+    const percent = Number(value);
+    if (!Number.isInteger(percent) || percent < 1 || percent > 100) throw new InvalidArgumentError("must be a step percent from 1 to 100");
+    return percent;
+}
+
+async function openPorts(options: CommonOptions, io: CommandIo, context: CommandContext) {
+    const engineLog = options.json ? io.stderr : () => undefined;
+    const stack = await context.openStack(options.stack, engineLog);
+    const config = await stack.getAllConfig();
+    const region = config["aws:region"]?.value;
+    if (!region) throw new Error(`stack ${options.stack} has no aws:region; run \`pulumi config set aws:region <region> --stack ${options.stack}\``);
+    const recordsDir = path.resolve(context.projectDir, options.recordsDir ?? DEFAULT_RECORDS_DIR);
+    return { stack, aws: context.openAws(region), records: new RecordStore(recordsDir, options.stack) };
+}
+
+/** Builds the driver's dependencies, wires signals, runs `body` and prints its outcome. */
+async function withDriver(
+    options: CommonOptions,
+    io: CommandIo,
+    context: CommandContext,
+    interruptible: boolean,
+    body: (deps: DriverDeps) => Promise<DriverOutcome | { exitCode: number; message: string }>,
+): Promise<number> {
+    return guarded(io, async () => {
+        const { stack, aws, records } = await openPorts(options, io, context);
+        const write = options.json ? io.stderr : io.stdout;
+        const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: context.stdoutIsTty && !options.json });
+        const controller = new AbortController();
+        let signals = 0;
+        const removeHandlers = context.onSignal((signal) => {
+            signals += 1;
+            if (!interruptible || signals > 1) {
+                io.stderr(`${signal}: a rollback or update is running and is not interrupted; wait for it to finish\n`);
+                return;
+            }
+            io.stderr(`${signal}: stopping; the deployment will roll back to its checkpoint\n`);
+            controller.abort(new Error(signal));
+        });
+        try {
+            const outcome = await body({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal });
+            if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
+            else (outcome.exitCode === ExitCode.success ? io.stdout : io.stderr)(`${outcome.message}\n`);
+            return outcome.exitCode;
+        } finally {
+            removeHandlers();
+        }
+    });
+}
+
+/** Maps errors to exit codes with a message; never swallows one silently. */
+async function guarded(io: CommandIo, body: () => Promise<number>): Promise<number> {
+    try {
+        return await body();
+    } catch (error) {
+        if (isConfigError(error)) {
+            io.stderr(`${error.message}\n`);
+            return ExitCode.invalid;
+        }
+        if (/ENOENT: pulumi|spawn pulumi ENOENT/.test(String((error as Error)?.message))) {
+            io.stderr("shiftwise: the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to your backend\n");
+            return ExitCode.error;
+        }
+        io.stderr(`shiftwise: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+        return ExitCode.error;
+    }
+}
+
+async function confirm(summary: string, io: CommandIo, context: CommandContext): Promise<boolean> {
+    const answer = await context.ask(`${summary}\nProceed? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+}
