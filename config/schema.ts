@@ -400,6 +400,14 @@ export const databaseSchema = z
                 message: `must be at least allocatedStorageGb (${database.allocatedStorageGb}); raise it`,
             });
         }
+        if (database.snapshotColour !== undefined && database.preReleaseSnapshot === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["snapshotColour"],
+                input: database.snapshotColour,
+                message: "names a colour to wait for a snapshot, but preReleaseSnapshot is not set; set preReleaseSnapshot to the release label or remove snapshotColour",
+            });
+        }
     });
 
 export const protectSchema = boolean("true turns on deletion protection, retain and multi-AZ for production").default(false);
