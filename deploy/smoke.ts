@@ -75,7 +75,9 @@ export const nodeFetcher: Fetcher = async (url, init) => {
 };
 
 function describeError(error: unknown): string {
-    const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+    // fetch reports network failures as "fetch failed" with the socket error (or an AggregateError of them) as its cause.
+    const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })?.cause;
     const base = error instanceof Error ? error.message : String(error);
-    return cause?.code ? `${base} (${cause.code})` : base;
+    const detail = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message;
+    return detail ? `${base} (${detail})` : base;
 }
