@@ -130,7 +130,8 @@ export const networkSchema = z
             ctx.addIssue({
                 code: "custom",
                 input: network,
-                message: "sets both an existing VPC and create; keep either { vpcId, publicSubnetIds, privateSubnetIds } or { create }",
+                message: `sets both an existing VPC (vpcId ${network.vpcId ?? "unset"}) and create (cidr ${network.create.cidr}); keep either { vpcId, publicSubnetIds, privateSubnetIds } or { create }`,
+                params: { formatted: true },
             });
             return;
         }
@@ -139,6 +140,7 @@ export const networkSchema = z
                 code: "custom",
                 input: network,
                 message: "names no VPC; set { vpcId, publicSubnetIds, privateSubnetIds } or { create: { cidr, azCount } }",
+                params: { formatted: true },
             });
             return;
         }
@@ -206,6 +208,7 @@ export const colourSchema = z
                 .string({ error: "must be a container image reference; e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0" })
                 .regex(IMAGE_REFERENCE, {
                     error: "is not a valid container image reference; use registry/repository:tag or @sha256:digest",
+                    abort: true,
                 })
                 .refine((image) => /@sha256:/.test(image) || /:[\w][\w.-]*$/.test(image.split("/").pop() ?? ""), {
                     error: "must pin a tag or digest; an untagged image means :latest, which a rollback cannot restore",

@@ -45,7 +45,7 @@ function policyArgs(resource: Pick<CapturedResource, "type" | "name" | "urn" | "
 async function violations(resource: Parameters<typeof policyArgs>[0], policies: ResourceValidationPolicy[] = allPolicies): Promise<string[]> {
     const found: string[] = [];
     for (const policy of policies) {
-        const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+        const validations = [policy.validateResource ?? []].flat();
         for (const validate of validations) {
             try {
                 await validate(policyArgs(resource), (message) => found.push(`${policy.name}: ${message}`));
