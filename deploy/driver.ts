@@ -456,7 +456,7 @@ class Rollout {
     }
 
     private checkInterrupt(): void {
-        
+        if (this.deps.signal?.aborted) throw new GateFailed(INTERRUPTED);
     }
 
     /** Lets an engine operation finish (the engine cancels it on the same signal), then honours the interrupt. */
