@@ -114,7 +114,14 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
         throw new ProgramError(error, [...captured.values()].filter((r) => r.type !== "pulumi:pulumi:Stack"));
     } finally {
         Error.prepareStackTrace = prepareStackTrace;
+        forgetModule(programPath);
     }
+}
+
+/** Unloads a module completely: Node also keeps each loaded module in its parent's `children`, which would hold every evaluated graph alive. */
+function forgetModule(file: string): void {
+    delete require.cache[file];
+    module.children = module.children.filter((child) => child.id !== file);
 }
 
 interface RegisterRequest {
