@@ -25,6 +25,14 @@ const SUMMARIES: Record<string, (inputs: Inputs) => string> = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (i) =>
         `out ${i.ipProtocol === "-1" ? "all" : `tcp ${i.fromPort}`} to ${i.cidrIpv4 ?? "security group " + shortId(i.referencedSecurityGroupId)}`,
     "aws:cloudwatch/logGroup:LogGroup": (i) => `${i.name}, ${i.retentionInDays} days`,
+    "aws:rds/instance:Instance": (i) =>
+        `${i.identifier}: ${i.engine} ${i.engineVersion} on ${i.instanceClass}, encrypted ${i.storageEncrypted}, public ${i.publiclyAccessible}, multi-AZ ${i.multiAz}, deletionProtection ${i.deletionProtection}`,
+    "aws:rds/snapshot:Snapshot": (i) => `${i.dbSnapshotIdentifier} of ${i.dbInstanceIdentifier}`,
+    "aws:sns/topic:Topic": (i) => `${i.name}${i.kmsMasterKeyId ? ", KMS-encrypted" : ""}`,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (i) => `${i.name}`,
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": (i) => `${i.alarmName}`,
+    "aws:backup/vault:Vault": (i) => `${i.name}`,
+    "aws:backup/plan:Plan": (i) => `${i.name}`,
     "aws:ecs/cluster:Cluster": (i) => `containerInsights ${i.settings?.find((s: Inputs) => s.name === "containerInsights")?.value}`,
 };
 

@@ -39,6 +39,14 @@ describe("shiftwise plan", () => {
             assert.match(result.stdout, /aws:lb\/listener:Listener shop-http  HTTP:80 -> redirect HTTP_301 to HTTPS:443/);
             assert.match(result.stdout, /aws:lb\/listenerRule:ListenerRule shop-test-green  priority 20: x-shiftwise-colour: green -> forward shop-green/);
             assert.match(result.stdout, new RegExp(`aws:lb/loadBalancer:LoadBalancer shop  internet-facing ALB, dropInvalidHeaderFields true, deletionProtection ${stack === "production"}`));
+            const protectedStack = stack === "production";
+            assert.ok(
+                result.stdout.includes(
+                    `aws:rds/instance:Instance shop-db  shop-${stack}: postgres 16.4 on ${protectedStack ? "db.t4g.medium" : "db.t4g.micro"}, encrypted true, public false, ` +
+                        `multi-AZ ${protectedStack}, deletionProtection ${protectedStack}${protectedStack ? "  [protect, retainOnDelete]" : ""}\n`,
+                ),
+                "the database line shows its security settings and, in production, protect",
+            );
         });
     }
 
