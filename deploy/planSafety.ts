@@ -54,9 +54,13 @@ export function renderSnapshot(plan: Pick<StackPlan, "evaluation">): string {
             : "Pre-release snapshot: none; the stack has no database";
     }
     const retained = snapshots.every((snapshot) => snapshot.options.retainOnDelete);
+    const colours = output.colours as string[];
+    const ordering = colours.length > 0
+        ? `before ${colours.join(" and ")} start${colours.length === 1 ? "s" : ""} new tasks`
+        : "but no colour waits for it: the label matches neither colour's version (set shiftwise:database.snapshotColour to gate the release colour)";
     return [
         `Pre-release snapshot for ${output.label}`,
-        `  ${output.identifier} of ${snapshots[0].inputs.dbInstanceIdentifier}: the next \`up\` takes it if it does not exist yet, before ${(output.colours as string[]).join(" and ")} start${(output.colours as string[]).length === 1 ? "s" : ""} new tasks${retained ? "; kept in AWS when a later label replaces it" : ""}`,
+        `  ${output.identifier} of ${snapshots[0].inputs.dbInstanceIdentifier}: the next \`up\` takes it if it does not exist yet, ${ordering}${retained ? "; kept in AWS when a later label replaces it" : ""}`,
         `  restore: ${output.restoreCommand}`,
     ].join("\n");
 }

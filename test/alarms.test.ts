@@ -1,7 +1,6 @@
 import * as assert from "assert";
 import { diffGraphs, effectiveChanges } from "../deploy/graphDiff";
-import { CapturedResource, ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields } from "./harness";
-import { evaluateOnce } from "./evaluationCache";
+import { CapturedResource, ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, evaluate } from "./harness";
 
 const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm";
@@ -34,7 +33,7 @@ for (const stack of ["staging", "production"]) {
 
         before(async () => {
             config = stackConfig(stack);
-            evaluation = await evaluateOnce(config, stack);
+            evaluation = await evaluate(config, stack);
             topicArn = one(evaluation, "aws:sns/topic:Topic").state.arn as string;
         });
 
@@ -192,7 +191,7 @@ for (const stack of ["staging", "production"]) {
 
         it("a traffic-only change updates exactly the forwarding listener and no alarm", async () => {
             for (const traffic of [{ blue: 50, green: 50 }, { blue: 0, green: 100 }]) {
-                const after = await evaluateOnce(withFields(config, "traffic", traffic), stack);
+                const after = await evaluate(withFields(config, "traffic", traffic), stack);
                 const changes = effectiveChanges(diffGraphs(evaluation.resources, after.resources));
                 assert.deepStrictEqual(
                     changes.map((c) => [c.type, c.op, c.changedKeys]),
@@ -203,7 +202,7 @@ for (const stack of ["staging", "production"]) {
         });
 
         it("a desired-count change leaves every alarm unchanged (the healthy-host alarm reads ECS's live desired count)", async () => {
-            const after = await evaluateOnce(withFields(config, "green", { desiredCount: 5 }), stack);
+            const after = await evaluate(withFields(config, "green", { desiredCount: 5 }), stack);
             const changes = effectiveChanges(diffGraphs(evaluation.resources, after.resources));
             assert.deepStrictEqual(changes.map((c) => [c.type, c.op]), [["aws:ecs/service:Service", "update"]]);
         });
@@ -224,7 +223,7 @@ describe("deployment alarms follow the config", () => {
             datapointsToAlarm: 4,
             notify: { emails: ["oncall@example.com"], httpsEndpoints: ["https://hooks.example.com/shiftwise"] },
         });
-        const evaluation = await evaluateOnce(config, "staging");
+        const evaluation = await evaluate(config, "staging");
         const inputs = (kind: string) => alarm(evaluation, "green", kind).inputs;
         const expression = (kind: string, id: string) => (inputs(kind).metricQueries as { id: string; expression: string }[]).find((q) => q.id === id)!.expression;
         assert.strictEqual(inputs("error-rate").threshold, 3);

@@ -1,8 +1,7 @@
 import * as assert from "assert";
 import { diffGraphs } from "../deploy/graphDiff";
 import { secretResourceArn } from "../components/blueGreenEnvironment";
-import { ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, withSection } from "./harness";
-import { evaluateOnce } from "./evaluationCache";
+import { ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, withSection, evaluate } from "./harness";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
@@ -22,7 +21,7 @@ for (const stack of ["staging", "production"]) {
 
         before(async () => {
             config = stackConfig(stack);
-            evaluation = await evaluateOnce(config, stack);
+            evaluation = await evaluate(config, stack);
         });
 
         it("creates a private, encrypted PostgreSQL instance with an AWS-managed password and IAM authentication", () => {
@@ -130,7 +129,7 @@ for (const stack of ["staging", "production"]) {
         ];
         for (const [what, change] of steps) {
             it(`${what} never replaces or deletes the database or its backups`, async () => {
-                const after = await evaluateOnce(change(config), stack);
+                const after = await evaluate(change(config), stack);
                 const touched = diffGraphs(evaluation.resources, after.resources).filter((c) => DATA_TYPES.includes(c.type));
                 assert.ok(touched.some((c) => c.type === INSTANCE));
                 assert.deepStrictEqual(touched.filter((c) => c.op !== "same"), []);
@@ -145,7 +144,7 @@ describe("database: adopting an existing instance", () => {
     let evaluation: ProgramEvaluation;
 
     before(async () => {
-        evaluation = await evaluateOnce(withSection(stackConfig("production"), "database", { existingInstanceId: "legacy-shop", preReleaseSnapshot: "v1.5.0" }), "production");
+        evaluation = await evaluate(withSection(stackConfig("production"), "database", { existingInstanceId: "legacy-shop", preReleaseSnapshot: "v1.5.0" }), "production");
     });
 
     it("creates no instance, subnet group or security group, and admits the colours on the instance's own security group", () => {

@@ -2,8 +2,7 @@ import * as assert from "assert";
 import { restoreCommand, restoredInstanceIdentifier, snapshotIdentifier } from "../components/snapshotBackup";
 import { diffGraphs } from "../deploy/graphDiff";
 import { renderBackups, renderSnapshot } from "../deploy/planSafety";
-import { ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields } from "./harness";
-import { evaluateOnce } from "./evaluationCache";
+import { ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, withSection, evaluate } from "./harness";
 
 const SNAPSHOT = "aws:rds/snapshot:Snapshot";
 const SERVICE = "aws:ecs/service:Service";
@@ -14,7 +13,7 @@ describe("pre-release snapshot (production)", () => {
 
     before(async () => {
         config = stackConfig("production");
-        evaluation = await evaluateOnce(config, "production");
+        evaluation = await evaluate(config, "production");
     });
 
     it("snapshots the database under a name derived from service, stack and label, retained on delete", () => {
@@ -33,7 +32,7 @@ describe("pre-release snapshot (production)", () => {
     });
 
     it("picks the release colour by version when snapshotColour is not set", async () => {
-        const byVersion = await evaluateOnce(withFields(config, "database", { snapshotColour: undefined, preReleaseSnapshot: "v1.4.2" }), "production");
+        const byVersion = await evaluate(withFields(config, "database", { snapshotColour: undefined, preReleaseSnapshot: "v1.4.2" }), "production");
         const snapshot = one(byVersion, SNAPSHOT);
         assert.ok(one(byVersion, SERVICE, "shop-blue").options.dependencies.includes(snapshot.urn));
         assert.ok(!one(byVersion, SERVICE, "shop-green").options.dependencies.includes(snapshot.urn));
@@ -55,7 +54,7 @@ describe("pre-release snapshot (production)", () => {
     });
 
     it("a new label creates a new snapshot, and the old one leaves the program without being deleted in AWS", async () => {
-        const next = await evaluateOnce(
+        const next = await evaluate(
             withFields(withFields(config, "green", { version: "v1.6.0", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0" }), "database", { preReleaseSnapshot: "v1.6.0" }),
             "production",
         );
@@ -81,7 +80,7 @@ describe("AWS Backup", () => {
     for (const stack of ["staging", "production"]) {
         it(`${stack}: backs the database up daily into a KMS-encrypted vault, with a role holding the AWS managed backup policy`, async () => {
             const config = stackConfig(stack);
-            const evaluation = await evaluateOnce(config, stack);
+            const evaluation = await evaluate(config, stack);
             const { backupPlan } = JSON.parse(config["shiftwise:database"]);
             const key = one(evaluation, "aws:kms/key:Key", "shop-backup-backup");
             const vault = one(evaluation, "aws:backup/vault:Vault");
@@ -152,7 +151,7 @@ describe("snapshot names and restore commands", () => {
 
 describe("plan: safety section", () => {
     it("shows the snapshot the next up takes, its restore command, and the backup plan", async () => {
-        const evaluation = await evaluateOnce(stackConfig("production"), "production");
+        const evaluation = await evaluate(stackConfig("production"), "production");
         const snapshot = renderSnapshot({ evaluation }).split("\n");
         assert.strictEqual(snapshot[0], "Pre-release snapshot for v1.5.0");
         assert.strictEqual(
@@ -165,5 +164,15 @@ describe("plan: safety section", () => {
             "  AWS Backup plan shop-production-daily, rule daily: cron(0 3 * * ? *) (UTC) into vault shop-production (KMS-encrypted), kept 35 days",
             "  RDS automated backups of shop-production: kept 14 days, retained after deletion true, final snapshot shop-production-final",
         ]);
+    });
+
+    it("says so when no colour waits for the snapshot", async () => {
+        const config = withSection(stackConfig("production"), "database", { ...JSON.parse(stackConfig("production")["shiftwise:database"]), preReleaseSnapshot: "v1.4.0", snapshotColour: undefined });
+        const evaluation = await evaluate(config, "production");
+        assert.strictEqual(
+            renderSnapshot({ evaluation }).split("\n")[1],
+            "  shop-production-pre-v1-4-0 of shop-production: the next `up` takes it if it does not exist yet, but no colour waits for it: " +
+                "the label matches neither colour's version (set shiftwise:database.snapshotColour to gate the release colour); kept in AWS when a later label replaces it",
+        );
     });
 });
