@@ -1,37 +1,16 @@
-import * as path from "path";
 import { diffGraphs } from "../../deploy/graphDiff";
 import { parsePath, PathSegment } from "../../deploy/configPaths";
-import { ProgramEvaluation, evaluateProgram } from "../../deploy/mockRuntime";
+import type { ProgramEvaluation } from "../../deploy/mockRuntime";
 import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "../../deploy/ports";
+import { evaluate } from "../harness";
 
 /**
  * A `StackPort` whose preview and up evaluate the REAL index.ts under Pulumi's
  * mock runtime and report per-resource ops by diffing the deployed graph with
  * the new one (deploy/graphDiff.ts). So the driver's guards run against the
- * program's real resource graph. Evaluations are cached by stack and config
- * JSON across all tests (each costs about half a second).
+ * program's real resource graph. Evaluations go through the shared harness,
+ * which caches them by stack and config across all tests.
  */
-
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
-
-const evaluations = new Map<string, Promise<ProgramEvaluation>>();
-
-/** Evaluates (or reuses) the program for `config`. */
-export function evaluateCached(stack: string, config: Record<string, string>): Promise<ProgramEvaluation> {
-    const key = `${stack}\n${JSON.stringify(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)))}`;
-    let evaluation = evaluations.get(key);
-    if (!evaluation) {
-        evaluation = evaluateProgram({ project: "shiftwise", stack, config, programDir: PROJECT_DIR });
-        evaluations.set(key, evaluation);
-        evaluation.catch(() => evaluations.delete(key));
-    }
-    return evaluation;
-}
-
-/** How many distinct programs the cache holds (the bench prints it). */
-export function cachedEvaluations(): number {
-    return evaluations.size;
-}
 
 export interface FakeStackOptions {
     readonly stackName: string;
@@ -80,7 +59,7 @@ export class FakeStack implements StackPort {
     }
 
     async deployed(): Promise<ProgramEvaluation> {
-        return evaluateCached(this.stackName, this.deployedConfig);
+        return evaluate(this.deployedConfig, this.stackName);
     }
 
     async getAllConfig(): Promise<StackConfigEntries> {
@@ -143,7 +122,7 @@ export class FakeStack implements StackPort {
     /** What an up of `config` would do to the deployed stack. */
     async changesTo(config: Record<string, string>): Promise<StackChanges> {
         const before = await this.deployed();
-        const after = await evaluateCached(this.stackName, config);
+        const after = await evaluate(config, this.stackName);
         const byUrn = new Map([...before.resources, ...after.resources].map((resource) => [resource.urn, resource]));
         const oldByUrn = new Map(before.resources.map((resource) => [resource.urn, resource]));
         const steps: ResourceStep[] = diffGraphs(before.resources, after.resources).map((change) => {

@@ -10,7 +10,8 @@ import { nodeFetcher } from "../../deploy/smoke";
 import { readStackFile, stackFilePath } from "../../deploy/stackFile";
 import { FakeAws, fakeAws, AwsScenario } from "./fakeAws";
 import { FakeClock } from "./fakeClock";
-import { FakeStack, PROJECT_DIR } from "./fakeStack";
+import { FakeStack } from "./fakeStack";
+import { PROJECT_DIR } from "../harness";
 
 /** The committed production stack file, with traffic at 100/0 (blue stable, green the candidate), a weekend freeze, and the given sections merged in. */
 export function productionConfig(sections: Record<string, Record<string, unknown>> = {}): Record<string, string> {
