@@ -5,7 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 export interface CreateDatabaseArgs {
     /** The RDS instance identifier, e.g. `shop-production`. */
     readonly identifier: string;
-    /** PostgreSQL engine version. @default "16.4" */
+    /**
+     * PostgreSQL engine version. A major version (`16`) lets RDS apply minor upgrades without the
+     * stack fighting them; a full version (`16.4`) pins it. @default "16"
+     */
     readonly engineVersion?: string;
     /** RDS instance class. @default "db.t4g.medium" */
     readonly instanceClass?: string;
@@ -96,7 +99,7 @@ export class Database extends pulumi.ComponentResource {
             this.instance = new aws.rds.Instance(name, {
                 identifier: create.identifier,
                 engine: "postgres",
-                engineVersion: create.engineVersion ?? "16.4",
+                engineVersion: create.engineVersion ?? "16",
                 instanceClass: create.instanceClass ?? "db.t4g.medium",
                 allocatedStorage: create.allocatedStorageGb ?? 20,
                 maxAllocatedStorage: create.maxAllocatedStorageGb ?? 100,

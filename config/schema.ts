@@ -370,7 +370,8 @@ export const databaseSchema = z
     .object(
         {
             engine: z.enum(["postgres"], { error: 'must be "postgres"; it is the only engine supported' }).default("postgres"),
-            engineVersion: matching(/^\d+(\.\d+)?$/, "must be a PostgreSQL version such as 16.4", "see the RDS engine versions").default("16.4"),
+            // A major version only, so the automatic minor upgrades RDS applies never show up as drift to undo.
+            engineVersion: matching(/^\d+(\.\d+)?$/, "must be a PostgreSQL version such as 16 or 16.4", "a major version lets RDS apply minor upgrades").default("16"),
             instanceClass: matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "must be an RDS instance class", "e.g. db.t4g.medium").default("db.t4g.medium"),
             allocatedStorageGb: integer(20, 65536, "RDS PostgreSQL needs 20 to 65536 GiB").default(20),
             maxAllocatedStorageGb: integer(20, 65536, "the storage autoscaling ceiling in GiB").default(100),

@@ -127,7 +127,7 @@ describe("config validation: alarms and database", () => {
         });
         assert.deepStrictEqual(config.database, {
             engine: "postgres",
-            engineVersion: "16.4",
+            engineVersion: "16",
             instanceClass: "db.t4g.medium",
             allocatedStorageGb: 20,
             maxAllocatedStorageGb: 100,

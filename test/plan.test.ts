@@ -42,7 +42,7 @@ describe("shiftwise plan", () => {
             const protectedStack = stack === "production";
             assert.ok(
                 result.stdout.includes(
-                    `aws:rds/instance:Instance shop-db  shop-${stack}: postgres 16.4 on ${protectedStack ? "db.t4g.medium" : "db.t4g.micro"}, encrypted true, public false, ` +
+                    `aws:rds/instance:Instance shop-db  shop-${stack}: postgres 16 on ${protectedStack ? "db.t4g.medium" : "db.t4g.micro"}, encrypted true, public false, ` +
                         `multi-AZ ${protectedStack}, deletionProtection ${protectedStack}${protectedStack ? "  [protect, retainOnDelete]" : ""}\n`,
                 ),
                 "the database line shows its security settings and, in production, protect",
