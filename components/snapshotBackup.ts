@@ -187,6 +187,8 @@ export function restoreCommand(args: RestoreCommandArgs): string {
         `--vpc-security-group-ids ${args.securityGroupId}`,
         "--no-publicly-accessible",
         "--enable-iam-database-authentication",
+        // The restored instance gets its own RDS-managed password in Secrets Manager, like the original.
+        "--manage-master-user-password",
         "--copy-tags-to-snapshot",
         args.protect ? "--multi-az --deletion-protection" : "--no-multi-az --no-deletion-protection",
     ].join(" ");

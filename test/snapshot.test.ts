@@ -49,7 +49,7 @@ describe("pre-release snapshot (production)", () => {
             restoreCommand:
                 "aws rds restore-db-instance-from-db-snapshot --region eu-west-1 --db-snapshot-identifier shop-production-pre-v1-5-0 " +
                 `--db-instance-identifier shop-production-restored-v1-5-0 --db-instance-class db.t4g.medium --db-subnet-group-name ${subnetGroup} ` +
-                `--vpc-security-group-ids ${securityGroup} --no-publicly-accessible --enable-iam-database-authentication --copy-tags-to-snapshot --multi-az --deletion-protection`,
+                `--vpc-security-group-ids ${securityGroup} --no-publicly-accessible --enable-iam-database-authentication --manage-master-user-password --copy-tags-to-snapshot --multi-az --deletion-protection`,
         });
     });
 
@@ -144,7 +144,7 @@ describe("snapshot names and restore commands", () => {
             }),
             "aws rds restore-db-instance-from-db-snapshot --region eu-west-1 --db-snapshot-identifier shop-staging-pre-v1-5-0 --db-instance-identifier shop-staging-restored-v1-5-0 " +
                 "--db-instance-class db.t4g.micro --db-subnet-group-name shop-db-1234567 --vpc-security-group-ids sg-0123 --no-publicly-accessible " +
-                "--enable-iam-database-authentication --copy-tags-to-snapshot --no-multi-az --no-deletion-protection",
+                "--enable-iam-database-authentication --manage-master-user-password --copy-tags-to-snapshot --no-multi-az --no-deletion-protection",
         );
     });
 });
