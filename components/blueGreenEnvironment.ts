@@ -14,6 +14,8 @@ export interface ColourArgs {
     readonly cpu?: pulumi.Input<number>;
     /** Fargate memory in MiB. @default 512 */
     readonly memory?: pulumi.Input<number>;
+    /** CPU architecture the image was built for. @default "X86_64" */
+    readonly cpuArchitecture?: pulumi.Input<string>;
     /** Extra resources this colour's ECS service waits for, such as the pre-release snapshot. @default [] */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -98,6 +100,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
                 desiredCount: settings.desiredCount,
                 cpu: settings.cpu,
                 memory: settings.memory,
+                cpuArchitecture: settings.cpuArchitecture,
                 port: args.port,
                 vpcId: args.vpcId,
                 subnetIds: args.privateSubnetIds,

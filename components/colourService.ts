@@ -32,6 +32,8 @@ export interface ColourServiceArgs {
     readonly cpu?: pulumi.Input<number>;
     /** Fargate memory in MiB. @default 512 */
     readonly memory?: pulumi.Input<number>;
+    /** CPU architecture the image was built for; ARM64 runs on Graviton. @default "X86_64" */
+    readonly cpuArchitecture?: pulumi.Input<string>;
     /** The port the container listens on. */
     readonly port: number;
     readonly vpcId: pulumi.Input<string>;
@@ -148,7 +150,7 @@ export class ColourService extends pulumi.ComponentResource {
             memory: pulumi.output(args.memory ?? 512).apply(String),
             executionRoleArn: args.executionRoleArn,
             taskRoleArn: args.taskRoleArn,
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.cpuArchitecture ?? "X86_64" },
             containerDefinitions: pulumi.jsonStringify([
                 {
                     name: this.containerName,

@@ -226,6 +226,9 @@ export const colourSchema = z
                 )
                 .default(256),
             memory: integer(512, 122880, "Fargate memory is in MiB").default(512),
+            cpuArchitecture: z
+                .enum(["X86_64", "ARM64"], { error: 'must be "X86_64" or "ARM64"; match the architecture the image was built for' })
+                .default("X86_64"),
         },
         { error: "must be an object with version, image and desiredCount" },
     )

@@ -97,6 +97,11 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
         problems: ["shiftwise:green.memory = 512: is not valid with cpu 1024 on Fargate; use one of 2048, 3072, ..., 8192"],
     },
     {
+        name: "an unknown CPU architecture",
+        edit: (c) => (c.blue.cpuArchitecture = "arm"),
+        problems: ['shiftwise:blue.cpuArchitecture = "arm": must be "X86_64" or "ARM64"; match the architecture the image was built for'],
+    },
+    {
         name: "an unknown Fargate CPU",
         edit: (c) => (c.green.cpu = 300),
         problems: ["shiftwise:green.cpu = 300: must be a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192, 16384"],
@@ -263,6 +268,7 @@ describe("config validation", () => {
         assert.deepStrictEqual(config.service.ingressCidrs, ["0.0.0.0/0"]);
         assert.strictEqual(config.blue.cpu, 256);
         assert.strictEqual(config.blue.memory, 512);
+        assert.strictEqual(config.blue.cpuArchitecture, "X86_64");
         assert.strictEqual(config.rollout.pollSeconds, 30);
         assert.strictEqual(config.protect, false);
     });

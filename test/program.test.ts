@@ -134,6 +134,7 @@ for (const stack of ["staging", "production"]) {
                 const task = one(evaluation, "aws:ecs/taskDefinition:TaskDefinition", `shop-${colour}`);
                 assert.deepStrictEqual(task.inputs.requiresCompatibilities, ["FARGATE"]);
                 assert.strictEqual(task.inputs.networkMode, "awsvpc");
+                assert.deepStrictEqual(task.inputs.runtimePlatform, { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" });
                 const [container] = JSON.parse(String(task.inputs.containerDefinitions));
                 assert.strictEqual(container.image, settings.image);
                 assert.deepStrictEqual(container.portMappings, [{ containerPort: 8080, hostPort: 8080, protocol: "tcp" }]);
@@ -227,6 +228,7 @@ for (const stack of ["staging", "production"]) {
                 version: { version: "v1.6.0" },
                 image: { image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0" },
                 desiredCount: { desiredCount: 5 },
+                "CPU architecture": { cpuArchitecture: "ARM64" },
                 "version and image": { version: "v1.6.0", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0" },
             };
             for (const [what, fields] of Object.entries(edits)) {
