@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { parseStackConfig } from "../config";
+import { decodeConfigValue, parseStackConfig, shiftwiseSections } from "../config";
 import { deploy } from "../deploy/driver";
 import { formatSeconds } from "../deploy/exposure";
 import type { AwsPort, Clock, StackChanges, StackConfigEntries, StackPort } from "../deploy/ports";
@@ -31,7 +31,7 @@ class InstantStack implements StackPort {
     readonly stackName = "production";
     private values: Record<string, unknown>;
     constructor(config: Record<string, string>) {
-        this.values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, safeJson(v)]));
+        this.values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, decodeConfigValue(v)]));
     }
     async getAllConfig(): Promise<StackConfigEntries> {
         return Object.fromEntries(Object.entries(this.values).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v) }]));
@@ -79,14 +79,6 @@ class InstantStack implements StackPort {
     }
 }
 
-function safeJson(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
-    }
-}
-
 async function overheadPerStep(): Promise<{ perStepMs: number; steps: number; polls: number; runs: number }> {
     const base = committedConfig("production");
     base["shiftwise:traffic"] = JSON.stringify({ blue: 100, green: 0 });
@@ -123,11 +115,7 @@ async function main(): Promise<void> {
     const overhead = await overheadPerStep();
     console.log(`driver overhead with in-memory ports: ${overhead.perStepMs.toFixed(2)} ms per step (mean of ${overhead.runs} deployments, ${overhead.steps} steps and ${overhead.polls} alarm polls each, records written to disk after every stage)`);
 
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(committedConfig("production"))) {
-        if (key.startsWith("shiftwise:")) raw[key.slice("shiftwise:".length)] = safeJson(value);
-    }
-    const config = parseStackConfig(raw);
+    const config = parseStackConfig(shiftwiseSections(committedConfig("production")));
     const exposure = stackExposure(config);
     console.log(`production exposure (alarm period 60s, ${config.alarms.datapointsToAlarm} of ${config.alarms.evaluationPeriods} periods, poll ${config.rollout.pollSeconds}s):`);
     console.log(`  steady failure: ${formatSeconds(exposure.steady.total)} from a step's up to the rollback; worst case (intermittent): ${formatSeconds(exposure.worst.total)}`);

@@ -101,6 +101,19 @@ export function decodeConfigValue(text: string): unknown {
     }
 }
 
+/**
+ * The `shiftwise:*` keys of a config in the engine's form (full keys to
+ * strings), without the namespace and decoded: what `parseStackConfig` takes.
+ */
+export function shiftwiseSections(config: Readonly<Record<string, string>>): Record<string, unknown> {
+    const prefix = `${NAMESPACE}:`;
+    const sections: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (key.startsWith(prefix)) sections[key.slice(prefix.length)] = decodeConfigValue(value);
+    }
+    return sections;
+}
+
 /** The deployment context a program needs besides the validated config. */
 export interface LoadedConfig {
     readonly config: StackConfig;
@@ -129,24 +142,18 @@ function isConfigSecret(key: string): boolean {
  * registered when anything is wrong.
  */
 export function loadConfig(): LoadedConfig {
-    const raw: Record<string, unknown> = {};
-    const secretSections = new Set<string>();
-    const prefix = `${NAMESPACE}:`;
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!key.startsWith(prefix)) continue;
-        raw[key.slice(prefix.length)] = decodeConfigValue(value);
-        if (isConfigSecret(key)) secretSections.add(key.slice(prefix.length));
-    }
+    const sections = shiftwiseSections(pulumi.runtime.allConfig());
+    const secretSections = new Set(Object.keys(sections).filter((section) => isConfigSecret(`${NAMESPACE}:${section}`)));
     const region = new pulumi.Config("aws").get("region");
-    const regionProblems = region ? [] : ["aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`"];
+    const problems: string[] = [];
+    let config: StackConfig | undefined;
     try {
-        const config = parseStackConfig(raw);
-        if (regionProblems.length > 0) throw new ConfigError(regionProblems);
-        return { config, region: region as string, secretSections };
+        config = parseStackConfig(sections);
     } catch (error) {
-        if (error instanceof ConfigError && regionProblems.length > 0 && error.problems !== regionProblems) {
-            throw new ConfigError([...error.problems, ...regionProblems]);
-        }
-        throw error;
+        if (!(error instanceof ConfigError)) throw error;
+        problems.push(...error.problems);
     }
+    if (!region) problems.push("aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`");
+    if (problems.length > 0 || !config || !region) throw new ConfigError(problems);
+    return { config, region, secretSections };
 }

@@ -1,6 +1,7 @@
 import * as path from "path";
 import * as readline from "readline";
 import { Command, InvalidArgumentError } from "commander";
+import { isConfigError } from "../config";
 import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "./driver";
 import { ExitCode } from "./exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "./ports";
@@ -10,7 +11,6 @@ import { lineReporter } from "./reporter";
 import { rollbackCommand } from "./rollback";
 import { nodeFetcher } from "./smoke";
 import { renderStatus, stackStatus } from "./status";
-import { isConfigError } from "./stackView";
 
 /**
  * The rollout commands of the `shiftwise` CLI: deploy, rollback, resume and

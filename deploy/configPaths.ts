@@ -1,5 +1,6 @@
 import { createHash } from "crypto";
 import { isDeepStrictEqual } from "util";
+import { decodeConfigValue } from "../config";
 import type { StackConfigEntries } from "./ports";
 
 /**
@@ -9,20 +10,6 @@ import type { StackConfigEntries } from "./ports";
  * turns one config into another.
  */
 
-/** Parses a value the way the engine hands it to programs: JSON for structured values, raw text otherwise. */
-export function decodeValue(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
-    }
-}
-
-/** Full keys to decoded values. */
-export function decodeEntries(entries: StackConfigEntries): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, decodeValue(entry.value)]));
-}
-
 /** Full keys to the engine's string form, as `evaluateProgram` takes them. */
 export function engineConfig(entries: StackConfigEntries): Record<string, string> {
     return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value]));
@@ -31,7 +18,7 @@ export function engineConfig(entries: StackConfigEntries): Record<string, string
 /** The value of a `shiftwise:<section>` key, decoded. */
 export function sectionOf<T = Record<string, unknown>>(entries: StackConfigEntries, section: string): T | undefined {
     const entry = entries[`shiftwise:${section}`];
-    return entry === undefined ? undefined : (decodeValue(entry.value) as T);
+    return entry === undefined ? undefined : (decodeConfigValue(entry.value) as T);
 }
 
 /** One segment of a property path: an object key or an array index. */
@@ -94,8 +81,8 @@ export function configPatch(current: StackConfigEntries, target: StackConfigEntr
     const keys = new Set([...Object.keys(current), ...Object.keys(target)]);
     for (const key of [...keys].sort()) {
         if (keepKeys.includes(key) || current[key]?.secret || target[key]?.secret) continue;
-        const before = current[key] === undefined ? undefined : decodeValue(current[key].value);
-        const after = target[key] === undefined ? undefined : decodeValue(target[key].value);
+        const before = current[key] === undefined ? undefined : decodeConfigValue(current[key].value);
+        const after = target[key] === undefined ? undefined : decodeConfigValue(target[key].value);
         if (isDeepStrictEqual(before, after)) continue;
         if (after === undefined) {
             remove.push(key);

@@ -1,15 +1,15 @@
 import type { Colour, StackConfig } from "../config";
-import { otherColour, stableColour } from "../config";
+import { isConfigError, otherColour, stableColour } from "../config";
 import { configPatch, redactSecrets, sectionOf } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { describeWindow, activeFreezeWindow } from "./freeze";
-import { cleanPreviewProblems, listenerOnlyProblems, releasePreviewProblems } from "./guards";
+import { cleanPreviewProblems, effectiveSteps, listenerOnlyProblems, releasePreviewProblems } from "./guards";
 import type { AwsPort, Clock, Fetcher, StackConfigEntries, StackPort } from "./ports";
 import { DeploymentRecord, RecordStore, StageEntry, StepEntry, recordId, stageDurations, startedBy } from "./records";
 import type { Reporter } from "./reporter";
 import { applyPatch, restoreCheckpoint, rollbackFailureMessage, verifyWeights } from "./rollback";
 import { runSmokeChecks } from "./smoke";
-import { DriverOutputs, driverOutputs, isConfigError, rollbackAlarmName, shiftwiseConfig } from "./stackView";
+import { DriverOutputs, driverOutputs, rollbackAlarmName, shiftwiseConfig } from "./stackView";
 
 /**
  * The rollout driver: pre-flight, checkpoint, prepare, shift (with bake) and
@@ -62,7 +62,7 @@ export interface DriverOutcome {
 
 /** Pre-flight said no. */
 class Refused extends Error {
-    constructor(readonly problems: string[], readonly exitCode: ExitCodeValue = ExitCode.refused) {
+    constructor(readonly problems: readonly string[], readonly exitCode: ExitCodeValue = ExitCode.refused) {
         super(problems.join("; "));
     }
 }
@@ -241,7 +241,7 @@ async function runPreflight(deps: DriverDeps, request: DeployRequest): Promise<P
         steps: [],
         rollbacks: [],
     };
-    const changed = releasePreview.steps.filter((step) => !["same", "read"].includes(step.op)).length;
+    const changed = effectiveSteps(releasePreview).length;
     const summary = `${stackName}: ${candidate} ${config[candidate].version} -> ${request.version} at weight 0, then steps ${config.rollout.steps.join(", ")}% (bake ${config.rollout.bakeMinutes} min, >= ${config.rollout.minRequestsPerStep} requests each); the release changes ${changed} resource(s) of ${candidate}${hotfix ? `; HOTFIX during ${hotfix.freezeWindow}: ${hotfix.reason}` : ""}`;
     deps.reporter.line("pre-flight", `ok: ${summary}`);
     return { record, config, releaseConfig: release, summary };

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { NAMESPACE, StackConfig, decodeConfigValue, isConfigError, otherColour, parseStackConfig, stableColour } from "../config";
+import { StackConfig, isConfigError, otherColour, parseStackConfig, shiftwiseSections, stableColour } from "../config";
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "./mockRuntime";
 import { readProjectName, readStackFile, stackFilePath } from "./stackFile";
 import { summariseResource } from "./resourceSummary";
@@ -47,16 +47,12 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
         if (error instanceof ProgramError && isConfigError(error.cause)) throw error.cause;
         throw error;
     }
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(stackFile.config)) {
-        if (key.startsWith(`${NAMESPACE}:`)) raw[key.slice(NAMESPACE.length + 1)] = decodeConfigValue(value);
-    }
     return {
         project,
         stack: request.stack,
         file,
         region: stackFile.config["aws:region"] ?? "",
-        config: parseStackConfig(raw),
+        config: parseStackConfig(shiftwiseSections(stackFile.config)),
         evaluation,
     };
 }

@@ -1,5 +1,5 @@
-import { COLOURS, Colour, StackConfig, parseStackConfig } from "../config";
-import { decodeEntries } from "./configPaths";
+import { COLOURS, Colour, StackConfig, parseStackConfig, shiftwiseSections } from "../config";
+import { engineConfig } from "./configPaths";
 import type { StackConfigEntries } from "./ports";
 
 /** Typed reads of the stack's outputs and config that the driver relies on (see index.ts). */
@@ -61,11 +61,7 @@ export function rollbackAlarmName(outputs: DriverOutputs, colour: Colour, servic
 
 /** Validates the `shiftwise:*` keys of a stack config (throws `ConfigError` with every problem). */
 export function shiftwiseConfig(entries: StackConfigEntries): StackConfig {
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(decodeEntries(entries))) {
-        if (key.startsWith("shiftwise:")) raw[key.slice("shiftwise:".length)] = value;
-    }
-    return parseStackConfig(raw);
+    return parseStackConfig(shiftwiseSections(engineConfig(entries)));
 }
 
 /** The listener weights the config asks for, by target group ARN. */
@@ -83,9 +79,4 @@ export function weightProblems(actual: Record<string, number>, expected: Record<
         if (!(arn in expected) && actual[arn] !== 0) problems.push(`the listener also forwards to ${arn} (weight ${actual[arn]})`);
     }
     return problems;
-}
-
-/** True for a `ConfigError`, also one from another copy of the config module (the mock evaluator reloads modules). */
-export function isConfigError(error: unknown): error is Error & { problems: string[] } {
-    return error instanceof Error && error.name === "ConfigError" && Array.isArray((error as { problems?: unknown }).problems);
 }

@@ -1,14 +1,10 @@
 import * as assert from "assert";
-import { ConfigError, isConfigError, parseStackConfig } from "../config";
+import { ConfigError, isConfigError, parseStackConfig, shiftwiseSections } from "../config";
 import { ConfigMap, evaluate, evaluateFailure, stackConfig, withSection } from "./harness";
 
 /** The staging stack's shiftwise sections, decoded. */
 function baseSections(): Record<string, unknown> {
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(stackConfig("staging"))) {
-        if (key.startsWith("shiftwise:")) raw[key.slice("shiftwise:".length)] = JSON.parse(value);
-    }
-    return raw;
+    return shiftwiseSections(stackConfig("staging"));
 }
 
 type Sections = Record<string, any>;
@@ -252,11 +248,7 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
 describe("config validation", () => {
     it("accepts both committed stack files", () => {
         for (const stack of ["staging", "production"]) {
-            const raw: Record<string, unknown> = {};
-            for (const [key, value] of Object.entries(stackConfig(stack))) {
-                if (key.startsWith("shiftwise:")) raw[key.slice("shiftwise:".length)] = JSON.parse(value);
-            }
-            assert.doesNotThrow(() => parseStackConfig(raw), stack);
+            assert.doesNotThrow(() => parseStackConfig(shiftwiseSections(stackConfig(stack))), stack);
         }
     });
 

@@ -1,14 +1,10 @@
 import * as assert from "assert";
-import { ConfigError, decodeConfigValue, parseStackConfig } from "../config";
+import { ConfigError, parseStackConfig, shiftwiseSections } from "../config";
 import { evaluateFailure, stackConfig, withSection } from "./harness";
 
 /** The committed staging config as parseStackConfig takes it: section names to values. */
 function stagingSections(): Record<string, unknown> {
-    const sections: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(stackConfig("staging"))) {
-        if (key.startsWith("shiftwise:")) sections[key.slice("shiftwise:".length)] = decodeConfigValue(value);
-    }
-    return sections;
+    return shiftwiseSections(stackConfig("staging"));
 }
 
 function problems(overrides: Record<string, unknown>): readonly string[] {

@@ -1,3 +1,4 @@
+import { decodeConfigValue } from "../../config";
 import { diffGraphs } from "../../deploy/graphDiff";
 import { parsePath, PathSegment } from "../../deploy/configPaths";
 import type { ProgramEvaluation } from "../../deploy/mockRuntime";
@@ -39,7 +40,7 @@ export class FakeStack implements StackPort {
 
     constructor(options: FakeStackOptions) {
         this.stackName = options.stackName;
-        this.values = Object.fromEntries(Object.entries(options.config).map(([key, value]) => [key, decode(value)]));
+        this.values = Object.fromEntries(Object.entries(options.config).map(([key, value]) => [key, decodeConfigValue(value)]));
         this.deployedConfig = { ...(options.deployedConfig ?? options.config) };
     }
 
@@ -70,7 +71,7 @@ export class FakeStack implements StackPort {
         this.calls.push(`setConfig ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(" ")}`);
         for (const [key, value] of Object.entries(values)) {
             if (!options.path) {
-                this.values[key] = decode(value);
+                this.values[key] = decodeConfigValue(value);
                 continue;
             }
             const { key: top, segments } = parsePath(key);
@@ -139,14 +140,6 @@ export class FakeStack implements StackPort {
             };
         });
         return { steps };
-    }
-}
-
-function decode(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
     }
 }
 
