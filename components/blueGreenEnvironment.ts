@@ -1,21 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ColourService, HealthCheckArgs } from "./colourService";
+import { ColourRelease, ColourService, HealthCheckArgs } from "./colourService";
 
-/** What one colour runs. */
-export interface ColourArgs {
-    /** Release label, e.g. `v1.5.0`. */
-    readonly version: pulumi.Input<string>;
-    /** Container image, pinned by tag or digest. */
-    readonly image: pulumi.Input<string>;
-    /** Number of Fargate tasks. */
-    readonly desiredCount: pulumi.Input<number>;
-    /** Fargate CPU units. @default 256 */
-    readonly cpu?: pulumi.Input<number>;
-    /** Fargate memory in MiB. @default 512 */
-    readonly memory?: pulumi.Input<number>;
-    /** CPU architecture the image was built for. @default "X86_64" */
-    readonly cpuArchitecture?: pulumi.Input<string>;
+/** What one colour runs, and what its ECS service waits for. */
+export interface ColourArgs extends ColourRelease {
     /** Extra resources this colour's ECS service waits for, such as the pre-release snapshot. @default [] */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -91,16 +79,11 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
-        const colour = (colourName: "blue" | "green", settings: ColourArgs) =>
+        const colour = (colourName: "blue" | "green", { dependsOn, ...release }: ColourArgs) =>
             new ColourService(`${name}-${colourName}`, {
+                ...release,
                 colour: colourName,
                 serviceName: args.serviceName,
-                version: settings.version,
-                image: settings.image,
-                desiredCount: settings.desiredCount,
-                cpu: settings.cpu,
-                memory: settings.memory,
-                cpuArchitecture: settings.cpuArchitecture,
                 port: args.port,
                 vpcId: args.vpcId,
                 subnetIds: args.privateSubnetIds,
@@ -115,7 +98,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
                 healthCheckGraceSeconds: args.healthCheckGraceSeconds,
                 environment: args.environment,
                 secrets: args.secrets,
-                serviceDependsOn: pulumi.output(args.listenerArn).apply(() => [...(settings.dependsOn ?? [])]),
+                serviceDependsOn: pulumi.output(args.listenerArn).apply(() => [...(dependsOn ?? [])]),
                 tags,
             }, { parent: this });
         this.blue = colour("blue", args.blue);

@@ -17,16 +17,13 @@ export interface HealthCheckArgs {
     readonly matcher?: string;
 }
 
-export interface ColourServiceArgs {
-    /** `blue` or `green`; tags and the container environment carry it. */
-    readonly colour: string;
-    /** The service name, e.g. `shop`; the container is named after it. */
-    readonly serviceName: string;
+/** What one colour runs: the settings a release changes. */
+export interface ColourRelease {
     /** The release label this colour runs, e.g. `v1.5.0`. */
     readonly version: pulumi.Input<string>;
     /** Container image reference, pinned by tag or digest. */
     readonly image: pulumi.Input<string>;
-    /** Number of tasks. */
+    /** Number of Fargate tasks. */
     readonly desiredCount: pulumi.Input<number>;
     /** Fargate CPU units. @default 256 */
     readonly cpu?: pulumi.Input<number>;
@@ -34,6 +31,13 @@ export interface ColourServiceArgs {
     readonly memory?: pulumi.Input<number>;
     /** CPU architecture the image was built for; ARM64 runs on Graviton. @default "X86_64" */
     readonly cpuArchitecture?: pulumi.Input<string>;
+}
+
+export interface ColourServiceArgs extends ColourRelease {
+    /** `blue` or `green`; tags and the container environment carry it. */
+    readonly colour: string;
+    /** The service name, e.g. `shop`; the container is named after it. */
+    readonly serviceName: string;
     /** The port the container listens on. */
     readonly port: number;
     readonly vpcId: pulumi.Input<string>;
