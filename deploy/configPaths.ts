@@ -15,6 +15,11 @@ export function engineConfig(entries: StackConfigEntries): Record<string, string
     return Object.fromEntries(Object.entries(entries).map(([key, entry]) => [key, entry.value]));
 }
 
+/** The `config set --path` values of one traffic step: both weights in one call, so they change together. */
+export function trafficPaths(traffic: Readonly<Record<"blue" | "green", number>>): Record<string, string> {
+    return { "shiftwise:traffic.blue": String(traffic.blue), "shiftwise:traffic.green": String(traffic.green) };
+}
+
 /** The value of a `shiftwise:<section>` key, decoded. */
 export function sectionOf<T = Record<string, unknown>>(entries: StackConfigEntries, section: string): T | undefined {
     const entry = entries[`shiftwise:${section}`];

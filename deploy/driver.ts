@@ -1,6 +1,6 @@
 import type { Colour, StackConfig } from "../config";
 import { isConfigError, otherColour, stableColour } from "../config";
-import { configPatch, redactSecrets, sectionOf } from "./configPaths";
+import { configPatch, redactSecrets, sectionOf, trafficPaths } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { describeWindow, activeFreezeWindow } from "./freeze";
 import { cleanPreviewProblems, effectiveSteps, listenerOnlyProblems, releasePreviewProblems } from "./guards";
@@ -348,7 +348,7 @@ class Rollout {
             record.steps.push(step);
             await this.stage(`shift ${percent}%`, async () => {
                 this.checkInterrupt();
-                await deps.stack.setConfig({ "shiftwise:traffic.blue": String(traffic.blue), "shiftwise:traffic.green": String(traffic.green) }, { path: true });
+                await deps.stack.setConfig(trafficPaths(traffic), { path: true });
                 const changes = await this.interruptible(deps.stack.up().catch((error) => Promise.reject(new GateFailed(`pulumi up failed at ${percent}%: ${(error as Error).message}`))));
                 const problems = listenerOnlyProblems(changes, this.outputs.listenerArn);
                 if (problems.length > 0) {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "util";
 import type { Colour } from "../config";
-import { configPatch, isEmptyPatch, sectionOf } from "./configPaths";
+import { configPatch, isEmptyPatch, sectionOf, trafficPaths } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { effectiveSteps, listenerOnlyProblems } from "./guards";
 import type { AwsPort, Clock, StackPort } from "./ports";
@@ -73,7 +73,7 @@ export async function restoreCheckpoint(deps: RollbackDeps, record: DeploymentRe
         if (!isDeepStrictEqual(sectionOf(current, "traffic"), checkpoint.traffic)) {
             const phase: RollbackEntry["phases"][number] = { name: "traffic", startedAt: deps.clock.now().toISOString() };
             entry.phases.push(phase);
-            await deps.stack.setConfig({ "shiftwise:traffic.blue": String(checkpoint.traffic.blue), "shiftwise:traffic.green": String(checkpoint.traffic.green) }, { path: true });
+            await deps.stack.setConfig(trafficPaths(checkpoint.traffic), { path: true });
             const changes = await deps.stack.up();
             phase.changed = effectiveSteps(changes).map((step) => `${step.op} ${step.urn}`);
             phase.problems = listenerOnlyProblems(changes, outputs.listenerArn);
