@@ -15,14 +15,6 @@ export class ConfigError extends Error {
 }
 
 /**
- * True for a `ConfigError`, also one thrown by another copy of this module
- * (a program loaded from another directory has its own copy).
- */
-export function isConfigError(error: unknown): error is ConfigError {
-    return error instanceof Error && error.name === "ConfigError" && Array.isArray((error as ConfigError).problems);
-}
-
-/**
  * Validates the `shiftwise:*` part of a stack config. `raw` maps each key
  * without its namespace (`traffic`) to its value as written in the stack file.
  * Every problem is collected; the function throws a single `ConfigError`.

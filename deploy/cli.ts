@@ -1,6 +1,6 @@
 import * as path from "path";
 import { Command, CommanderError } from "commander";
-import { isConfigError } from "../config";
+import { ConfigError } from "../config";
 import { CommandContext, processContext, registerRolloutCommands } from "./commands";
 import { ExitCode } from "./exitCodes";
 import { planAsJson, planStack, renderPlan } from "./plan";
@@ -62,7 +62,7 @@ async function runPlan(options: { stack: string; configFile?: string; json?: boo
         io.stdout(options.json ? `${JSON.stringify(planAsJson(plan), null, 2)}\n` : renderPlan(plan));
         return ExitCode.success;
     } catch (error) {
-        if (isConfigError(error)) {
+        if (error instanceof ConfigError) {
             io.stderr(`${error.message}\n`);
             return ExitCode.invalid;
         }

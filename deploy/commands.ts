@@ -1,7 +1,7 @@
 import * as path from "path";
 import * as readline from "readline";
 import { Command, InvalidArgumentError } from "commander";
-import { isConfigError } from "../config";
+import { ConfigError } from "../config";
 import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "./driver";
 import { ExitCode } from "./exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "./ports";
@@ -198,7 +198,7 @@ async function guarded(io: CommandIo, body: () => Promise<number>): Promise<numb
     try {
         return await body();
     } catch (error) {
-        if (isConfigError(error)) {
+        if (error instanceof ConfigError) {
             io.stderr(`${error.message}\n`);
             return ExitCode.invalid;
         }

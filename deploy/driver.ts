@@ -1,5 +1,5 @@
 import type { Colour, StackConfig } from "../config";
-import { isConfigError, otherColour, stableColour } from "../config";
+import { ConfigError, otherColour, stableColour } from "../config";
 import { configPatch, redactSecrets, sectionOf, trafficPaths } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { describeWindow, activeFreezeWindow } from "./freeze";
@@ -159,7 +159,7 @@ async function runPreflight(deps: DriverDeps, request: DeployRequest): Promise<P
     try {
         config = shiftwiseConfig(entries);
     } catch (error) {
-        if (isConfigError(error)) throw new Refused(error.problems, ExitCode.invalid);
+        if (error instanceof ConfigError) throw new Refused(error.problems, ExitCode.invalid);
         throw error;
     }
     const stable = stableColour(config.traffic);
@@ -175,7 +175,7 @@ async function runPreflight(deps: DriverDeps, request: DeployRequest): Promise<P
     try {
         shiftwiseConfig(release);
     } catch (error) {
-        if (!isConfigError(error)) throw error;
+        if (!(error instanceof ConfigError)) throw error;
         invalid.push(...error.problems.map((problem) => `the release config is invalid: ${problem}`));
     }
     if (invalid.length > 0) throw new Refused(invalid, ExitCode.invalid);

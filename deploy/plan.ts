@@ -1,5 +1,5 @@
 import * as path from "path";
-import { StackConfig, isConfigError, otherColour, parseStackConfig, shiftwiseSections, stableColour } from "../config";
+import { ConfigError, StackConfig, otherColour, parseStackConfig, shiftwiseSections, stableColour } from "../config";
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "./mockRuntime";
 import { readProjectName, readStackFile, stackFilePath } from "./stackFile";
 import { summariseResource } from "./resourceSummary";
@@ -44,7 +44,7 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
             preview: true,
         });
     } catch (error) {
-        if (error instanceof ProgramError && isConfigError(error.cause)) throw error.cause;
+        if (error instanceof ProgramError && error.cause instanceof ConfigError) throw error.cause;
         throw error;
     }
     return {

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { ConfigError, isConfigError, parseStackConfig, shiftwiseSections } from "../config";
+import { ConfigError, parseStackConfig, shiftwiseSections } from "../config";
 import { ConfigMap, evaluate, evaluateFailure, stackConfig, withSection } from "./harness";
 
 /** The staging stack's shiftwise sections, decoded. */
@@ -329,7 +329,7 @@ describe("invalid config registers no resources", () => {
     for (const testCase of INVALID) {
         it(`${testCase.name}: the program throws before registering anything`, async () => {
             const failure = await evaluateFailure(configFor(testCase.edit));
-            assert.ok(isConfigError(failure.cause), String(failure.cause));
+            assert.ok(failure.cause instanceof ConfigError, String(failure.cause));
             assert.deepStrictEqual((failure.cause as ConfigError).problems, testCase.problems);
             assert.deepStrictEqual(failure.resources.map((r) => r.urn), []);
         });
