@@ -1,3 +1,4 @@
+// The shiftwise program: parse the config once, wire the components and export the outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { BlueGreenEnvironment, ColourArgs } from "./components/blueGreenEnvironment";
 import { Database } from "./components/database";

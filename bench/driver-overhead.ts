@@ -1,3 +1,4 @@
+// Benchmark: the driver's overhead per step and the worst-case exposure.
 /**
  * The driver's own overhead per traffic step, with in-memory ports (no Pulumi
  * engine, no AWS, a virtual clock), and the worst-case exposure figures of the
@@ -10,13 +11,13 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { decodeConfigValue, parseStackConfig, shiftwiseSections } from "../config";
-import { deploy } from "../deploy/driver";
-import { formatSeconds } from "../deploy/exposure";
-import type { AwsPort, Clock, StackChanges, StackConfigEntries, StackPort } from "../deploy/ports";
-import { RecordStore } from "../deploy/records";
-import { silentReporter } from "../deploy/reporter";
-import { stackExposure } from "../deploy/runbook";
-import { readStackFile, stackFilePath } from "../deploy/stackFile";
+import { deploy } from "../rollout/driver";
+import { formatSeconds } from "../plan/exposure";
+import type { AwsPort, Clock, StackChanges, StackConfigEntries, StackPort } from "../ports/ports";
+import { RecordStore } from "../rollout/records";
+import { silentReporter } from "../rollout/reporter";
+import { stackExposure } from "../plan/runbook";
+import { readStackFile, stackFilePath } from "../evaluation/stackFile";
 
 const ROOT = path.resolve(__dirname, "..");
 const LISTENER_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/1";

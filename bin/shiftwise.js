@@ -5,7 +5,7 @@
 const path = require("path");
 const root = path.resolve(__dirname, "..");
 require("ts-node").register({ project: path.join(root, "tsconfig.json"), transpileOnly: true });
-require(path.join(root, "deploy", "cli.ts")).main(process.argv).then(
+require(path.join(root, "cli", "main.ts")).main(process.argv).then(
     (code) => { process.exitCode = code; },
     (error) => { console.error(error && error.stack ? error.stack : String(error)); process.exitCode = 1; },
 );

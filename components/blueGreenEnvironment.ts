@@ -1,3 +1,4 @@
+// The ECS cluster, roles and one ColourService per colour.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourRelease, ColourService, HealthCheckArgs } from "./colourService";

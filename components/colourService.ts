@@ -1,3 +1,4 @@
+// One colour on ECS Fargate: target group, security group, logs, task definition and service.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 

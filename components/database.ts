@@ -1,3 +1,4 @@
+// The PostgreSQL database, created or adopted, reachable only from the colours.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 

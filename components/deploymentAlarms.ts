@@ -1,3 +1,4 @@
+// One colour's CloudWatch alarms, judged against the other colour, and its composite rollback alarm.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 

@@ -1,3 +1,4 @@
+// The VPC with public and private subnets, or the ids of an existing one.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidrs } from "./subnetting";

@@ -1,3 +1,4 @@
+// The stack's encrypted SNS topic for alarms and deployment outcomes.
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -1,3 +1,4 @@
+// The retained pre-release RDS snapshot and the AWS Backup vault, plan and selection.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 

@@ -1,3 +1,4 @@
+// Splits a VPC CIDR block into equal public and private subnets.
 /**
  * Splits a VPC CIDR block into equal subnets: the first `count` for public
  * subnets, the next `count` for private ones. Each subnet is 4 bits longer

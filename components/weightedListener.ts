@@ -1,3 +1,4 @@
+// The ALB with its weighted HTTPS listener, HTTP redirect and test listener.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 

@@ -1,3 +1,4 @@
+// Formats zod issues as the config errors users see: key, value, rule and fix.
 import { z } from "zod";
 
 /** The namespace of every shiftwise stack-config key. */

@@ -1,3 +1,4 @@
+// Loads and parses the stack config once: the only reader of `pulumi.Config`.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { NAMESPACE, configKey, formatIssue } from "./format";

@@ -1,3 +1,4 @@
+// Reusable zod rules for config values (integers, CIDRs, clock times, distinct lists).
 import { z } from "zod";
 
 /**

@@ -1,3 +1,4 @@
+// The zod schema of every `shiftwise:*` key, with all defaults.
 import { z } from "zod";
 import { DAYS, boolean, cidr, clockTime, distinct, integer, matching, numberAbove } from "./rules";
 

@@ -1,3 +1,4 @@
+// The CrossGuard policy pack `pulumi preview --policy-pack policy` loads.
 import { PolicyPack } from "@pulumi/policy";
 import { allPolicies } from "./policies";
 

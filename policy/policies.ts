@@ -1,3 +1,4 @@
+// The project's policies, exported as plain arrays so tests can run them offline.
 import * as aws from "@pulumi/aws";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 

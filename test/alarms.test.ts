@@ -1,5 +1,6 @@
+// Tests of each colour's deployment alarms on the real program graph.
 import * as assert from "assert";
-import { diffGraphs, effectiveChanges } from "../deploy/graphDiff";
+import { diffGraphs, effectiveChanges } from "../evaluation/graphDiff";
 import { CapturedResource, ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, evaluate } from "./harness";
 
 const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";

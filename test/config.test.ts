@@ -1,3 +1,4 @@
+// Table tests of the config validator's exact messages.
 import * as assert from "assert";
 import { ConfigError, parseStackConfig, shiftwiseSections } from "../config";
 import { ConfigMap, evaluate, evaluateFailure, stackConfig, withSection } from "./harness";

@@ -1,3 +1,4 @@
+// Tests of the safety config keys: alarms, database, snapshot and backups.
 import * as assert from "assert";
 import { ConfigError, parseStackConfig, shiftwiseSections } from "../config";
 import { evaluateFailure, stackConfig, withSection } from "./harness";

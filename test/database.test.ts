@@ -1,5 +1,6 @@
+// Tests of the database component on the real program graph.
 import * as assert from "assert";
-import { diffGraphs } from "../deploy/graphDiff";
+import { diffGraphs } from "../evaluation/graphDiff";
 import { secretResourceArn } from "../components/blueGreenEnvironment";
 import { ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, withSection, evaluate } from "./harness";
 

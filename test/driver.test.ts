@@ -1,7 +1,8 @@
+// Scenario tests of the rollout driver on the real program graph.
 import * as assert from "assert";
-import { deploy, resume } from "../deploy/driver";
-import { ExitCode } from "../deploy/exitCodes";
-import { rollbackCommand } from "../deploy/rollback";
+import { deploy, resume } from "../rollout/driver";
+import { ExitCode } from "../rollout/exitCodes";
+import { rollbackCommand } from "../rollout/rollback";
 import { ALARMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
 
 /**

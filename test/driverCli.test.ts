@@ -1,11 +1,12 @@
+// Tests of the CLI's commands, flags and exit codes.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../deploy/cli";
-import type { CommandContext } from "../deploy/commands";
-import { ExitCode } from "../deploy/exitCodes";
-import { nodeFetcher } from "../deploy/smoke";
+import { main } from "../cli/main";
+import type { CommandContext } from "../cli/commands";
+import { ExitCode } from "../rollout/exitCodes";
+import { nodeFetcher } from "../rollout/smoke";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";

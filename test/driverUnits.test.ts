@@ -1,15 +1,16 @@
+// Unit tests of the driver's pure parts: guards, freeze windows, config paths, records.
 import * as assert from "assert";
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
-import { StepCollector } from "../deploy/automationStack";
-import { AwsSdkPort } from "../deploy/awsSdk";
-import { configPatch, formatPath, parsePath, redactSecrets } from "../deploy/configPaths";
-import { formatSeconds, worstCaseExposure } from "../deploy/exposure";
-import { inWindow } from "../deploy/freeze";
-import { cleanPreviewProblems, listenerOnlyProblems, releasePreviewProblems } from "../deploy/guards";
-import { startedBy } from "../deploy/records";
-import { runSmokeChecks, nodeFetcher } from "../deploy/smoke";
+import { StepCollector } from "../ports/automationStack";
+import { AwsSdkPort } from "../ports/awsSdk";
+import { configPatch, formatPath, parsePath, redactSecrets } from "../rollout/configPaths";
+import { formatSeconds, worstCaseExposure } from "../plan/exposure";
+import { inWindow } from "../rollout/freeze";
+import { cleanPreviewProblems, listenerOnlyProblems, releasePreviewProblems } from "../rollout/guards";
+import { startedBy } from "../rollout/records";
+import { runSmokeChecks, nodeFetcher } from "../rollout/smoke";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";

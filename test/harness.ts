@@ -1,7 +1,8 @@
+// The shared mock harness: evaluates the program with a stack file and records every registration.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram } from "../deploy/mockRuntime";
-import { readStackFile, stackFilePath } from "../deploy/stackFile";
+import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram } from "../evaluation/mockRuntime";
+import { readStackFile, stackFilePath } from "../evaluation/stackFile";
 
 /**
  * The one shared mock harness. It evaluates the real `index.ts` under Pulumi's
@@ -103,4 +104,4 @@ export function unwrap<T>(value: pulumi.Input<T>): Promise<T> {
     });
 }
 
-export type { CapturedResource, ProgramEvaluation } from "../deploy/mockRuntime";
+export type { CapturedResource, ProgramEvaluation } from "../evaluation/mockRuntime";

@@ -1,3 +1,4 @@
+// Tests of `shiftwise plan`.
 import * as assert from "assert";
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -5,8 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import YAML from "yaml";
-import { main } from "../deploy/cli";
-import { ExitCode } from "../deploy/exitCodes";
+import { main } from "../cli/main";
+import { ExitCode } from "../rollout/exitCodes";
 import { PROJECT_DIR } from "./harness";
 
 /** Runs the CLI in-process and captures what it prints. */

@@ -1,3 +1,4 @@
+// Tests of the policy pack against both stacks and bad resources.
 import * as assert from "assert";
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { allPolicies } from "../policy/policies";

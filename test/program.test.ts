@@ -1,5 +1,6 @@
+// Tests of the program graph and the invariants.
 import * as assert from "assert";
-import { diffGraphs, effectiveChanges } from "../deploy/graphDiff";
+import { diffGraphs, effectiveChanges } from "../evaluation/graphDiff";
 import {
     CapturedResource,
     ConfigMap,

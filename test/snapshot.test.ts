@@ -1,7 +1,8 @@
+// Tests of the pre-release snapshot and backups.
 import * as assert from "assert";
 import { restoreCommand, restoredInstanceIdentifier, snapshotIdentifier } from "../components/snapshotBackup";
-import { diffGraphs } from "../deploy/graphDiff";
-import { renderBackups, renderSnapshot } from "../deploy/planSafety";
+import { diffGraphs } from "../evaluation/graphDiff";
+import { renderBackups, renderSnapshot } from "../plan/safety";
 import { ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, withSection, evaluate } from "./harness";
 
 const SNAPSHOT = "aws:rds/snapshot:Snapshot";

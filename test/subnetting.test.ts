@@ -1,3 +1,4 @@
+// Tests of the subnet splitter.
 import * as assert from "assert";
 import { subnetCidrs } from "../components/subnetting";
 

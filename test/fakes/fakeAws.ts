@@ -1,8 +1,9 @@
+// A fake AWS port on real SDK clients mocked with aws-sdk-client-mock.
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
-import { AwsSdkPort } from "../../deploy/awsSdk";
-import type { AlarmState } from "../../deploy/ports";
+import { AwsSdkPort } from "../../ports/awsSdk";
+import type { AlarmState } from "../../ports/ports";
 import type { FakeStack } from "./fakeStack";
 
 /**

@@ -1,4 +1,5 @@
-import type { Clock } from "../../deploy/ports";
+// A fake clock the tests advance by hand.
+import type { Clock } from "../../ports/ports";
 
 /**
  * A clock whose `sleep` advances virtual time at once, so a ten-minute bake

@@ -1,8 +1,9 @@
+// A fake stack port that evaluates the real program under the mock runtime.
 import { decodeConfigValue } from "../../config";
-import { diffGraphs } from "../../deploy/graphDiff";
-import { parsePath, PathSegment } from "../../deploy/configPaths";
-import type { ProgramEvaluation } from "../../deploy/mockRuntime";
-import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "../../deploy/ports";
+import { diffGraphs } from "../../evaluation/graphDiff";
+import { parsePath, PathSegment } from "../../rollout/configPaths";
+import type { ProgramEvaluation } from "../../evaluation/mockRuntime";
+import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "../../ports/ports";
 import { evaluate } from "../harness";
 
 /**

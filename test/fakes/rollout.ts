@@ -1,13 +1,14 @@
+// Builds a driver with fake ports for the scenario tests.
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { AddressInfo } from "net";
-import type { DriverDeps } from "../../deploy/driver";
-import { RecordStore } from "../../deploy/records";
-import { silentReporter } from "../../deploy/reporter";
-import { nodeFetcher } from "../../deploy/smoke";
-import { readStackFile, stackFilePath } from "../../deploy/stackFile";
+import type { DriverDeps } from "../../rollout/driver";
+import { RecordStore } from "../../rollout/records";
+import { silentReporter } from "../../rollout/reporter";
+import { nodeFetcher } from "../../rollout/smoke";
+import { readStackFile, stackFilePath } from "../../evaluation/stackFile";
 import { FakeAws, fakeAws, AwsScenario } from "./fakeAws";
 import { FakeClock } from "./fakeClock";
 import { FakeStack } from "./fakeStack";

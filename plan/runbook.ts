@@ -1,7 +1,8 @@
+// The rollout runbook section of the plan: steps, gates, pre-flight and rollback.
 import { otherColour, stableColour } from "../config";
 import type { StackConfig } from "../config";
 import { Exposure, formatSeconds, worstCaseExposure } from "./exposure";
-import { describeWindow } from "./freeze";
+import { describeWindow } from "../rollout/freeze";
 
 /** What the runbook needs from a plan (see plan.ts `StackPlan`). */
 export interface RunbookInput {

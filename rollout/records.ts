@@ -1,8 +1,9 @@
+// Deployment records: their schema and how they are written and read on disk.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Colour } from "../config";
-import type { AlarmState, StackConfigEntries } from "./ports";
+import type { AlarmState, StackConfigEntries } from "../ports/ports";
 
 /**
  * Deployment records: one JSON file per deployment under

@@ -1,5 +1,6 @@
-import type { CapturedResource } from "./mockRuntime";
-import { revealSafe } from "./mockRuntime";
+// One line of key settings per resource for the plan.
+import type { CapturedResource } from "../evaluation/mockRuntime";
+import { revealSafe } from "../evaluation/mockRuntime";
 
 type Inputs = Record<string, any>;
 

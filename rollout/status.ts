@@ -1,6 +1,7 @@
+// `shiftwise status`: weights in config and AWS, each colour's health and alarms, and the latest record.
 import { COLOURS, Colour } from "../config";
 import { sectionOf } from "./configPaths";
-import type { AwsPort, StackPort } from "./ports";
+import type { AwsPort, StackPort } from "../ports/ports";
 import type { DeploymentRecord, RecordStore } from "./records";
 import { driverOutputs, rollbackAlarmName } from "./stackView";
 

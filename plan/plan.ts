@@ -1,29 +1,14 @@
+// `shiftwise plan`: evaluate a stack offline and render its resources, traffic, outputs, safety and runbook.
 import * as path from "path";
-import { ConfigError, StackConfig, otherColour, parseStackConfig, shiftwiseSections, stableColour } from "../config";
-import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "./mockRuntime";
-import { readProjectName, readStackFile, stackFilePath } from "./stackFile";
+import { ConfigError, otherColour, parseStackConfig, shiftwiseSections, stableColour } from "../config";
+import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "../evaluation/mockRuntime";
+import { readProjectName, readStackFile, stackFilePath } from "../evaluation/stackFile";
 import { summariseResource } from "./resourceSummary";
 import { renderRunbook } from "./runbook";
-import { renderSafety } from "./planSafety";
+import { renderSafety } from "./safety";
+import type { PlanRequest, StackPlan } from "./stackPlan";
 
-/** Input to `planStack`. */
-export interface PlanRequest {
-    /** The directory with Pulumi.yaml and index.ts. */
-    readonly projectDir: string;
-    readonly stack: string;
-    /** A stack file to read instead of `Pulumi.<stack>.yaml`. */
-    readonly configFile?: string;
-}
-
-/** The program evaluated offline for one stack. */
-export interface StackPlan {
-    readonly project: string;
-    readonly stack: string;
-    readonly file: string;
-    readonly region: string;
-    readonly config: StackConfig;
-    readonly evaluation: ProgramEvaluation;
-}
+export type { PlanRequest, StackPlan } from "./stackPlan";
 
 /**
  * Evaluates the real program for a stack under the mock runtime. Throws

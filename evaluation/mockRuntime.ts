@@ -1,3 +1,4 @@
+// Evaluates the real program under Pulumi's mock runtime and records every registration.
 import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -245,7 +246,7 @@ class AwsMocks implements pulumi.runtime.Mocks {
             case "aws:rds/getInstance:getInstance":
                 return this.existingDatabase(String(args.inputs.dbInstanceIdentifier));
             default:
-                throw new Error(`shiftwise mocks: no mock for function ${args.token}; add one to deploy/mockRuntime.ts`);
+                throw new Error(`shiftwise mocks: no mock for function ${args.token}; add one to evaluation/mockRuntime.ts`);
         }
     }
 

@@ -1,16 +1,17 @@
+// The CLI's commands: each parses its flags, builds the real ports, runs the rollout or plan, and prints the outcome.
 import * as path from "path";
 import * as readline from "readline";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError } from "../config";
-import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "./driver";
-import { ExitCode } from "./exitCodes";
-import type { AwsPort, Clock, Fetcher, StackPort } from "./ports";
-import { systemClock } from "./ports";
-import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "./records";
-import { lineReporter } from "./reporter";
-import { rollbackCommand } from "./rollback";
-import { nodeFetcher } from "./smoke";
-import { renderStatus, stackStatus } from "./status";
+import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "../rollout/driver";
+import { ExitCode } from "../rollout/exitCodes";
+import type { AwsPort, Clock, Fetcher, StackPort } from "../ports/ports";
+import { systemClock } from "../ports/ports";
+import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
+import { lineReporter } from "../rollout/reporter";
+import { rollbackCommand } from "../rollout/rollback";
+import { nodeFetcher } from "../rollout/smoke";
+import { renderStatus, stackStatus } from "../rollout/status";
 
 /**
  * The rollout commands of the `shiftwise` CLI: deploy, rollback, resume and
@@ -48,11 +49,11 @@ export function processContext(projectDir: string): CommandContext {
         fetcher: nodeFetcher,
         stdoutIsTty: process.stdout.isTTY === true,
         stdinIsTty: process.stdin.isTTY === true,
-        openStack: async (stackName, log) => (await import("./automationStack")).AutomationStack.select(stackName, projectDir, log),
+        openStack: async (stackName, log) => (await import("../ports/automationStack")).AutomationStack.select(stackName, projectDir, log),
         openAws: (region) => {
             // Loaded lazily so `shiftwise plan` does not pay for the SDK.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const { AwsSdkPort } = require("./awsSdk") as typeof import("./awsSdk");
+            const { AwsSdkPort } = require("../ports/awsSdk") as typeof import("../ports/awsSdk");
             return AwsSdkPort.forRegion(region);
         },
         onSignal: (handler) => {

@@ -1,10 +1,11 @@
+// The rollout driver: `deploy` and `resume` from pre-flight through checkpoint, prepare, shift and finish.
 import type { Colour, StackConfig } from "../config";
 import { ConfigError, otherColour, stableColour } from "../config";
 import { configPatch, redactSecrets, sectionOf, trafficPaths } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { describeWindow, activeFreezeWindow } from "./freeze";
 import { cleanPreviewProblems, effectiveSteps, listenerOnlyProblems, releasePreviewProblems } from "./guards";
-import type { AwsPort, Clock, Fetcher, StackConfigEntries, StackPort } from "./ports";
+import type { AwsPort, Clock, Fetcher, StackConfigEntries, StackPort } from "../ports/ports";
 import { DeploymentRecord, RecordStore, StageEntry, StepEntry, recordId, stageDurations, startedBy } from "./records";
 import type { Reporter } from "./reporter";
 import { applyPatch, restoreCheckpoint, rollbackFailureMessage, verifyWeights } from "./rollback";

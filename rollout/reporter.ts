@@ -1,4 +1,5 @@
-import type { Clock } from "./ports";
+// The stage reporter: one timestamped line per stage, and a progress line on a terminal.
+import type { Clock } from "../ports/ports";
 
 /** Where the driver reports progress. */
 export interface Reporter {

@@ -1,7 +1,8 @@
+// Reads and writes stack-config keys by path, and fingerprints secret values for records.
 import { createHash } from "crypto";
 import { isDeepStrictEqual } from "util";
 import { decodeConfigValue } from "../config";
-import type { StackConfigEntries } from "./ports";
+import type { StackConfigEntries } from "../ports/ports";
 
 /**
  * Pure helpers for stack config as `pulumi config` sees it: decoding values,

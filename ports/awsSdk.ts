@@ -1,3 +1,4 @@
+// The AWS port on the AWS SDK v3 clients.
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { AlarmState, AwsPort, TargetHealthSummary } from "./ports";

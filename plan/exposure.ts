@@ -1,3 +1,4 @@
+// The worst-case exposure of a bad release: how long and how much traffic before a rollback.
 /**
  * The worst-case exposure of a bad release: the longest time from a step's
  * `up` to the start of its rollback, and the share of traffic the bad version

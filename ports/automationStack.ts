@@ -1,3 +1,4 @@
+// The stack port on the Pulumi Automation API (LocalWorkspace).
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import type { EngineEvent, OutputMap } from "@pulumi/pulumi/automation";
 import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "./ports";

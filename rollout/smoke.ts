@@ -1,5 +1,6 @@
+// Smoke checks through the test listener, with retries.
 import type { Colour } from "../config";
-import type { Clock, Fetcher } from "./ports";
+import type { Clock, Fetcher } from "../ports/ports";
 
 /**
  * Smoke checks through the test listener: HTTP GET of each path with the

@@ -1,10 +1,11 @@
+// The `shiftwise` command line: the commander program, its commands and exit codes.
 import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config";
 import { CommandContext, processContext, registerRolloutCommands } from "./commands";
-import { ExitCode } from "./exitCodes";
-import { planAsJson, planStack, renderPlan } from "./plan";
-import { StackFileError } from "./stackFile";
+import { ExitCode } from "../rollout/exitCodes";
+import { planAsJson, planStack, renderPlan } from "../plan/plan";
+import { StackFileError } from "../evaluation/stackFile";
 
 /** The project this CLI belongs to: the directory above deploy/. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");

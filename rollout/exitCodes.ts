@@ -1,3 +1,4 @@
+// The exit codes of every `shiftwise` command and the error that carries one.
 /**
  * The `shiftwise` CLI's exit codes. CI branches on them, so they never change
  * meaning; the README documents them.

@@ -1,3 +1,4 @@
+// Reads Pulumi project and stack files from disk.
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";

@@ -1,3 +1,4 @@
+// Freeze windows: whether a moment falls inside one, and how to describe it.
 import { DAYS } from "../config/rules";
 import type { FreezeWindow } from "../config";
 

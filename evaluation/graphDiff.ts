@@ -1,3 +1,4 @@
+// Offline diffs of two evaluated resource graphs, with the provider's replace-on-change fields.
 import { isDeepStrictEqual } from "util";
 import type { CapturedResource } from "./mockRuntime";
 

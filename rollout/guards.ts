@@ -1,5 +1,6 @@
+// The guards that check a preview or an update changed only the resources a stage expects.
 import type { Colour } from "../config";
-import type { ResourceStep, StackChanges } from "./ports";
+import type { ResourceStep, StackChanges } from "../ports/ports";
 
 /**
  * The driver's guards over the engine's per-resource steps. Each returns the

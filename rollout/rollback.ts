@@ -1,9 +1,10 @@
+// `shiftwise rollback`: restore a record's checkpoint, traffic first, and verify it.
 import { isDeepStrictEqual } from "util";
 import type { Colour } from "../config";
 import { configPatch, isEmptyPatch, sectionOf, trafficPaths } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { effectiveSteps, listenerOnlyProblems } from "./guards";
-import type { AwsPort, Clock, StackPort } from "./ports";
+import type { AwsPort, Clock, StackPort } from "../ports/ports";
 import { DeploymentRecord, RecordStore, RollbackEntry, StartedBy } from "./records";
 import type { Reporter } from "./reporter";
 import { driverOutputs, expectedWeights, weightProblems } from "./stackView";

@@ -1,6 +1,7 @@
+// The deployed stack as the driver sees it: parsed config and the shiftwise outputs.
 import { COLOURS, Colour, StackConfig, parseStackConfig, shiftwiseSections } from "../config";
 import { engineConfig } from "./configPaths";
-import type { StackConfigEntries } from "./ports";
+import type { StackConfigEntries } from "../ports/ports";
 
 /** Typed reads of the stack's outputs and config that the driver relies on (see index.ts). */
 

@@ -1,5 +1,6 @@
-import type { CapturedResource, ProgramEvaluation } from "./mockRuntime";
-import type { StackPlan } from "./plan";
+// The plan's deployment-safety section: alarms, the pre-release snapshot and backups.
+import type { CapturedResource, ProgramEvaluation } from "../evaluation/mockRuntime";
+import type { StackPlan } from "./stackPlan";
 
 const DEPLOYMENT_ALARMS = "shiftwise:safety:DeploymentAlarms";
 const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";

@@ -1,3 +1,4 @@
+// The two ports the driver reaches Pulumi and AWS through, and the types they exchange.
 /**
  * The two ports the rollout driver reaches Pulumi and AWS through (STYLE rule
  * 10), plus the HTTP fetcher for smoke checks. The real adapters are
