@@ -6,7 +6,7 @@ import { readStackFile, stackFilePath } from "../evaluation/stackFile";
 
 /**
  * The one shared mock harness. It evaluates the real `index.ts` under Pulumi's
- * mock runtime (see deploy/mockRuntime.ts, which records every registration
+ * mock runtime (see evaluation/mockRuntime.ts, which records every registration
  * and makes `call` throw on unknown tokens) with a committed stack file, or a
  * stack file with some keys replaced.
  */
@@ -45,11 +45,21 @@ export function sectionValue(config: ConfigMap, section: string): Record<string,
 const evaluations = new Map<string, Promise<ProgramEvaluation>>();
 
 /**
+ * StrykerJS switches mutants at run time (`__stryker__.activeMutant`, or the
+ * environment for static mutants). An evaluation made under one mutant must
+ * never answer for another, or every mutant would reuse the clean run.
+ */
+function activeMutant(): string {
+    const stryker = (globalThis as { __stryker__?: { activeMutant?: unknown } }).__stryker__;
+    return String(stryker?.activeMutant ?? process.env.__STRYKER_ACTIVE_MUTANT__ ?? "");
+}
+
+/**
  * Evaluates the program with `config` as stack `stack`. Results are cached by
  * stack and config, so treat them as read-only.
  */
 export function evaluate(config: ConfigMap, stack = "staging", preview = false): Promise<ProgramEvaluation> {
-    const key = JSON.stringify([stack, preview, Object.entries(config).sort()]);
+    const key = JSON.stringify([activeMutant(), stack, preview, Object.entries(config).sort()]);
     let evaluation = evaluations.get(key);
     if (!evaluation) {
         evaluation = evaluateProgram({ project: PROJECT, stack, config, programDir: PROJECT_DIR, preview });

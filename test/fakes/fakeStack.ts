@@ -9,7 +9,7 @@ import { evaluate } from "../harness";
 /**
  * A `StackPort` whose preview and up evaluate the REAL index.ts under Pulumi's
  * mock runtime and report per-resource ops by diffing the deployed graph with
- * the new one (deploy/graphDiff.ts). So the driver's guards run against the
+ * the new one (evaluation/graphDiff.ts). So the driver's guards run against the
  * program's real resource graph. Evaluations go through the shared harness,
  * which caches them by stack and config across all tests.
  */
