@@ -1,0 +1,40 @@
+// The rollout pipeline: runs the stages after pre-flight in order, then pauses, rolls back or finishes.
+import { ExitCode } from "../exitCodes";
+import { restoreCheckpoint, rollbackFailureMessage } from "../rollback";
+import { DriverOutcome, INTERRUPTED, Paused, RolloutContext, Stage } from "./context";
+import { finishStage } from "./finish";
+
+/**
+ * Runs `stages` in order after the record is saved. A `Paused` stage stops for
+ * a human (exit 5); any other failure restores the checkpoint (exit 4, or 6
+ * when the rollback fails); when every stage passed, `finish` records success.
+ * Other stages (migration, lease) are inserted by adding them to the list the
+ * caller passes: see `deployStages` in driver.ts.
+ */
+export async function runPipeline(context: RolloutContext, stages: readonly Stage[]): Promise<DriverOutcome> {
+    const { deps, record } = context;
+    const file = deps.records.save(record);
+    try {
+        for (const stage of stages) await stage.run(context);
+    } catch (error) {
+        if (error instanceof Paused) {
+            record.status = "paused";
+            deps.records.save(record);
+            return { exitCode: ExitCode.paused, message: `${error.message}; continue with \`shiftwise resume --stack ${record.stack}\` or undo with \`shiftwise rollback --stack ${record.stack}\``, record, recordFile: file };
+        }
+        const reason = deps.signal?.aborted ? INTERRUPTED : error instanceof Error ? error.message : String(error);
+        record.error = reason;
+        try {
+            await restoreCheckpoint(deps, record, reason, "driver");
+            record.status = "rolled-back";
+            context.finishRecord();
+            return { exitCode: ExitCode.rolledBack, message: `rolled back to the checkpoint: ${reason}`, record, recordFile: file };
+        } catch (rollbackError) {
+            record.status = "rollback-failed";
+            context.finishRecord();
+            return { exitCode: ExitCode.rollbackFailed, message: `${reason}\n${rollbackFailureMessage(rollbackError)}`, record, recordFile: file };
+        }
+    }
+    await finishStage.run(context);
+    return { exitCode: ExitCode.success, message: `${record.version} is live on ${context.candidate}`, record, recordFile: file };
+}
