@@ -5,6 +5,7 @@ import { Database } from "./components/database";
 import { DeploymentAlarms } from "./components/deploymentAlarms";
 import { Network } from "./components/network";
 import { Notifications } from "./components/notifications";
+import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
 import { TEST_HEADER, WeightedListener } from "./components/weightedListener";
 import { COLOURS, Colour, loadConfig, otherColour, releaseColours, secretValues, stableColour } from "./config";
@@ -26,6 +27,13 @@ const notifications = new Notifications(`${service.name}-notify`, {
     topicName: `${service.name}-${stack}-deployments`,
     emails: config.alarms.notify.emails,
     httpsEndpoints: config.alarms.notify.httpsEndpoints,
+    tags,
+});
+
+// The release ledger every actor shares: records, the lease, requests and guard trips.
+const ledger = new ReleaseLedger(`${service.name}-ledger`, {
+    tableName: `${service.name}-${stack}-releases`,
+    protect: config.protect,
     tags,
 });
 
@@ -184,6 +192,8 @@ export const blue = colourOutputs("blue");
 export const green = colourOutputs("green");
 /** The SNS topic every alarm notifies; CI publishes deployment outcomes to it. */
 export const notificationTopicArn = notifications.topicArn;
+/** The release ledger: the driver's lease, requests and records live in this DynamoDB table. */
+export const releaseLedger = { tableName: ledger.tableName, tableArn: ledger.tableArn, keyArn: ledger.keyArn };
 /** The composite alarm per colour that decides a rollback. */
 export const rollbackAlarms = { blue: alarms.blue.rollbackAlarmName, green: alarms.green.rollbackAlarmName };
 export const database = rdsDatabase ? {
