@@ -1,7 +1,12 @@
 // The stack port on the Pulumi Automation API (LocalWorkspace).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import type { EngineEvent, OutputMap } from "@pulumi/pulumi/automation";
-import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "./ports";
+import YAML from "yaml";
+import { readProjectName, stackFilePath } from "../evaluation/stackFile";
+import type { PreviewOptions, ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackOperationOptions, StackPort } from "./ports";
 
 /**
  * The stack port on the Pulumi Automation API: the `pulumi` CLI runs the
@@ -12,6 +17,7 @@ import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry,
 export class AutomationStack implements StackPort {
     private constructor(
         private readonly stack: Stack,
+        private readonly workDir: string,
         private readonly log: (text: string) => void,
     ) {}
 
@@ -21,7 +27,7 @@ export class AutomationStack implements StackPort {
 
     /** Selects an existing stack; `log` receives the engine's own output. */
     static async select(stackName: string, workDir: string, log: (text: string) => void = () => undefined): Promise<AutomationStack> {
-        return new AutomationStack(await LocalWorkspace.selectStack({ stackName, workDir }), log);
+        return new AutomationStack(await LocalWorkspace.selectStack({ stackName, workDir }), workDir, log);
     }
 
     async getAllConfig(): Promise<StackConfigEntries> {
@@ -39,16 +45,21 @@ export class AutomationStack implements StackPort {
         await this.stack.removeAllConfig([...keys], options.path);
     }
 
-    async preview(): Promise<StackChanges> {
+    async preview(options: PreviewOptions = {}): Promise<StackChanges> {
         const collector = new StepCollector();
-        await this.stack.preview({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never" });
+        const configFile = options.config ? writePreviewStackFile(stackFilePath(this.workDir, this.stack.name), readProjectName(this.workDir), options.config) : undefined;
+        try {
+            await this.stack.preview({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never", target: targetsOf(options), signal: options.signal, configFile });
+        } finally {
+            if (configFile) fs.rmSync(path.dirname(configFile), { recursive: true, force: true });
+        }
         return collector.changes();
     }
 
-    async up(): Promise<StackChanges> {
+    async up(options: StackOperationOptions = {}): Promise<StackChanges> {
         const collector = new StepCollector();
         // No refresh: the driver's guard compares against the state the checkpoint preview proved clean.
-        await this.stack.up({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never" });
+        await this.stack.up({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never", target: targetsOf(options), signal: options.signal });
         return collector.changes();
     }
 
@@ -66,6 +77,46 @@ export class AutomationStack implements StackPort {
             endTime: update.endTime ? new Date(update.endTime).toISOString() : undefined,
             message: update.message,
         }));
+    }
+}
+
+function targetsOf(options: StackOperationOptions): string[] | undefined {
+    return options.targets ? [...options.targets] : undefined;
+}
+
+/**
+ * A copy of the stack file with every non-secret key set to `config` (keys not
+ * in `config` removed), in a fresh temporary folder, for `--config-file`. Secret
+ * (`secure:`) values and the file's encryption settings are copied as they are,
+ * so the engine decrypts them as it does for the stack file. Returns its path.
+ */
+export function writePreviewStackFile(stackFile: string, projectName: string, config: StackConfigEntries): string {
+    const document = YAML.parseDocument(fs.readFileSync(stackFile, "utf8"));
+    const fullKey = (key: string) => (key.includes(":") ? key : `${projectName}:${key}`);
+    const existing = (document.get("config") as YAML.YAMLMap | undefined)?.items ?? [];
+    const secretKeys = new Set<string>();
+    for (const item of [...existing]) {
+        const key = String((item.key as YAML.Scalar).value ?? item.key);
+        if (YAML.stringify(item.value).includes("secure:")) secretKeys.add(fullKey(key));
+        else document.deleteIn(["config", key]);
+    }
+    for (const [key, entry] of Object.entries(config)) {
+        if (entry.secret || secretKeys.has(key)) continue;
+        document.setIn(["config", key], structuredValue(entry.value));
+    }
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-preview-"));
+    const file = path.join(folder, path.basename(stackFile));
+    fs.writeFileSync(file, document.toString());
+    return file;
+}
+
+/** `pulumi config --json` gives structured values as JSON text; the stack file holds them as YAML. */
+function structuredValue(value: string): unknown {
+    try {
+        const parsed: unknown = JSON.parse(value);
+        return parsed !== null && typeof parsed === "object" ? parsed : value;
+    } catch {
+        return value;
     }
 }
 

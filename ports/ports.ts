@@ -49,6 +49,31 @@ export interface StackHistoryEntry {
     readonly message?: string;
 }
 
+/** Options of an engine operation (`preview`, `up`). */
+export interface StackOperationOptions {
+    /**
+     * Restrict the operation to these URNs (`pulumi up --target`); every other
+     * resource keeps its deployed state. @default the whole stack
+     */
+    readonly targets?: readonly string[];
+    /**
+     * Cancels the operation: the Automation API sends the `pulumi` process
+     * SIGINT, and the engine finishes the resource operations in flight, writes
+     * the state and exits, as one Ctrl-C at a terminal does. @default none
+     */
+    readonly signal?: AbortSignal;
+}
+
+/** Options of a preview. */
+export interface PreviewOptions extends StackOperationOptions {
+    /**
+     * Preview this config instead of the stack file's, without writing it to the
+     * stack file (`pulumi preview --config-file` on a temporary copy). Secret
+     * keys keep the stack file's values. @default the stack file's config
+     */
+    readonly config?: StackConfigEntries;
+}
+
 /** The stack operations the driver needs. */
 export interface StackPort {
     /** The stack's name, e.g. `production`. */
@@ -63,10 +88,10 @@ export interface StackPort {
     setConfig(values: Readonly<Record<string, string>>, options: { readonly path: boolean }): Promise<void>;
     /** Removes config keys (property paths with `path`). */
     removeConfig(keys: readonly string[], options: { readonly path: boolean }): Promise<void>;
-    /** `pulumi preview` of the current config: what an `up` would do. */
-    preview(): Promise<StackChanges>;
-    /** `pulumi up`: applies the current config; rejects when the update fails. */
-    up(): Promise<StackChanges>;
+    /** `pulumi preview` of the current config (or `options.config`): what an `up` would do. */
+    preview(options?: PreviewOptions): Promise<StackChanges>;
+    /** `pulumi up`: applies the current config (to `options.targets` only, when given); rejects when the update fails or is cancelled. */
+    up(options?: StackOperationOptions): Promise<StackChanges>;
     /** The stack outputs of the last update, plain values. */
     outputs(): Promise<Record<string, unknown>>;
     /** The most recent updates, newest first. */

@@ -77,8 +77,10 @@ export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<
     });
     lb.on(DescribeTargetHealthCommand).callsFake(async (input) => {
         const colour = await colourOf("targetGroupArn", input.TargetGroupArn ?? "");
-        const outputs = (await stack.deployed()).outputs as Record<string, Record<string, number>>;
-        const healthy = colour ? full.healthy[colour] ?? outputs[colour].desiredCount : 0;
+        // The colour's ECS service as deployed runs desiredCount tasks, all healthy unless the scenario says otherwise.
+        const service = colour ? (await stack.deployed()).resources.find((r) => r.type === "aws:ecs/service:Service" && r.parent?.endsWith(`::shop-${colour}`)) : undefined;
+        const running = Number(service?.inputs.desiredCount ?? 0);
+        const healthy = colour ? Math.min(full.healthy[colour] ?? running, running) : 0;
         return { TargetHealthDescriptions: Array.from({ length: healthy }, (_, i) => ({ Target: { Id: `10.0.0.${i + 1}`, Port: 8080 }, TargetHealth: { State: "healthy" } })) };
     });
     return {

@@ -3,7 +3,7 @@ import { decodeConfigValue } from "../../config";
 import { diffGraphs } from "../../evaluation/graphDiff";
 import { parsePath, PathSegment } from "../../rollout/configPaths";
 import type { ProgramEvaluation } from "../../evaluation/mockRuntime";
-import type { ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackPort } from "../../ports/ports";
+import type { PreviewOptions, ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackOperationOptions, StackPort } from "../../ports/ports";
 import { evaluate } from "../harness";
 
 /**
@@ -25,6 +25,17 @@ export interface FakeStackOptions {
 /** Decides whether the nth `up` (1-based) fails; return the error to throw. */
 export type UpFailure = (upNumber: number, config: Record<string, string>) => Error | undefined;
 
+/**
+ * Where a simulated `kill -9` stops the process: `before` an operation takes
+ * effect, or `after` it took effect but before it returned. The operation then
+ * never settles, so the driver's promise is abandoned with exactly the stack
+ * state and records on disk that a killed process leaves.
+ */
+export type Kill = (call: string, number: number) => "before" | "after" | undefined;
+
+/** A promise that never settles: the process is gone. */
+const killed = () => new Promise<never>(() => undefined);
+
 export class FakeStack implements StackPort {
     readonly stackName: string;
     /** Every call, in order: `setConfig shiftwise:traffic.blue=95 ...`, `up`, `preview`, ... */
@@ -34,9 +45,16 @@ export class FakeStack implements StackPort {
     failUp?: UpFailure;
     /** Runs before every up (to edit config behind the driver's back, fire signals, ...). */
     beforeUp?: (upNumber: number) => void;
+    /** Simulates a killed process at a `setConfig`, `removeConfig`, `preview` or `up` (numbered per kind, 1-based). */
+    kill?: Kill;
+    /** The options of every preview and up, in order. */
+    readonly operations: { op: "preview" | "up"; targets?: readonly string[]; config?: boolean; signal?: boolean }[] = [];
     private values: Record<string, unknown>;
     private deployedConfig: Record<string, string>;
+    /** The deployed graph after a targeted up left some changes unapplied. */
+    private deployedGraph?: ProgramEvaluation;
     private upCount = 0;
+    private readonly counts: Record<string, number> = {};
     private readonly historyEntries: StackHistoryEntry[] = [];
 
     constructor(options: FakeStackOptions) {
@@ -61,7 +79,17 @@ export class FakeStack implements StackPort {
     }
 
     async deployed(): Promise<ProgramEvaluation> {
-        return evaluate(this.deployedConfig, this.stackName);
+        return this.deployedGraph ?? evaluate(this.deployedConfig, this.stackName);
+    }
+
+    /** A deployed resource by type and logical name (`aws:ecs/service:Service`, `shop-blue`). */
+    async deployedResource(type: string, name: string): Promise<ProgramEvaluation["resources"][number] | undefined> {
+        return (await this.deployed()).resources.find((resource) => resource.type === type && resource.name === name);
+    }
+
+    private killPoint(call: string): "before" | "after" | undefined {
+        this.counts[call] = (this.counts[call] ?? 0) + 1;
+        return this.kill?.(call, this.counts[call]);
     }
 
     async getAllConfig(): Promise<StackConfigEntries> {
@@ -69,6 +97,8 @@ export class FakeStack implements StackPort {
     }
 
     async setConfig(values: Readonly<Record<string, string>>, options: { readonly path: boolean }): Promise<void> {
+        const kill = this.killPoint("setConfig");
+        if (kill === "before") return killed();
         this.calls.push(`setConfig ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(" ")}`);
         for (const [key, value] of Object.entries(values)) {
             if (!options.path) {
@@ -79,38 +109,76 @@ export class FakeStack implements StackPort {
             if (segments.length === 0) this.values[top] = value;
             else this.values[top] = setIn(this.values[top], segments, typed(value));
         }
+        if (kill === "after") return killed();
     }
 
     async removeConfig(keys: readonly string[], options: { readonly path: boolean }): Promise<void> {
+        const kill = this.killPoint("removeConfig");
+        if (kill === "before") return killed();
         this.calls.push(`removeConfig ${keys.join(" ")}`);
         for (const key of keys) {
             const { key: top, segments } = options.path ? parsePath(key) : { key, segments: [] as PathSegment[] };
             if (segments.length === 0) delete this.values[top];
             else removeIn(this.values[top], segments);
         }
+        if (kill === "after") return killed();
     }
 
-    async preview(): Promise<StackChanges> {
-        this.calls.push("preview");
-        return this.changesTo(this.engineConfig());
+    async preview(options: PreviewOptions = {}): Promise<StackChanges> {
+        if (this.killPoint("preview")) return killed();
+        this.operations.push({ op: "preview", targets: options.targets, config: options.config !== undefined, signal: options.signal !== undefined });
+        // A preview of a given config reads no stack file and writes none.
+        this.calls.push(options.config ? "preview --config-file" : "preview");
+        if (options.signal?.aborted) throw new Error("preview cancelled: the engine received SIGINT");
+        const config = options.config ? Object.fromEntries(Object.entries(options.config).map(([key, entry]) => [key, entry.value])) : this.engineConfig();
+        return this.changesTo(config);
     }
 
-    async up(): Promise<StackChanges> {
+    async up(options: StackOperationOptions = {}): Promise<StackChanges> {
         this.upCount += 1;
         this.beforeUp?.(this.upCount);
+        const kill = this.killPoint("up");
+        if (kill === "before") return killed();
         const config = this.engineConfig();
-        this.calls.push("up");
-        const failure = this.failUp?.(this.upCount, config);
+        this.operations.push({ op: "up", targets: options.targets, signal: options.signal !== undefined });
+        this.calls.push(options.targets ? `up --target ${options.targets.join(" --target ")}` : "up");
         const startTime = new Date().toISOString();
+        const failure = this.failUp?.(this.upCount, config) ?? (options.signal?.aborted ? new Error("update cancelled: the engine received SIGINT") : undefined);
         if (failure) {
             this.historyEntries.unshift({ version: this.upCount, kind: "update", result: "failed", startTime });
             throw failure;
         }
-        const changes = await this.changesTo(config);
-        this.deployedConfig = config;
+        const all = await this.changesTo(config);
+        const changes = options.targets ? await this.applyTargeted(config, all, new Set(options.targets)) : all;
+        if (!options.targets) {
+            this.deployedConfig = config;
+            this.deployedGraph = undefined;
+        }
         this.ups.push({ config, changes: { steps: changes.steps.filter((step) => step.op !== "same") } });
         this.historyEntries.unshift({ version: this.upCount, kind: "update", result: "succeeded", startTime });
+        if (kill === "after") return killed();
         return changes;
+    }
+
+    /**
+     * `pulumi up --target`: only the targeted resources take their new state;
+     * every other resource keeps its deployed one (and stays pending for the
+     * next preview). The stack's outputs are the program's new ones.
+     */
+    private async applyTargeted(config: Record<string, string>, all: StackChanges, targets: ReadonlySet<string>): Promise<StackChanges> {
+        const before = await this.deployed();
+        const after = await evaluate(config, this.stackName);
+        const pending = all.steps.filter((step) => step.op !== "same" && !targets.has(step.urn));
+        if (pending.length === 0) {
+            this.deployedConfig = config;
+            this.deployedGraph = undefined;
+        } else {
+            const afterByUrn = new Map(after.resources.map((resource) => [resource.urn, resource]));
+            const kept = before.resources.filter((resource) => !targets.has(resource.urn)).map((resource) => resource);
+            const taken = [...targets].map((urn) => afterByUrn.get(urn)).filter((resource) => resource !== undefined);
+            this.deployedGraph = { resources: [...kept, ...taken], outputs: after.outputs };
+        }
+        return { steps: all.steps.filter((step) => step.op === "same" || targets.has(step.urn)) };
     }
 
     async outputs(): Promise<Record<string, unknown>> {
