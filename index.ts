@@ -3,12 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { BlueGreenEnvironment, ColourArgs } from "./components/blueGreenEnvironment";
 import { Database } from "./components/database";
 import { DeploymentAlarms } from "./components/deploymentAlarms";
+import { MigrationTask } from "./components/migrationTask";
 import { Network } from "./components/network";
 import { Notifications } from "./components/notifications";
 import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
 import { TEST_HEADER, WeightedListener } from "./components/weightedListener";
-import { COLOURS, Colour, loadConfig, otherColour, releaseColours, secretValues, stableColour } from "./config";
+import { COLOURS, Colour, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
 
 // Validate everything first: a bad config fails here, before any resource is registered.
 const { config, region, secretSections } = loadConfig();
@@ -42,6 +43,9 @@ const ledger = new ReleaseLedger(`${service.name}-ledger`, {
 const [blueSecurityGroupId, resolveBlueSecurityGroupId] = pulumi.deferredOutput<string>();
 const [greenSecurityGroupId, resolveGreenSecurityGroupId] = pulumi.deferredOutput<string>();
 const databaseConfig = config.database;
+// The migration task, when a migration is configured and its image is known, is the database's third client.
+const migrationImage = migrationRelease(config);
+const [migrationSecurityGroupId, resolveMigrationSecurityGroupId] = pulumi.deferredOutput<string>();
 const rdsDatabase = databaseConfig && new Database(`${service.name}-db`, {
     ...(databaseConfig.existingInstanceId
         ? { existing: { instanceId: databaseConfig.existingInstanceId } }
@@ -59,7 +63,11 @@ const rdsDatabase = databaseConfig && new Database(`${service.name}-db`, {
             },
         }),
     port: databaseConfig.port,
-    clientSecurityGroupIds: { blue: blueSecurityGroupId, green: greenSecurityGroupId },
+    clientSecurityGroupIds: {
+        blue: blueSecurityGroupId,
+        green: greenSecurityGroupId,
+        ...(migrationImage ? { migration: migrationSecurityGroupId } : {}),
+    },
     protect: config.protect,
     tags,
 });
@@ -97,6 +105,7 @@ const databaseSecrets = rdsDatabase
     ? rdsDatabase.masterSecretArn.apply((arn): Record<string, string> => (arn ? { DATABASE_USER: `${arn}:username::`, DATABASE_PASSWORD: `${arn}:password::` } : {}))
     : {};
 
+const applicationEnvironment = { ...secretValues(service.environment, secretSections.has("service")), ...databaseEnvironment };
 const environment = new BlueGreenEnvironment(service.name, {
     serviceName: service.name,
     environmentName: stack,
@@ -111,12 +120,37 @@ const environment = new BlueGreenEnvironment(service.name, {
     deregistrationDelaySeconds: service.deregistrationDelaySeconds,
     healthCheckGraceSeconds: service.healthCheckGraceSeconds,
     logRetentionDays: service.logRetentionDays,
-    environment: { ...secretValues(service.environment, secretSections.has("service")), ...databaseEnvironment },
+    environment: applicationEnvironment,
     secrets: databaseSecrets,
     tags,
 });
 resolveBlueSecurityGroupId(environment.blue.securityGroup.id);
 resolveGreenSecurityGroupId(environment.green.securityGroup.id);
+
+// The release's migration: same network, environment and secrets as the colours, its own roles and logs.
+const migrationConfig = databaseConfig?.migration;
+const migrationTask = rdsDatabase && migrationConfig && migrationImage && new MigrationTask(`${service.name}-migration`, {
+    serviceName: service.name,
+    environmentName: stack,
+    region,
+    release: migrationImage.release,
+    image: migrationImage.image,
+    command: migrationConfig.command,
+    cpu: migrationConfig.cpu,
+    memory: migrationConfig.memory,
+    cpuArchitecture: migrationImage.cpuArchitecture,
+    vpcId: network.vpcId,
+    subnetIds: network.privateSubnetIds,
+    clusterArn: environment.cluster.arn,
+    clusterName: environment.cluster.name,
+    databaseSecurityGroupId: rdsDatabase.securityGroupId,
+    databasePort: databaseConfig.port,
+    environment: applicationEnvironment,
+    secrets: databaseSecrets,
+    logRetentionDays: service.logRetentionDays,
+    tags,
+});
+if (migrationTask) resolveMigrationSecurityGroupId(migrationTask.securityGroupId);
 
 const traffic = new WeightedListener(service.name, {
     vpcId: network.vpcId,
@@ -213,3 +247,17 @@ export const preReleaseSnapshot = backup?.snapshot ? {
 } : null;
 export const backupVaultName = backup ? backup.vault.name : null;
 export const backupPlanId = backup ? backup.plan.id : null;
+/** What the driver needs to run the release's migration with RunTask; null when no migration task is declared. */
+export const migration = migrationTask ? {
+    family: migrationTask.family,
+    taskDefinitionArn: migrationTask.taskDefinitionArn,
+    clusterArn: migrationTask.clusterArn,
+    clusterName: migrationTask.clusterName,
+    subnetIds: migrationTask.subnetIds,
+    securityGroupId: migrationTask.securityGroupId,
+    logGroupName: migrationTask.logGroupName,
+    logStreamPrefix: migrationTask.logStreamPrefix,
+    containerName: migrationTask.containerName,
+    release: migrationImage?.release,
+    image: migrationImage?.image,
+} : null;

@@ -120,8 +120,8 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
     }
 }
 
-/** Exactly what ECS needs to start the tasks: pull from ECR, write to the two log groups, read the named secrets. */
-function executionPolicy(logGroupArns: pulumi.Input<string>[], secrets: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Output<string> {
+/** Exactly what ECS needs to start the tasks: pull from ECR, write to the given log groups, read the named secrets. */
+export function executionPolicy(logGroupArns: pulumi.Input<string>[], secrets: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Output<string> {
     return pulumi.all([pulumi.all(logGroupArns), pulumi.output(secrets)]).apply(([logArns, secretArns]) => {
         const statements: object[] = [
             // GetAuthorizationToken does not support resource-level permissions.

@@ -75,6 +75,35 @@ export function releaseColours(config: Pick<StackConfig, "blue" | "green" | "dat
     return COLOURS.filter((colour) => config[colour].version === database.preReleaseSnapshot);
 }
 
+/** What the migration task runs: its image and architecture, and the release it belongs to. */
+export interface MigrationRelease {
+    readonly image: string;
+    readonly cpuArchitecture: "X86_64" | "ARM64";
+    /** The release label (`preReleaseSnapshot`), or the image when no release is under way. */
+    readonly release: string;
+    /** The colour whose image the migration runs, when it is not set explicitly. */
+    readonly colour?: Colour;
+}
+
+/**
+ * The migration task's image: `database.migration.image`, else the image of the
+ * release colour (the one that waits for the pre-release snapshot). Undefined
+ * when no migration is configured, or when no image is set and no release is
+ * under way: then there is nothing to migrate to yet. It never reads the
+ * weights, so a traffic step cannot change the migration task (invariant 1).
+ */
+export function migrationRelease(config: Pick<StackConfig, "blue" | "green" | "database">): MigrationRelease | undefined {
+    const migration = config.database?.migration;
+    if (!migration) return undefined;
+    const label = config.database?.preReleaseSnapshot;
+    if (migration.image) {
+        return { image: migration.image, cpuArchitecture: migration.cpuArchitecture ?? "X86_64", release: label ?? migration.image };
+    }
+    const [colour] = releaseColours(config);
+    if (!colour || !label) return undefined;
+    return { image: config[colour].image, cpuArchitecture: migration.cpuArchitecture ?? config[colour].cpuArchitecture, release: label, colour };
+}
+
 /** The stable colour carries the larger weight (blue on a tie); the other is the candidate. */
 export function stableColour(traffic: StackConfig["traffic"]): Colour {
     return traffic.green > traffic.blue ? "green" : "blue";

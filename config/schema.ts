@@ -201,31 +201,48 @@ function range(from: number, to: number, step: number): number[] {
 const IMAGE_REFERENCE =
     /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
+/** A container image pinned by tag or digest: a rollback must be able to restore exactly what ran. */
+const pinnedImage = z
+    .string({ error: "must be a container image reference; e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0" })
+    .regex(IMAGE_REFERENCE, {
+        error: "is not a valid container image reference; use registry/repository:tag or @sha256:digest",
+        abort: true,
+    })
+    .refine((image) => /@sha256:/.test(image) || /:[\w][\w.-]*$/.test(image.split("/").pop() ?? ""), {
+        error: "must pin a tag or digest; an untagged image means :latest, which a rollback cannot restore",
+    })
+    .refine((image) => !/:latest$/.test(image), {
+        error: "must not use :latest; a rollback cannot restore a moving tag, so pin a version tag or digest",
+    });
+
+/** A Fargate CPU size in units. */
+const fargateCpu = z.preprocess(
+    (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
+    z.number().refine((cpu) => cpu in FARGATE_MEMORY, {
+        error: `must be a Fargate CPU size: ${Object.keys(FARGATE_MEMORY).join(", ")}`,
+    }),
+);
+
+/** Adds an issue at `memory` when the pair is not one Fargate runs. */
+function checkFargatePair(task: { readonly cpu: number; readonly memory: number }, ctx: z.RefinementCtx): void {
+    const allowed = FARGATE_MEMORY[task.cpu];
+    if (allowed && !allowed.includes(task.memory)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["memory"],
+            input: task.memory,
+            message: `is not valid with cpu ${task.cpu} on Fargate; use one of ${summariseList(allowed)}`,
+        });
+    }
+}
+
 export const colourSchema = z
     .object(
         {
             version: matching(/^\S{1,128}$/, "must be a non-empty version label without spaces", "e.g. v1.5.0"),
-            image: z
-                .string({ error: "must be a container image reference; e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0" })
-                .regex(IMAGE_REFERENCE, {
-                    error: "is not a valid container image reference; use registry/repository:tag or @sha256:digest",
-                    abort: true,
-                })
-                .refine((image) => /@sha256:/.test(image) || /:[\w][\w.-]*$/.test(image.split("/").pop() ?? ""), {
-                    error: "must pin a tag or digest; an untagged image means :latest, which a rollback cannot restore",
-                })
-                .refine((image) => !/:latest$/.test(image), {
-                    error: "must not use :latest; a rollback cannot restore a moving tag, so pin a version tag or digest",
-                }),
+            image: pinnedImage,
             desiredCount: integer(0, 1000, "set how many tasks this colour runs"),
-            cpu: z
-                .preprocess(
-                    (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
-                    z.number().refine((cpu) => cpu in FARGATE_MEMORY, {
-                        error: `must be a Fargate CPU size: ${Object.keys(FARGATE_MEMORY).join(", ")}`,
-                    }),
-                )
-                .default(256),
+            cpu: fargateCpu.default(256),
             memory: integer(512, 122880, "Fargate memory is in MiB").default(512),
             cpuArchitecture: z
                 .enum(["X86_64", "ARM64"], { error: 'must be "X86_64" or "ARM64"; match the architecture the image was built for' })
@@ -234,17 +251,7 @@ export const colourSchema = z
         { error: "must be an object with version, image and desiredCount" },
     )
     .strict()
-    .superRefine((colour, ctx) => {
-        const allowed = FARGATE_MEMORY[colour.cpu];
-        if (allowed && !allowed.includes(colour.memory)) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["memory"],
-                input: colour.memory,
-                message: `is not valid with cpu ${colour.cpu} on Fargate; use one of ${summariseList(allowed)}`,
-            });
-        }
-    });
+    .superRefine(checkFargatePair);
 
 function summariseList(values: readonly number[]): string {
     return values.length <= 4 ? values.join(", ") : `${values[0]}, ${values[1]}, ..., ${values[values.length - 1]}`;
@@ -370,6 +377,41 @@ const snapshotLabel = matching(
     "use the version being released, e.g. v1.5.0",
 );
 
+/**
+ * RunTask accepts at most 8192 characters of overrides, JSON formatting included
+ * (ECS API Reference, RunTask, request parameter `overrides`). The driver sends the
+ * command as the only override next to the container name, so the command's JSON
+ * must leave room for that structure.
+ */
+export const MAX_COMMAND_JSON_CHARS = 8000;
+
+const argv = z
+    .array(z.string({ error: "each argument must be a string; quote numbers" }).min(1, { error: "arguments must not be empty strings; drop them" }), {
+        error: 'must be a list of arguments (argv), e.g. ["npm", "run", "migrate"]; ECS runs it without a shell',
+    })
+    .min(1, { error: 'must name a program to run, e.g. ["npm", "run", "migrate"]' })
+    .refine((command) => JSON.stringify(command).length <= MAX_COMMAND_JSON_CHARS, {
+        error: `must be at most ${MAX_COMMAND_JSON_CHARS} characters as JSON; ECS RunTask accepts 8192 characters of overrides in total, so move long input into the image or a file`,
+    });
+
+/** The one-off migration task a release runs after the snapshot and before the candidate takes traffic. */
+export const migrationSchema = z
+    .object(
+        {
+            command: argv,
+            timeoutMinutes: integer(1, 1440, "how long the migration may run before shiftwise stops it").default(30),
+            image: pinnedImage.optional(),
+            downCommand: argv.optional(),
+            stableSoakMinutes: integer(0, 1440, "how long the stable colour is watched on the new schema before the candidate starts").default(10),
+            cpu: fargateCpu.default(256),
+            memory: integer(512, 122880, "Fargate memory is in MiB").default(512),
+            cpuArchitecture: z.enum(["X86_64", "ARM64"], { error: 'must be "X86_64" or "ARM64"; match the architecture the image was built for' }).optional(),
+        },
+        { error: 'must be an object { command, timeoutMinutes, image?, downCommand?, stableSoakMinutes }; e.g. { command: ["npm", "run", "migrate"] }' },
+    )
+    .strict()
+    .superRefine(checkFargatePair);
+
 export const databaseSchema = z
     .object(
         {
@@ -384,6 +426,7 @@ export const databaseSchema = z
             existingInstanceId: matching(/^[a-z][a-z0-9-]{0,62}$/, "must be an RDS instance identifier", "copy it from the RDS console").optional(),
             preReleaseSnapshot: snapshotLabel.optional(),
             snapshotColour: z.enum(["blue", "green"], { error: 'must be "blue" or "green"' }).optional(),
+            migration: migrationSchema.optional(),
             backupRetentionDays: integer(1, 35, "RDS keeps automated backups 1 to 35 days").default(7),
             backupPlan: z
                 .object(
@@ -418,6 +461,40 @@ export const databaseSchema = z
         }
     });
 
+/**
+ * ALB fixed responses carry at most 1024 characters of body (ELB API Reference,
+ * FixedResponseActionConfig.MessageBody); the maintenance page wraps the reason in
+ * about 300 characters of HTML, so the reason is capped well below the rest.
+ */
+export const MAX_MAINTENANCE_REASON_CHARS = 500;
+
+/** Maintenance mode: the forwarding listener answers 503 with a page; the test listener still reaches both colours. */
+export const maintenanceSchema = z
+    .object(
+        {
+            enabled: boolean("true makes the service answer 503 with the maintenance page").default(false),
+            reason: z
+                .string({ error: "must be a short text shown on the maintenance page" })
+                .min(1, { error: "must not be empty; say why the service is down, e.g. database upgrade" })
+                .max(MAX_MAINTENANCE_REASON_CHARS, {
+                    error: `must be at most ${MAX_MAINTENANCE_REASON_CHARS} characters; an ALB fixed response carries at most 1024 characters`,
+                })
+                .optional(),
+        },
+        { error: "must be an object { enabled, reason }" },
+    )
+    .strict()
+    .superRefine((maintenance, ctx) => {
+        if (maintenance.enabled && maintenance.reason === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["reason"],
+                input: undefined,
+                message: 'is required when maintenance is enabled; the page and the record say why, e.g. "database upgrade"',
+            });
+        }
+    });
+
 export const protectSchema = boolean("true turns on deletion protection, retain and multi-AZ for production").default(false);
 
 /** Every top-level key, in the order errors are reported. */
@@ -431,6 +508,7 @@ export const sectionSchemas = {
     rollout: rolloutSchema.prefault({}),
     alarms: alarmsSchema.prefault({}),
     database: databaseSchema.optional(),
+    maintenance: maintenanceSchema.prefault({}),
     protect: protectSchema,
 } as const;
 
@@ -447,8 +525,10 @@ export interface StackConfig {
     rollout: z.output<typeof rolloutSchema>;
     alarms: z.output<typeof alarmsSchema>;
     database?: z.output<typeof databaseSchema>;
+    maintenance: z.output<typeof maintenanceSchema>;
     protect: boolean;
 }
 
 export type ColourConfig = StackConfig["blue"];
+export type MigrationConfig = z.output<typeof migrationSchema>;
 export type FreezeWindow = StackConfig["rollout"]["freezeWindows"][number];
