@@ -1,11 +1,17 @@
 #!/usr/bin/env node
-// The `shiftwise` CLI. The project ships TypeScript sources (the same files `pulumi up` runs),
-// so the CLI compiles them on the fly with ts-node in transpile-only mode.
+// The `shiftwise` executable: moves to a supported Node if needed, then runs the TypeScript CLI through ts-node with the swc transpiler.
 "use strict";
 const path = require("path");
-const root = path.resolve(__dirname, "..");
-require("ts-node").register({ project: path.join(root, "tsconfig.json"), transpileOnly: true });
-require(path.join(root, "cli", "main.ts")).main(process.argv).then(
-    (code) => { process.exitCode = code; },
-    (error) => { console.error(error && error.stack ? error.stack : String(error)); process.exitCode = 1; },
-);
+const supported = require("./supported-node");
+
+const binary = supported.supportedNode();
+if (binary !== process.execPath) {
+    // This Node is older than 22: run the same command on the registry's Node.
+    supported.runAndExit(binary, [__filename, ...process.argv.slice(2)], supported.envWithNode(binary));
+} else {
+    const root = path.resolve(__dirname, "..");
+    // The project ships TypeScript sources (the same files `pulumi up` runs); swc transpiles them
+    // many times faster than TypeScript's own transpiler, and `npm test` type-checks them.
+    require("ts-node").register({ project: path.join(root, "tsconfig.json"), transpileOnly: true, swc: true });
+    require(path.join(root, "cli", "main.ts")).run(process.argv);
+}

@@ -74,3 +74,13 @@ async function runPlan(options: { stack: string; configFile?: string; json?: boo
         throw error;
     }
 }
+
+/** The executable's entry point: runs `main` and sets the process's exit code. */
+export async function run(argv: readonly string[]): Promise<void> {
+    try {
+        process.exitCode = await main(argv);
+    } catch (error) {
+        process.stderr.write(`${error instanceof Error && error.stack ? error.stack : String(error)}\n`);
+        process.exitCode = ExitCode.error;
+    }
+}
