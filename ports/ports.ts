@@ -153,3 +153,107 @@ export const systemClock: Clock = {
             signal?.addEventListener("abort", onAbort, { once: true });
         }),
 };
+
+/** The stack's lease in the release ledger: who may change the stack right now. */
+export interface Lease {
+    /** Who holds it: `octocat (github-actions run 42)`, `alice@laptop`. */
+    readonly owner: string;
+    /** The command that holds it: deploy, resume, rollback. */
+    readonly command: string;
+    /** The release it runs, once known. */
+    readonly recordId?: string;
+    readonly startedAt: string;
+    readonly heartbeatAt: string;
+    readonly expiresAt: string;
+    /** A random id of this holding: renewals, releases and requests name it, so a taken-over lease cannot be renewed by its old holder. */
+    readonly token: string;
+}
+
+/** What an actor did to a lease it did not hold: took over an expired one, or forced a live one. */
+export interface LeaseEvent {
+    readonly kind: "take-over" | "force";
+    readonly at: string;
+    readonly by: string;
+    readonly command: string;
+    readonly previous: Lease;
+    /** `--force "<reason>"`; for a take-over, why it was allowed (the expiry). */
+    readonly reason: string;
+}
+
+/** The answer to a lease request. */
+export type LeaseAttempt =
+    | { readonly acquired: true; readonly lease: Lease; readonly event?: LeaseEvent }
+    | { readonly acquired: false; readonly holder: Lease };
+
+/** A request to the lease holder, obeyed at its next poll. */
+export interface LedgerRequest {
+    readonly id: string;
+    readonly kind: "abort" | "pause" | "promote";
+    readonly reason: string;
+    readonly by: string;
+    readonly createdAt: string;
+    /** The lease holding it is addressed to; a new holder does not act on an older holder's requests. */
+    readonly leaseToken: string;
+    readonly status: "pending" | "served";
+    readonly servedAt?: string;
+    /** What the holder did: `rolled back at 25%`, `bake of 50% ended early`. */
+    readonly outcome?: string;
+}
+
+/** A trip made by the AWS-side guard: traffic taken off a colour in ALARM (written by the guard, issue 11). */
+export interface LedgerTrip {
+    readonly colour: "blue" | "green";
+    readonly at: string;
+    readonly reason: string;
+    readonly cleared?: { readonly at: string; readonly by: string; readonly reason: string };
+}
+
+/**
+ * The stack's release ledger (a DynamoDB table the stack declares; see
+ * components/releaseLedger.ts): the lease, requests, deployment records and
+ * guard trips, shared by every actor. Times come from the caller's clock.
+ */
+export interface LedgerPort {
+    /** The table, for messages. */
+    readonly tableName: string;
+    /**
+     * Takes the lease when it is free or expired; with `force`, also a live
+     * one. Never takes a lease it did not see: a race is lost, not shared.
+     */
+    acquireLease(request: { readonly owner: string; readonly command: string; readonly now: Date; readonly ttlSeconds: number; readonly force?: string }): Promise<LeaseAttempt>;
+    /** Extends the lease (and names its release); throws `LeaseLost` when another actor holds it now. */
+    renewLease(lease: Lease, update: { readonly now: Date; readonly ttlSeconds: number; readonly recordId?: string }): Promise<Lease>;
+    /** Gives the lease up; a no-op when another actor holds it now. */
+    releaseLease(lease: Lease): Promise<void>;
+    /** The current lease, expired or not; undefined when free. */
+    readLease(): Promise<Lease | undefined>;
+    /** Take-overs and forced leases, newest first. */
+    leaseEvents(limit: number): Promise<LeaseEvent[]>;
+    putRequest(request: Omit<LedgerRequest, "id" | "status">): Promise<LedgerRequest>;
+    /** Requests, newest first; only the pending ones addressed to `leaseToken` when given. */
+    requests(filter: { readonly pendingFor?: string; readonly limit?: number }): Promise<LedgerRequest[]>;
+    /** Marks a pending request served; false when it was served already. */
+    serveRequest(request: LedgerRequest, served: { readonly at: string; readonly outcome: string }): Promise<boolean>;
+    /** Writes a deployment record; with `lease`, only while that lease is held (one transaction). */
+    putRecord(record: LedgerRecordItem, lease?: Lease): Promise<void>;
+    /** Deployment records, newest first. */
+    records(limit: number): Promise<LedgerRecordItem[]>;
+    trips(limit: number): Promise<LedgerTrip[]>;
+}
+
+/** A deployment record as the ledger stores it: its JSON, keyed by start time and id. */
+export interface LedgerRecordItem {
+    readonly id: string;
+    readonly startedAt: string;
+    readonly status: string;
+    /** The whole record (rollout/records.ts `DeploymentRecord`). */
+    readonly body: Record<string, unknown>;
+}
+
+/** The lease is held by another actor now: stop without touching the stack. */
+export class LeaseLost extends Error {
+    constructor(readonly holder: Lease | undefined) {
+        super(holder ? `the lease was taken by ${holder.owner} (${holder.command}) at ${holder.startedAt}` : "the lease was released by another actor");
+        this.name = "LeaseLost";
+    }
+}

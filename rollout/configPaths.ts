@@ -1,5 +1,5 @@
 // Reads and writes stack-config keys by path, and fingerprints secret values for records.
-import { createHash } from "crypto";
+import { randomBytes, scryptSync, timingSafeEqual } from "crypto";
 import { isDeepStrictEqual } from "util";
 import { decodeConfigValue } from "../config";
 import type { StackConfigEntries } from "../ports/ports";
@@ -110,12 +110,30 @@ export function isEmptyPatch(patch: ConfigPatch): boolean {
     return Object.keys(patch.set).length === 0 && patch.remove.length === 0;
 }
 
-/** A record-safe copy of a config: secret values become a sha256 fingerprint so that a record never holds them. */
-export function redactSecrets(entries: StackConfigEntries): StackConfigEntries {
+/**
+ * A record-safe copy of a config: each secret value becomes a salted scrypt
+ * fingerprint (`scrypt:<salt>:<hash>`, a fresh 16-byte salt per copy), so a
+ * record never holds a secret or an unsalted hash of it: a leaked record cannot
+ * be matched against precomputed hashes, and two records of one secret do not
+ * show that it is the same. `secretMatches` tells whether a value is the one
+ * fingerprinted.
+ */
+export function redactSecrets(entries: StackConfigEntries, salt: Buffer = randomBytes(16)): StackConfigEntries {
     return Object.fromEntries(
-        Object.entries(entries).map(([key, entry]) => [
-            key,
-            entry.secret ? { value: `sha256:${createHash("sha256").update(entry.value).digest("hex")}`, secret: true } : { value: entry.value },
-        ]),
+        Object.entries(entries).map(([key, entry]) => [key, entry.secret ? { value: secretFingerprint(entry.value, salt), secret: true } : { value: entry.value }]),
     );
+}
+
+/** scrypt with Node's defaults (N = 16384, r = 8, p = 1): slow enough to make guessing a fingerprinted secret costly. */
+export function secretFingerprint(value: string, salt: Buffer): string {
+    return `scrypt:${salt.toString("hex")}:${scryptSync(value, salt, 32).toString("hex")}`;
+}
+
+/** True when `value` is the secret `fingerprint` was made from. */
+export function secretMatches(fingerprint: string, value: string): boolean {
+    const [scheme, saltHex, hashHex] = fingerprint.split(":");
+    if (scheme !== "scrypt" || !saltHex || !hashHex) return false;
+    const expected = Buffer.from(hashHex, "hex");
+    const actual = scryptSync(value, Buffer.from(saltHex, "hex"), expected.length);
+    return expected.length === 32 && timingSafeEqual(expected, actual);
 }

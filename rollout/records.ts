@@ -73,7 +73,7 @@ export interface DeploymentRecord {
     readonly startedAt: string;
     finishedAt?: string;
     readonly startedBy: StartedBy;
-    /** The state a rollback restores. Secret values are sha256 fingerprints. */
+    /** The state a rollback restores. Secret values are salted scrypt fingerprints (`redactSecrets`). */
     readonly checkpoint: {
         readonly config: StackConfigEntries;
         readonly outputs: Record<string, unknown>;

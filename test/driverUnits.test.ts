@@ -75,7 +75,7 @@ describe("driver: config paths and patches", () => {
             remove: ["shiftwise:rollout.steps[3]", "shiftwise:rollout.steps[2]"],
         });
         assert.deepStrictEqual(configPatch(current, target).remove, ["shiftwise:rollout.steps[3]", "shiftwise:rollout.steps[2]", "shiftwise:database.preReleaseSnapshot"]);
-        assert.match(redactSecrets(current)["shiftwise:token"].value, /^sha256:[0-9a-f]{64}$/);
+        assert.match(redactSecrets(current)["shiftwise:token"].value, /^scrypt:[0-9a-f]{32}:[0-9a-f]{64}$/);
     });
 });
 

@@ -1,0 +1,80 @@
+// Starts and stops moto_server (moto 5.2.1, the AWS wire protocol on 127.0.0.1) for the tests that need a real protocol.
+import { ChildProcess, spawn } from "child_process";
+import * as net from "net";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LEDGER_KEY } from "../../components/releaseLedger";
+
+/**
+ * One moto_server per test file, on a free port of 127.0.0.1, killed by its
+ * pid in `stop()`. moto keeps everything in memory, so each server starts
+ * empty. Credentials are moto's dummies; nothing leaves the machine.
+ */
+export class MotoServer {
+    private child?: ChildProcess;
+    endpoint = "";
+
+    async start(): Promise<string> {
+        const port = await freePort();
+        const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+        this.child = child;
+        let stderr = "";
+        child.stderr?.on("data", (chunk) => (stderr += String(chunk)));
+        const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`moto_server exited with ${code}: ${stderr}`))));
+        exited.catch(() => undefined);
+        child.once("error", () => undefined);
+        this.endpoint = `http://127.0.0.1:${port}`;
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+            try {
+                const response = await Promise.race([fetch(`${this.endpoint}/moto-api/`), exited]);
+                if (response.ok) return this.endpoint;
+            } catch (error) {
+                if (child.exitCode !== null || Date.now() > deadline) throw new Error(`moto_server did not start on ${this.endpoint}: ${(error as Error).message} ${stderr}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+    }
+
+    async stop(): Promise<void> {
+        const child = this.child;
+        if (!child || child.exitCode !== null) return;
+        await new Promise<void>((resolve) => {
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+        });
+    }
+
+    /** A DynamoDB client of this server. */
+    dynamo(): DynamoDBClient {
+        return new DynamoDBClient({ endpoint: this.endpoint, region: "eu-west-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 1 });
+    }
+
+    /** Creates a table with the ledger's key design (as components/releaseLedger.ts declares it). */
+    async createLedgerTable(tableName: string): Promise<void> {
+        await this.dynamo().send(
+            new CreateTableCommand({
+                TableName: tableName,
+                BillingMode: "PAY_PER_REQUEST",
+                KeySchema: [
+                    { AttributeName: LEDGER_KEY.partitionKey, KeyType: "HASH" },
+                    { AttributeName: LEDGER_KEY.sortKey, KeyType: "RANGE" },
+                ],
+                AttributeDefinitions: [
+                    { AttributeName: LEDGER_KEY.partitionKey, AttributeType: "S" },
+                    { AttributeName: LEDGER_KEY.sortKey, AttributeType: "S" },
+                ],
+            }),
+        );
+    }
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
