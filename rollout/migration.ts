@@ -1,0 +1,170 @@
+// Runs the release's migration task to its end: start, poll, stop on timeout, and the evidence (exit code, duration, logs link).
+import type { Clock } from "../ports/ports";
+import { TaskLaunch, TaskLaunchFailed, TaskPort, TaskState } from "../ports/tasks";
+
+/** Where the migration task runs: the stack's `migration` output plus the region. */
+export interface MigrationTarget {
+    readonly cluster: string;
+    /** The task definition family; RunTask takes its latest ACTIVE revision, the one the release registered. */
+    readonly family: string;
+    readonly containerName: string;
+    readonly subnetIds: readonly string[];
+    readonly securityGroupId: string;
+    readonly logGroupName: string;
+    readonly logStreamPrefix: string;
+    readonly region: string;
+}
+
+/** One run of a migration command. */
+export interface MigrationRunRequest {
+    /** `up` runs `command`; `down` runs `downCommand` (only on `shiftwise rollback --migrate-down`). */
+    readonly direction: "up" | "down";
+    readonly command: readonly string[];
+    readonly timeoutMinutes: number;
+    /** Recorded on the task, e.g. `shiftwise/production/v1.5.0`. */
+    readonly startedBy: string;
+}
+
+export type MigrationOutcome = "succeeded" | "failed" | "timed-out" | "never-started" | "lost" | "interrupted";
+
+/** What the record keeps of a migration run. */
+export interface MigrationResult {
+    readonly direction: "up" | "down";
+    readonly command: readonly string[];
+    readonly outcome: MigrationOutcome;
+    readonly taskArn?: string;
+    readonly exitCode?: number;
+    readonly lastStatus?: string;
+    /** ECS's stoppedReason, the container's reason, or why shiftwise stopped it. */
+    readonly reason?: string;
+    readonly startedAt: string;
+    readonly finishedAt: string;
+    readonly durationSeconds: number;
+    /** The CloudWatch Logs console page of the task's log stream. */
+    readonly logsUrl?: string;
+}
+
+export interface MigrationRunOptions {
+    /** Milliseconds between DescribeTasks calls. @default 10000 */
+    readonly pollMs?: number;
+    /** Consecutive failed reads before the task counts as lost (the SDK already retries each call). @default 5 */
+    readonly readErrorBudget?: number;
+    /** Stops the wait: the task is stopped (SIGTERM, then SIGKILL after its stopTimeout) and the run is `interrupted`. */
+    readonly signal?: AbortSignal;
+    /** Called with a progress line at every poll. */
+    readonly onProgress?: (line: string) => void;
+}
+
+/** Runs the migration task and waits for its end; never throws for the task's own failures, only returns them. */
+export async function runMigration(tasks: TaskPort, clock: Clock, target: MigrationTarget, request: MigrationRunRequest, options: MigrationRunOptions = {}): Promise<MigrationResult> {
+    const started = clock.now();
+    const finish = (fields: Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds">): MigrationResult => {
+        const finished = clock.now();
+        return {
+            direction: request.direction,
+            command: request.command,
+            ...fields,
+            startedAt: started.toISOString(),
+            finishedAt: finished.toISOString(),
+            durationSeconds: Math.round((finished.getTime() - started.getTime()) / 1000),
+        };
+    };
+    const launch: TaskLaunch = {
+        cluster: target.cluster,
+        taskDefinition: target.family,
+        containerName: target.containerName,
+        command: request.command,
+        subnetIds: target.subnetIds,
+        securityGroupIds: [target.securityGroupId],
+        startedBy: request.startedBy,
+    };
+    let taskArn: string;
+    try {
+        taskArn = await tasks.runTask(launch);
+    } catch (error) {
+        const reason = error instanceof TaskLaunchFailed ? error.message : `RunTask failed: ${(error as Error).message}`;
+        return finish({ outcome: "never-started", reason });
+    }
+    const logsUrl = logsConsoleUrl(target, taskArn);
+    const deadline = started.getTime() + request.timeoutMinutes * 60_000;
+    const budget = options.readErrorBudget ?? 5;
+    let failedReads = 0;
+    let last: TaskState | undefined;
+    let lastError = "";
+    for (;;) {
+        if (options.signal?.aborted) {
+            await stopQuietly(tasks, target.cluster, taskArn, "shiftwise: the deployment was interrupted");
+            return finish({ outcome: "interrupted", taskArn, lastStatus: last?.lastStatus, reason: "interrupted by a signal; StopTask sent", logsUrl });
+        }
+        try {
+            const state = await tasks.describeTask(target.cluster, taskArn);
+            if (!state) throw new Error(`ECS does not know the task ${taskArn}`);
+            last = state;
+            failedReads = 0;
+        } catch (error) {
+            failedReads += 1;
+            lastError = (error as Error).message;
+            if (failedReads >= budget) {
+                return finish({ outcome: "lost", taskArn, lastStatus: last?.lastStatus, reason: `could not read the task ${failedReads} times in a row (${lastError}); it may still be running`, logsUrl });
+            }
+        }
+        if (last?.lastStatus === "STOPPED") return finish(stoppedOutcome(last, logsUrl));
+        const elapsedMinutes = (clock.now().getTime() - started.getTime()) / 60_000;
+        options.onProgress?.(`migration: task ${taskId(taskArn)} ${last?.lastStatus ?? "unread"} for ${elapsedMinutes.toFixed(1)}/${request.timeoutMinutes} min`);
+        if (clock.now().getTime() >= deadline) {
+            const neverRan = last?.startedAt === undefined;
+            await stopQuietly(tasks, target.cluster, taskArn, `shiftwise: the migration timed out after ${request.timeoutMinutes} min`);
+            return finish({
+                outcome: neverRan ? "never-started" : "timed-out",
+                taskArn,
+                lastStatus: last?.lastStatus,
+                reason: neverRan
+                    ? `the task never started within ${request.timeoutMinutes} min (last status ${last?.lastStatus ?? "unknown"}); StopTask sent`
+                    : `still ${last?.lastStatus} after ${request.timeoutMinutes} min (database.migration.timeoutMinutes); StopTask sent`,
+                logsUrl,
+            });
+        }
+        await clock.sleep(options.pollMs ?? 10_000, options.signal).catch(() => undefined);
+    }
+}
+
+/** The outcome of a stopped task: exit 0 succeeded; another code failed; no code means the container never ran or was killed. */
+function stoppedOutcome(state: TaskState, logsUrl: string): Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds"> {
+    const reason = [state.stoppedReason, state.containerReason].filter((text) => text !== undefined && text !== "").join("; ") || undefined;
+    const base = { taskArn: state.taskArn, lastStatus: state.lastStatus, logsUrl, ...(reason ? { reason } : {}) };
+    if (state.exitCode === 0) return { ...base, outcome: "succeeded", exitCode: 0 };
+    if (state.exitCode !== undefined) return { ...base, outcome: "failed", exitCode: state.exitCode };
+    return { ...base, outcome: state.startedAt === undefined ? "never-started" : "failed" };
+}
+
+async function stopQuietly(tasks: TaskPort, cluster: string, taskArn: string, reason: string): Promise<void> {
+    try {
+        await tasks.stopTask(cluster, taskArn, reason);
+    } catch {
+        // The result already says the task may still run, with its ARN and logs.
+    }
+}
+
+/** The task id: the last segment of its ARN. */
+export function taskId(taskArn: string): string {
+    return taskArn.split("/").pop() ?? taskArn;
+}
+
+/**
+ * The CloudWatch Logs console page of the task's stream. The awslogs driver
+ * names streams `<prefix>/<container>/<task id>`; the console's fragment
+ * encodes each path twice and writes `%` as `$`.
+ */
+export function logsConsoleUrl(target: Pick<MigrationTarget, "region" | "logGroupName" | "logStreamPrefix" | "containerName">, taskArn: string): string {
+    const encode = (text: string) => encodeURIComponent(encodeURIComponent(text)).replace(/%/g, "$");
+    const stream = `${target.logStreamPrefix}/${target.containerName}/${taskId(taskArn)}`;
+    return `https://${target.region}.console.aws.amazon.com/cloudwatch/home?region=${target.region}#logsV2:log-groups/log-group/${encode(target.logGroupName)}/log-events/${encode(stream)}`;
+}
+
+/** One line for a result: what happened, the exit code, the duration and where the logs are. */
+export function describeMigration(result: MigrationResult): string {
+    const code = result.exitCode !== undefined ? `, exit code ${result.exitCode}` : "";
+    const why = result.reason ? ` (${result.reason})` : "";
+    const logs = result.logsUrl ? `; logs: ${result.logsUrl}` : "";
+    return `migration ${result.direction} ${result.outcome}${code} in ${result.durationSeconds} s${why}${logs}`;
+}

@@ -1,0 +1,162 @@
+// The migration run against the real ECS adapter with aws-sdk-client-mock: RunTask, DescribeTasks, StopTask, timeouts, tasks that never start.
+import * as assert from "assert";
+import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
+import { EcsTaskPort, startedByValue } from "../ports/ecsTasks";
+import { MigrationTarget, describeMigration, logsConsoleUrl, runMigration } from "../rollout/migration";
+import { FakeClock } from "./fakes/fakeClock";
+
+const TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop-production/0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+const TARGET: MigrationTarget = {
+    cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop-1234",
+    family: "shop-migration",
+    containerName: "migrate",
+    subnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+    securityGroupId: "sg-0123456789abcdef0",
+    logGroupName: "/shiftwise/production/shop/migration",
+    logStreamPrefix: "migration",
+    region: "eu-west-1",
+};
+const UP = { direction: "up" as const, command: ["npm", "run", "migrate"], timeoutMinutes: 10, startedBy: "shiftwise/production/v1.5.0" };
+
+type Described = { lastStatus: string; exitCode?: number; stoppedReason?: string; stopCode?: string; reason?: string; started?: boolean };
+
+function describe_(states: Described[]) {
+    return states.map((state) => ({
+        tasks: [{
+            taskArn: TASK,
+            lastStatus: state.lastStatus,
+            stoppedReason: state.stoppedReason,
+            stopCode: state.stopCode as never,
+            startedAt: state.started === false ? undefined : new Date("2025-03-04T10:01:00Z"),
+            containers: [{ name: "migrate", lastStatus: state.lastStatus, exitCode: state.exitCode, reason: state.reason }],
+        }],
+        failures: [],
+    }));
+}
+
+describe("migration run (ECS through aws-sdk-client-mock)", () => {
+    const ecs = mockClient(ECSClient);
+    let clock: FakeClock;
+    let port: EcsTaskPort;
+
+    beforeEach(() => {
+        ecs.reset();
+        clock = new FakeClock("2025-03-04T10:00:00Z");
+        port = new EcsTaskPort(new ECSClient({ region: "eu-west-1" }));
+        ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }], failures: [] });
+    });
+
+    function answer(states: Described[]) {
+        let call = ecs.on(DescribeTasksCommand);
+        for (const response of describe_(states)) call = call.resolvesOnce(response);
+        call.resolves(describe_([states[states.length - 1]])[0]);
+    }
+
+    it("starts the task on Fargate in the private subnets without a public IP, overriding the command", async () => {
+        answer([{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0, stoppedReason: "Essential container in task exited", stopCode: "EssentialContainerExited" }]);
+        const result = await runMigration(port, clock, TARGET, UP, { pollMs: 30_000 });
+        const [run] = ecs.commandCalls(RunTaskCommand);
+        assert.deepStrictEqual(run.args[0].input, {
+            cluster: TARGET.cluster,
+            taskDefinition: "shop-migration",
+            launchType: "FARGATE",
+            platformVersion: "LATEST",
+            count: 1,
+            networkConfiguration: { awsvpcConfiguration: { subnets: TARGET.subnetIds, securityGroups: ["sg-0123456789abcdef0"], assignPublicIp: "DISABLED" } },
+            overrides: { containerOverrides: [{ name: "migrate", command: ["npm", "run", "migrate"] }] },
+            startedBy: "shiftwise/production/v1-5-0",
+            enableECSManagedTags: true,
+            propagateTags: "TASK_DEFINITION",
+        });
+        assert.deepStrictEqual(ecs.commandCalls(DescribeTasksCommand)[0].args[0].input, { cluster: TARGET.cluster, tasks: [TASK] });
+        assert.deepStrictEqual(result, {
+            direction: "up",
+            command: ["npm", "run", "migrate"],
+            outcome: "succeeded",
+            exitCode: 0,
+            taskArn: TASK,
+            lastStatus: "STOPPED",
+            reason: "Essential container in task exited",
+            logsUrl: logsConsoleUrl(TARGET, TASK),
+            startedAt: "2025-03-04T10:00:00.000Z",
+            finishedAt: "2025-03-04T10:00:30.000Z",
+            durationSeconds: 30,
+        });
+        assert.strictEqual(ecs.commandCalls(StopTaskCommand).length, 0);
+    });
+
+    it("records a non-zero exit code as a failure with the container's reason", async () => {
+        answer([{ lastStatus: "PENDING" }, { lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 3, stoppedReason: "Essential container in task exited", reason: "migration 0042 failed" }]);
+        const result = await runMigration(port, clock, TARGET, UP, { pollMs: 10_000 });
+        assert.deepStrictEqual([result.outcome, result.exitCode, result.reason, result.durationSeconds], ["failed", 3, "Essential container in task exited; migration 0042 failed", 20]);
+        assert.match(describeMigration(result), /^migration up failed, exit code 3 in 20 s \(Essential container in task exited; migration 0042 failed\); logs: https:\/\/eu-west-1\.console\.aws\.amazon\.com\//);
+    });
+
+    it("a task whose image cannot be pulled never started: no exit code, ECS's reason", async () => {
+        answer([{ lastStatus: "PENDING", started: false }, { lastStatus: "STOPPED", started: false, stopCode: "TaskFailedToStart", stoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)" }]);
+        const result = await runMigration(port, clock, TARGET, UP, { pollMs: 10_000 });
+        assert.deepStrictEqual([result.outcome, result.exitCode, result.reason], ["never-started", undefined, "CannotPullContainerError: pull image manifest has been retried 5 time(s)"]);
+    });
+
+    it("RunTask that starts nothing reports ECS's failures", async () => {
+        ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ reason: "RESOURCE:ENI", detail: "no ENI capacity", arn: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop-1234" }] });
+        const result = await runMigration(port, clock, TARGET, UP);
+        assert.deepStrictEqual([result.outcome, result.taskArn, result.reason], ["never-started", undefined, "ECS started no task: RESOURCE:ENI (no ENI capacity) on arn:aws:ecs:eu-west-1:123456789012:cluster/shop-1234"]);
+        assert.strictEqual(ecs.commandCalls(DescribeTasksCommand).length, 0);
+    });
+
+    it("a task stuck in PENDING until the timeout never started, and is stopped", async () => {
+        answer([{ lastStatus: "PENDING", started: false }]);
+        const result = await runMigration(port, clock, TARGET, { ...UP, timeoutMinutes: 2 }, { pollMs: 30_000 });
+        assert.strictEqual(result.outcome, "never-started");
+        assert.strictEqual(result.reason, "the task never started within 2 min (last status PENDING); StopTask sent");
+        assert.strictEqual(result.durationSeconds, 120);
+        assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input), [{ cluster: TARGET.cluster, task: TASK, reason: "shiftwise: the migration timed out after 2 min" }]);
+    });
+
+    it("a migration still running at the timeout is stopped and times out", async () => {
+        answer([{ lastStatus: "RUNNING" }]);
+        const result = await runMigration(port, clock, TARGET, { ...UP, timeoutMinutes: 5 }, { pollMs: 60_000 });
+        assert.deepStrictEqual([result.outcome, result.exitCode, result.durationSeconds], ["timed-out", undefined, 300]);
+        assert.strictEqual(result.reason, "still RUNNING after 5 min (database.migration.timeoutMinutes); StopTask sent");
+        assert.strictEqual(ecs.commandCalls(StopTaskCommand).length, 1);
+        assert.strictEqual(ecs.commandCalls(DescribeTasksCommand).length, 6);
+    });
+
+    it("one throttled read does not decide anything; a run of failed reads counts the task as lost, not stopped", async () => {
+        const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: {} });
+        const fast = new EcsTaskPort(new ECSClient({ region: "eu-west-1", maxAttempts: 1 }));
+        ecs.on(DescribeTasksCommand).rejectsOnce(throttled).resolvesOnce(describe_([{ lastStatus: "STOPPED", exitCode: 0 }])[0]);
+        assert.strictEqual((await runMigration(fast, clock, TARGET, UP, { pollMs: 1000 })).outcome, "succeeded");
+        ecs.on(DescribeTasksCommand).rejects(throttled);
+        const lost = await runMigration(fast, clock, TARGET, UP, { pollMs: 1000, readErrorBudget: 3 });
+        assert.deepStrictEqual([lost.outcome, lost.taskArn], ["lost", TASK]);
+        assert.strictEqual(lost.reason, "could not read the task 3 times in a row (Rate exceeded); it may still be running");
+        assert.strictEqual(ecs.commandCalls(StopTaskCommand).length, 0);
+    });
+
+    it("a task ECS no longer knows is read again before it counts as lost", async () => {
+        ecs.on(DescribeTasksCommand).resolvesOnce({ tasks: [], failures: [{ arn: TASK, reason: "MISSING" }] }).resolves(describe_([{ lastStatus: "STOPPED", exitCode: 0 }])[0]);
+        assert.strictEqual((await runMigration(port, clock, TARGET, UP, { pollMs: 1000 })).outcome, "succeeded");
+    });
+
+    it("an interrupt stops the task and says so", async () => {
+        answer([{ lastStatus: "RUNNING" }]);
+        const controller = new AbortController();
+        clock.onSleep = (now) => {
+            if (now.getTime() >= new Date("2025-03-04T10:01:00Z").getTime()) controller.abort();
+        };
+        const result = await runMigration(port, clock, TARGET, UP, { pollMs: 30_000, signal: controller.signal });
+        assert.deepStrictEqual([result.outcome, result.reason], ["interrupted", "interrupted by a signal; StopTask sent"]);
+        assert.strictEqual(ecs.commandCalls(StopTaskCommand)[0].args[0].input.reason, "shiftwise: the deployment was interrupted");
+    });
+
+    it("links the task's log stream in the CloudWatch console and keeps startedBy within ECS's rule", () => {
+        assert.strictEqual(
+            logsConsoleUrl(TARGET, TASK),
+            "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fshiftwise$252Fproduction$252Fshop$252Fmigration/log-events/migration$252Fmigrate$252F0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        );
+        assert.strictEqual(startedByValue("shiftwise/production-eu-central/v1.5.0+build.7"), "shiftwise/production-eu-central/v1-5");
+    });
+});
