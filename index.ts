@@ -1,6 +1,8 @@
 // The shiftwise program: parse the config once, wire the components and export the outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { BlueGreenEnvironment, ColourArgs } from "./components/blueGreenEnvironment";
+import type { ColourWorkload } from "./components/colourTarget";
+import { KubernetesEnvironment } from "./components/kubernetesEnvironment";
 import { Database } from "./components/database";
 import { DeploymentAlarms } from "./components/deploymentAlarms";
 import { MigrationTask } from "./components/migrationTask";
@@ -21,8 +23,11 @@ const network = new Network(`${service.name}-net`, config.network.create
     ? { create: config.network.create }
     : { existing: { vpcId: config.network.vpcId!, publicSubnetIds: config.network.publicSubnetIds!, privateSubnetIds: config.network.privateSubnetIds! } });
 
-// The ECS services must wait for the forwarding listener, which in turn needs the colours' target groups.
+// The workloads must wait for the forwarding listener, which in turn needs the colours' target groups.
 const [forwardingListenerArn, resolveForwardingListenerArn] = pulumi.deferredOutput<string>();
+// Kubernetes colours admit the ALB's security group in their TargetGroupBindings; the ALB needs their target groups.
+const [loadBalancerSecurityGroupId, resolveLoadBalancerSecurityGroupId] = pulumi.deferredOutput<string>();
+const kubernetes = service.platform === "kubernetes" ? config.kubernetes : undefined;
 
 const notifications = new Notifications(`${service.name}-notify`, {
     topicName: `${service.name}-${stack}-deployments`,
@@ -40,8 +45,12 @@ const ledger = new ReleaseLedger(`${service.name}-ledger`, {
 
 // The database admits the colours' security groups, which exist only once the colours do; the colours in turn
 // receive the database's endpoint and wait for its snapshot. The rules are separate resources, so this is no cycle.
+// On Kubernetes both colours' pods arrive from the one configured security group.
 const [blueSecurityGroupId, resolveBlueSecurityGroupId] = pulumi.deferredOutput<string>();
 const [greenSecurityGroupId, resolveGreenSecurityGroupId] = pulumi.deferredOutput<string>();
+const databaseClients: Record<string, pulumi.Input<string>> = kubernetes
+    ? { pods: kubernetes.securityGroupId }
+    : { blue: blueSecurityGroupId, green: greenSecurityGroupId };
 const databaseConfig = config.database;
 // The migration task, when a migration is configured and its image is known, is the database's third client.
 const migrationImage = migrationRelease(config);
@@ -64,9 +73,8 @@ const rdsDatabase = databaseConfig && new Database(`${service.name}-db`, {
         }),
     port: databaseConfig.port,
     clientSecurityGroupIds: {
-        blue: blueSecurityGroupId,
-        green: greenSecurityGroupId,
-        ...(migrationImage ? { migration: migrationSecurityGroupId } : {}),
+        ...databaseClients,
+        ...(migrationImage && !kubernetes ? { migration: migrationSecurityGroupId } : {}),
     },
     protect: config.protect,
     tags,
@@ -106,12 +114,10 @@ const databaseSecrets = rdsDatabase
     : {};
 
 const applicationEnvironment = { ...secretValues(service.environment, secretSections.has("service")), ...databaseEnvironment };
-const environment = new BlueGreenEnvironment(service.name, {
+const workloadArgs = {
     serviceName: service.name,
-    environmentName: stack,
     region,
     vpcId: network.vpcId,
-    privateSubnetIds: network.privateSubnetIds,
     port: service.port,
     healthCheck: { path: service.healthCheckPath, ...service.healthCheck },
     blue: colourArgs("blue"),
@@ -119,17 +125,36 @@ const environment = new BlueGreenEnvironment(service.name, {
     listenerArn: forwardingListenerArn,
     deregistrationDelaySeconds: service.deregistrationDelaySeconds,
     healthCheckGraceSeconds: service.healthCheckGraceSeconds,
-    logRetentionDays: service.logRetentionDays,
     environment: applicationEnvironment,
-    secrets: databaseSecrets,
     tags,
+};
+const kubernetesEnvironment = kubernetes && new KubernetesEnvironment(service.name, {
+    ...workloadArgs,
+    clusterName: kubernetes.clusterName,
+    kubeconfig: kubernetes.kubeconfig === undefined ? undefined : secretSections.has("kubernetes") ? pulumi.secret(kubernetes.kubeconfig) : kubernetes.kubeconfig,
+    context: kubernetes.context,
+    namespace: kubernetes.namespace,
+    createNamespace: kubernetes.createNamespace,
+    podSecurityGroupId: kubernetes.securityGroupId,
+    loadBalancerSecurityGroupId,
+    secrets: rdsDatabase ? databaseSecrets : undefined,
+    protect: config.protect,
 });
-resolveBlueSecurityGroupId(environment.blue.securityGroup.id);
-resolveGreenSecurityGroupId(environment.green.securityGroup.id);
+const ecsEnvironment = kubernetes ? undefined : new BlueGreenEnvironment(service.name, {
+    ...workloadArgs,
+    environmentName: stack,
+    privateSubnetIds: network.privateSubnetIds,
+    logRetentionDays: service.logRetentionDays,
+    secrets: databaseSecrets,
+});
+const colours: Record<Colour, ColourWorkload> = (kubernetesEnvironment ?? ecsEnvironment)!;
+resolveBlueSecurityGroupId(colours.blue.target.securityGroupId);
+resolveGreenSecurityGroupId(colours.green.target.securityGroupId);
 
 // The release's migration: same network, environment and secrets as the colours, its own roles and logs.
 const migrationConfig = databaseConfig?.migration;
-const migrationTask = rdsDatabase && migrationConfig && migrationImage && new MigrationTask(`${service.name}-migration`, {
+// The migration task runs on the ECS cluster; config validation refuses a migration on Kubernetes.
+const migrationTask = ecsEnvironment && rdsDatabase && migrationConfig && migrationImage && new MigrationTask(`${service.name}-migration`, {
     serviceName: service.name,
     environmentName: stack,
     region,
@@ -141,8 +166,8 @@ const migrationTask = rdsDatabase && migrationConfig && migrationImage && new Mi
     cpuArchitecture: migrationImage.cpuArchitecture,
     vpcId: network.vpcId,
     subnetIds: network.privateSubnetIds,
-    clusterArn: environment.cluster.arn,
-    clusterName: environment.cluster.name,
+    clusterArn: ecsEnvironment.cluster.arn,
+    clusterName: ecsEnvironment.cluster.name,
     databaseSecurityGroupId: rdsDatabase.securityGroupId,
     databasePort: databaseConfig.port,
     environment: applicationEnvironment,
@@ -157,9 +182,11 @@ const traffic = new WeightedListener(service.name, {
     publicSubnetIds: network.publicSubnetIds,
     certificateArn: config.tls.certificateArn,
     sslPolicy: config.tls.sslPolicy,
-    blue: { targetGroupArn: environment.blue.targetGroup.arn, securityGroupId: environment.blue.securityGroup.id, weight: config.traffic.blue },
-    green: { targetGroupArn: environment.green.targetGroup.arn, securityGroupId: environment.green.securityGroup.id, weight: config.traffic.green },
+    blue: { targetGroupArn: colours.blue.target.targetGroup.arn, securityGroupId: colours.blue.target.securityGroupId, weight: config.traffic.blue },
+    green: { targetGroupArn: colours.green.target.targetGroup.arn, securityGroupId: colours.green.target.securityGroupId, weight: config.traffic.green },
     appPort: service.port,
+    // On Kubernetes the pods share one security group, and the controller adds its ingress rule from the TargetGroupBindings.
+    targetSecurityGroups: kubernetes ? [{ key: "pods", securityGroupId: kubernetes.securityGroupId, description: "the pods", declareIngress: false }] : undefined,
     ingressCidrs: service.ingressCidrs,
     testPort: service.testPort,
     testCidrs: service.testCidrs,
@@ -168,6 +195,7 @@ const traffic = new WeightedListener(service.name, {
     tags,
 });
 resolveForwardingListenerArn(traffic.listener.arn);
+resolveLoadBalancerSecurityGroupId(traffic.securityGroup.id);
 
 // Both colours always have alarms, each judged against the other; none reads the weights (invariant 1).
 const alarms = Object.fromEntries(COLOURS.map((colour) => {
@@ -178,10 +206,9 @@ const alarms = Object.fromEntries(COLOURS.map((colour) => {
         colour,
         baselineColour: baseline,
         loadBalancerArnSuffix: traffic.loadBalancer.arnSuffix,
-        targetGroupArnSuffix: environment[colour].targetGroup.arnSuffix,
-        baselineTargetGroupArnSuffix: environment[baseline].targetGroup.arnSuffix,
-        ecsClusterName: environment.cluster.name,
-        ecsServiceName: environment[colour].service.name,
+        targetGroupArnSuffix: colours[colour].target.targetGroup.arnSuffix,
+        baselineTargetGroupArnSuffix: colours[baseline].target.targetGroup.arnSuffix,
+        expectedTargets: colours[colour].expectedTargets,
         topicArn: notifications.topicArn,
         thresholds: {
             maxErrorRatePercent: config.alarms.maxErrorRatePercent,
@@ -203,10 +230,10 @@ const colourOutputs = (colour: "blue" | "green") => ({
     image: config[colour].image,
     desiredCount: config[colour].desiredCount,
     weight: config.traffic[colour],
-    targetGroupArn: environment[colour].targetGroup.arn,
-    targetGroupArnSuffix: environment[colour].targetGroup.arnSuffix,
-    serviceName: environment[colour].service.name,
-    securityGroupId: environment[colour].securityGroup.id,
+    targetGroupArn: colours[colour].target.targetGroup.arn,
+    targetGroupArnSuffix: colours[colour].target.targetGroup.arnSuffix,
+    serviceName: colours[colour].workloadName,
+    securityGroupId: colours[colour].target.securityGroupId,
     rollbackAlarmName: alarms[colour].rollbackAlarmName,
 });
 
@@ -218,7 +245,12 @@ export const testHeader = TEST_HEADER;
 /** The forwarding listener that every traffic step updates. */
 export const listenerArn = traffic.listener.arn;
 export const loadBalancerArnSuffix = traffic.loadBalancer.arnSuffix;
-export const clusterName = environment.cluster.name;
+/** Where the colours run: `ecs` or `kubernetes`. */
+export const platform = service.platform;
+/** The ECS cluster, or the EKS cluster the colours' Deployments run in. */
+export const clusterName = ecsEnvironment ? ecsEnvironment.cluster.name : kubernetes!.clusterName;
+/** The Kubernetes namespace of the colours; null on ECS. */
+export const kubernetesNamespace = kubernetesEnvironment ? kubernetesEnvironment.namespace : null;
 export const weights = { blue: config.traffic.blue, green: config.traffic.green };
 export const stable = stableColour(config.traffic);
 export const candidate = otherColour(stable);

@@ -89,6 +89,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
                 vpcId: args.vpcId,
                 subnetIds: args.privateSubnetIds,
                 clusterArn: this.cluster.arn,
+                clusterName: this.cluster.name,
                 executionRoleArn: this.executionRole.arn,
                 taskRoleArn: this.taskRole.arn,
                 logGroupName: `/shiftwise/${args.environmentName}/${args.serviceName}/${colourName}`,

@@ -1,22 +1,9 @@
-// One colour on ECS Fargate: target group, security group, logs, task definition and service.
+// One colour on ECS Fargate: its shared target (target group, security group), logs, task definition and service.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ColourTarget, ColourWorkload, ExpectedTargetsMetric, HealthCheckArgs } from "./colourTarget";
 
-/** ALB health check settings for a colour's target group. */
-export interface HealthCheckArgs {
-    /** Path the ALB requests, e.g. `/healthz`. */
-    readonly path: string;
-    /** Seconds between checks. @default 15 */
-    readonly intervalSeconds?: number;
-    /** Seconds before a check fails. @default 5 */
-    readonly timeoutSeconds?: number;
-    /** Consecutive successes before a target is healthy. @default 3 */
-    readonly healthyThreshold?: number;
-    /** Consecutive failures before a target is unhealthy. @default 3 */
-    readonly unhealthyThreshold?: number;
-    /** HTTP codes that count as healthy. @default "200-299" */
-    readonly matcher?: string;
-}
+export type { HealthCheckArgs } from "./colourTarget";
 
 /** What one colour runs: the settings a release changes. */
 export interface ColourRelease {
@@ -45,6 +32,8 @@ export interface ColourServiceArgs extends ColourRelease {
     /** Private subnets for the tasks. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly clusterArn: pulumi.Input<string>;
+    /** The cluster's name: Container Insights metrics carry it as `ClusterName`. */
+    readonly clusterName: pulumi.Input<string>;
     readonly executionRoleArn: pulumi.Input<string>;
     readonly taskRoleArn: pulumi.Input<string>;
     /** Name of the log group created for the container's output, e.g. `/shiftwise/production/shop/blue`. */
@@ -73,62 +62,43 @@ export interface ColourServiceArgs extends ColourRelease {
 }
 
 /**
- * One colour of a blue/green service: its target group, security group, log
- * group, task definition and ECS Fargate service. A colour's resources never
+ * One colour of a blue/green service on ECS: its `ColourTarget` (target group
+ * and security group), log group, task definition and ECS Fargate service. A colour's resources never
  * reference the other colour's, so changing one colour leaves the other
  * untouched. The security group starts with no ingress: whoever owns a path to
  * the tasks (the load balancer) adds a rule naming its own security group.
  */
-export class ColourService extends pulumi.ComponentResource {
+export class ColourService extends pulumi.ComponentResource implements ColourWorkload {
+    /** The colour's platform-neutral part: target group and security group. */
+    public readonly target: ColourTarget;
     public readonly targetGroup: aws.lb.TargetGroup;
-    public readonly securityGroup: aws.ec2.SecurityGroup;
+    public readonly securityGroupId: pulumi.Output<string>;
     public readonly logGroup: aws.cloudwatch.LogGroup;
     public readonly taskDefinition: aws.ecs.TaskDefinition;
     public readonly service: aws.ecs.Service;
     public readonly containerName: string;
+    /** The ECS service's live desired task count (Container Insights): what the healthy-hosts alarm expects. */
+    public readonly expectedTargets: ExpectedTargetsMetric;
+    /** The ECS service's name. */
+    public readonly workloadName: pulumi.Output<string>;
 
     constructor(name: string, args: ColourServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shiftwise:ecs:ColourService", name, {}, opts);
         const tags = { ...args.tags, "shiftwise:colour": args.colour };
-        const healthCheck = args.healthCheck;
         this.containerName = args.serviceName;
 
-        this.targetGroup = new aws.lb.TargetGroup(name, {
+        this.target = new ColourTarget(name, {
+            colour: args.colour,
+            serviceName: args.serviceName,
             port: args.port,
-            protocol: "HTTP",
-            protocolVersion: "HTTP1",
-            targetType: "ip",
             vpcId: args.vpcId,
-            deregistrationDelay: args.deregistrationDelaySeconds ?? 30,
-            loadBalancingAlgorithmType: "round_robin",
-            healthCheck: {
-                enabled: true,
-                protocol: "HTTP",
-                port: "traffic-port",
-                path: healthCheck.path,
-                interval: healthCheck.intervalSeconds ?? 15,
-                timeout: healthCheck.timeoutSeconds ?? 5,
-                healthyThreshold: healthCheck.healthyThreshold ?? 3,
-                unhealthyThreshold: healthCheck.unhealthyThreshold ?? 3,
-                matcher: healthCheck.matcher ?? "200-299",
-            },
-            // Stickiness between colours is decided on the listener; within a colour requests spread freely.
-            stickiness: { enabled: false, type: "lb_cookie" },
-            tags,
+            healthCheck: args.healthCheck,
+            deregistrationDelaySeconds: args.deregistrationDelaySeconds,
+            formerParent: this,
+            tags: args.tags,
         }, { parent: this });
-
-        this.securityGroup = new aws.ec2.SecurityGroup(name, {
-            vpcId: args.vpcId,
-            description: `${args.serviceName} ${args.colour} tasks; ingress only from the load balancer`,
-            tags: { ...tags, Name: name },
-        }, { parent: this });
-        // Tasks pull images, write logs and call their own dependencies through NAT.
-        new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, {
-            securityGroupId: this.securityGroup.id,
-            ipProtocol: "-1",
-            cidrIpv4: "0.0.0.0/0",
-            description: "outbound through NAT",
-        }, { parent: this });
+        this.targetGroup = this.target.targetGroup;
+        this.securityGroupId = this.target.securityGroupId;
 
         this.logGroup = new aws.cloudwatch.LogGroup(name, {
             name: args.logGroupName,
@@ -185,7 +155,7 @@ export class ColourService extends pulumi.ComponentResource {
             desiredCount: args.desiredCount,
             launchType: "FARGATE",
             platformVersion: "LATEST",
-            networkConfiguration: { subnets: args.subnetIds, securityGroups: [this.securityGroup.id], assignPublicIp: false },
+            networkConfiguration: { subnets: args.subnetIds, securityGroups: [this.securityGroupId], assignPublicIp: false },
             loadBalancers: [{ targetGroupArn: this.targetGroup.arn, containerName: this.containerName, containerPort: args.port }],
             healthCheckGracePeriodSeconds: args.healthCheckGraceSeconds ?? 60,
             deploymentCircuitBreaker: { enable: true, rollback: true },
@@ -198,9 +168,19 @@ export class ColourService extends pulumi.ComponentResource {
             tags,
         }, { parent: this, dependsOn: args.serviceDependsOn });
 
+        this.workloadName = this.service.name;
+        this.expectedTargets = {
+            namespace: "ECS/ContainerInsights",
+            metricName: "DesiredTaskCount",
+            stat: "Maximum",
+            dimensions: { ClusterName: args.clusterName, ServiceName: this.service.name },
+            description: "the ECS service's desired tasks",
+        };
+
         this.registerOutputs({
+            target: this.target,
             targetGroup: this.targetGroup,
-            securityGroup: this.securityGroup,
+            securityGroupId: this.securityGroupId,
             logGroup: this.logGroup,
             taskDefinition: this.taskDefinition,
             service: this.service,

@@ -1,6 +1,7 @@
 // One colour's CloudWatch alarms, judged against the other colour, and its composite rollback alarm.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { ExpectedTargetsMetric } from "./colourTarget";
 
 /** The thresholds a colour is judged by. */
 export interface AlarmThresholds {
@@ -39,10 +40,12 @@ export interface DeploymentAlarmsArgs {
     readonly targetGroupArnSuffix: pulumi.Input<string>;
     /** `arnSuffix` of the baseline colour's target group. */
     readonly baselineTargetGroupArnSuffix: pulumi.Input<string>;
-    /** ECS cluster name: with `ecsServiceName`, where the colour's live desired task count comes from (Container Insights). */
-    readonly ecsClusterName: pulumi.Input<string>;
-    /** The judged colour's ECS service name. */
-    readonly ecsServiceName: pulumi.Input<string>;
+    /**
+     * Where the number of targets the colour should have comes from: a live
+     * platform metric (the ECS service's `DesiredTaskCount`, or the Kubernetes
+     * Service's running pods), never the config.
+     */
+    readonly expectedTargets: ExpectedTargetsMetric;
     /** SNS topic that receives every ALARM and OK transition. */
     readonly topicArn: pulumi.Input<string>;
     readonly thresholds?: AlarmThresholds;
@@ -179,24 +182,26 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
             treatMissingData: "notBreaching",
         }, parent);
 
-        // Healthy hosts are compared with the ECS service's live DesiredTaskCount (Container Insights) rather than
-        // the configured count, and only in minutes in which the colour served requests. That keeps this alarm free
-        // of both the weights (invariant 1: a step changes only the listener) and the desired count (invariant 2:
-        // a count change touches only the ECS service), while a colour at weight 0 that serves no requests is
-        // never judged. Test-listener smoke requests do count, which is deliberate: a smoke-tested colour must be whole.
+        // Healthy hosts are compared with a live count from the platform (the ECS service's DesiredTaskCount, or the
+        // Kubernetes Service's running pods, both from Container Insights) rather than the configured count, and only
+        // in minutes in which the colour served requests. That keeps this alarm free of both the weights (invariant 1:
+        // a step changes only the listener) and the desired count (invariant 2: a count change touches only the
+        // workload), while a colour at weight 0 that serves no requests is never judged. Test-listener smoke requests
+        // do count, which is deliberate: a smoke-tested colour must be whole.
+        const expected = args.expectedTargets;
         this.healthyHosts = new aws.cloudwatch.MetricAlarm(`${name}-healthy-hosts`, {
             ...metricQueryCommon,
             name: `${prefix}-healthy-hosts`,
-            alarmDescription: `${args.colour}: fewer healthy targets than the ECS service's desired tasks while it serves requests`,
+            alarmDescription: `${args.colour}: fewer healthy targets than ${expected.description} while it serves requests`,
             comparisonOperator: "GreaterThanThreshold",
             threshold: 0,
             metricQueries: [
                 metric("healthy", "HealthyHostCount", "Minimum", colourDimensions),
                 metric("requests", "RequestCount", "Sum", colourDimensions),
-                metric("desired", "DesiredTaskCount", "Maximum", { ClusterName: args.ecsClusterName, ServiceName: args.ecsServiceName }, "ECS/ContainerInsights"),
-                expression("shortfall", "IF(FILL(requests, 0) > 0, FILL(desired, 0) - FILL(healthy, 0), 0)", "desired tasks minus healthy targets while serving", true),
+                metric("desired", expected.metricName, expected.stat, expected.dimensions, expected.namespace),
+                expression("shortfall", "IF(FILL(requests, 0) > 0, FILL(desired, 0) - FILL(healthy, 0), 0)", "expected targets minus healthy targets while serving", true),
             ],
-            // Missing data means the colour served nothing and ECS reported nothing: there is nothing to judge.
+            // Missing data means the colour served nothing and the platform reported nothing: there is nothing to judge.
             treatMissingData: "notBreaching",
         }, parent);
 

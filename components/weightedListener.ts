@@ -9,10 +9,26 @@ export const TEST_HEADER = "x-shiftwise-colour";
 export interface ListenerColourArgs {
     /** The colour's target group ARN. */
     readonly targetGroupArn: pulumi.Input<string>;
-    /** The colour's security group, which gets an ingress rule from the ALB on the app port. */
-    readonly securityGroupId: pulumi.Input<string>;
+    /** The colour's security group, which gets an ingress rule from the ALB on the app port. @default none: see `targetSecurityGroups` */
+    readonly securityGroupId?: pulumi.Input<string>;
     /** Percent of production traffic forwarded to this colour, 0 to 100. */
     readonly weight: pulumi.Input<number>;
+}
+
+/** A security group the ALB sends requests to. */
+export interface TargetSecurityGroup {
+    /** Names its rules (`<name>-to-<key>`, `<name>-from-alb-<key>`) and descriptions, e.g. `blue`. */
+    readonly key: string;
+    readonly securityGroupId: pulumi.Input<string>;
+    /** Who sits in the group, for the egress rule's description. @default "the <key> tasks" */
+    readonly description?: string;
+    /**
+     * Declare the group's ingress rule from the ALB here. False when something
+     * else owns that rule: the AWS Load Balancer Controller adds it from a
+     * TargetGroupBinding's networking rules, and two owners of one rule fight.
+     * @default true
+     */
+    readonly declareIngress?: boolean;
 }
 
 export interface WeightedListenerArgs {
@@ -27,6 +43,8 @@ export interface WeightedListenerArgs {
     readonly green: ListenerColourArgs;
     /** Port the targets listen on. */
     readonly appPort: number;
+    /** The security groups the ALB may reach on `appPort`. @default one per colour, from `blue.securityGroupId` and `green.securityGroupId` */
+    readonly targetSecurityGroups?: readonly TargetSecurityGroup[];
     /** Networks that may reach ports 80 and 443. @default ["0.0.0.0/0"] */
     readonly ingressCidrs?: string[];
     /** Port of the test listener that reaches each colour directly. @default 8443 */
@@ -87,15 +105,17 @@ export class WeightedListener extends pulumi.ComponentResource {
         ingress("https", args.ingressCidrs ?? ["0.0.0.0/0"], 443, "HTTPS");
         ingress("http", args.ingressCidrs ?? ["0.0.0.0/0"], 80, "HTTP, redirected to HTTPS");
         ingress("test", args.testCidrs ?? [], testPort, "test listener");
-        for (const [colour, target] of Object.entries(colours)) {
+        for (const target of args.targetSecurityGroups ?? colourSecurityGroups(colours)) {
+            const colour = target.key;
             new aws.vpc.SecurityGroupEgressRule(`${name}-to-${colour}`, {
                 securityGroupId: this.securityGroup.id,
                 ipProtocol: "tcp",
                 fromPort: args.appPort,
                 toPort: args.appPort,
                 referencedSecurityGroupId: target.securityGroupId,
-                description: `to the ${colour} tasks`,
+                description: `to ${target.description ?? `the ${colour} tasks`}`,
             }, parent);
+            if (target.declareIngress === false) continue;
             new aws.vpc.SecurityGroupIngressRule(`${name}-from-alb-${colour}`, {
                 securityGroupId: target.securityGroupId,
                 ipProtocol: "tcp",
@@ -191,4 +211,12 @@ export class WeightedListener extends pulumi.ComponentResource {
             testUrl: this.testUrl,
         });
     }
+}
+
+/** The default targets: each colour's own security group, ingress declared here. */
+function colourSecurityGroups(colours: Record<string, ListenerColourArgs>): TargetSecurityGroup[] {
+    return Object.entries(colours).map(([key, colour]) => {
+        if (colour.securityGroupId === undefined) throw new Error(`WeightedListener: ${key}.securityGroupId is required unless targetSecurityGroups is given`);
+        return { key, securityGroupId: colour.securityGroupId };
+    });
 }

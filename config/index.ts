@@ -2,9 +2,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { NAMESPACE, configKey, formatIssue } from "./format";
+import { kubeconfigProblems } from "./kubernetes";
 import { COLOURS, Colour, SectionName, StackConfig, sectionSchemas } from "./schema";
 
 export * from "./schema";
+export { kubernetesSchema, kubeconfigProblems } from "./kubernetes";
+export type { KubernetesConfig } from "./kubernetes";
 export { NAMESPACE, configKey } from "./format";
 
 /** Thrown when the stack config is invalid. `problems` lists every problem found, one message each. */
@@ -39,6 +42,7 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
         }
     }
     problems.push(...crossSectionProblems(parsed as Partial<StackConfig>));
+    problems.push(...platformProblems(parsed as Partial<StackConfig>, raw.kubernetes !== undefined));
     if (problems.length > 0) throw new ConfigError(problems);
     return parsed as StackConfig;
 }
@@ -65,6 +69,25 @@ function crossSectionProblems(config: Partial<StackConfig>): string[] {
         );
     }
     return problems;
+}
+
+/** `shiftwise:kubernetes` is set exactly when the service runs on Kubernetes. An invalid section counts as set: it is reported once, by its own rules. */
+function platformProblems(config: Partial<StackConfig>, kubernetesGiven: boolean): string[] {
+    const platform = config.service?.platform;
+    if (platform === "kubernetes" && !kubernetesGiven) {
+        return [
+            `${configKey("kubernetes")} is missing: ${configKey("service", ["platform"])} is "kubernetes", so shiftwise needs the cluster; set { clusterName, namespace, securityGroupId } (see README, Kubernetes colours) or set platform to "ecs"`,
+        ];
+    }
+    if (platform === "kubernetes" && config.database?.migration !== undefined) {
+        return [
+            `${configKey("database", ["migration"])}: the migration task runs on ECS Fargate, but ${configKey("service", ["platform"])} is "kubernetes"; run the migration from your own Job before the release, and remove ${configKey("database", ["migration"])}`,
+        ];
+    }
+    if (platform === "ecs" && kubernetesGiven) {
+        return [`${configKey("kubernetes")}: is set, but ${configKey("service", ["platform"])} is "ecs", which ignores it; set platform to "kubernetes" or remove ${configKey("kubernetes")}`];
+    }
+    return [];
 }
 
 /** The colours that must wait for the pre-release snapshot: `snapshotColour`, or those whose version equals the label. */
@@ -175,6 +198,7 @@ export function loadConfig(): LoadedConfig {
         if (!(error instanceof ConfigError)) throw error;
         problems.push(...error.problems);
     }
+    problems.push(...kubeconfigProblems(config?.kubernetes, secretSections.has("kubernetes")));
     if (!region) problems.push("aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`");
     if (problems.length > 0 || !config || !region) throw new ConfigError(problems);
     return { config, region, secretSections };

@@ -1,5 +1,6 @@
 // The zod schema of every `shiftwise:*` key, with all defaults.
 import { z } from "zod";
+import { kubernetesSchema } from "./kubernetes";
 import { DAYS, boolean, cidr, clockTime, distinct, integer, matching, numberAbove } from "./rules";
 
 /**
@@ -34,11 +35,8 @@ export const serviceSchema = z
         {
             name: serviceName,
             platform: z
-                .enum(["ecs", "kubernetes"], { error: 'must be "ecs"; it is the only platform shiftwise deploys to' })
-                .default("ecs")
-                .refine((value) => value === "ecs", {
-                    error: 'platform "kubernetes" is not supported yet; set platform to "ecs"',
-                }),
+                .enum(["ecs", "kubernetes"], { error: 'must be "ecs" (Fargate) or "kubernetes" (an existing EKS cluster, with shiftwise:kubernetes)' })
+                .default("ecs"),
             port: integer(1, 65535, "set the port the container listens on, e.g. 8080"),
             healthCheckPath: urlPath,
             healthCheck: z
@@ -509,6 +507,7 @@ export const sectionSchemas = {
     alarms: alarmsSchema.prefault({}),
     database: databaseSchema.optional(),
     maintenance: maintenanceSchema.prefault({}),
+    kubernetes: kubernetesSchema.optional(),
     protect: protectSchema,
 } as const;
 
@@ -526,6 +525,8 @@ export interface StackConfig {
     alarms: z.output<typeof alarmsSchema>;
     database?: z.output<typeof databaseSchema>;
     maintenance: z.output<typeof maintenanceSchema>;
+    /** Set exactly when `service.platform` is `kubernetes`. */
+    kubernetes?: z.output<typeof kubernetesSchema>;
     protect: boolean;
 }
 

@@ -243,11 +243,28 @@ class AwsMocks implements pulumi.runtime.Mocks {
                 return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/mock`, userId: "AIDAMOCK", id: MOCK_ACCOUNT_ID };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            case "aws:eks/getCluster:getCluster":
+                return this.existingCluster(String(args.inputs.name));
             case "aws:rds/getInstance:getInstance":
                 return this.existingDatabase(String(args.inputs.dbInstanceIdentifier));
             default:
                 throw new Error(`shiftwise mocks: no mock for function ${args.token}; add one to evaluation/mockRuntime.ts`);
         }
+    }
+
+    /** An existing EKS cluster as DescribeCluster reports it: the endpoint and CA a kubeconfig needs. */
+    private existingCluster(name: string): Record<string, unknown> {
+        const suffix = fakeId("", "eks", name).toUpperCase();
+        return {
+            id: name,
+            name,
+            arn: this.arn("eks", `cluster/${name}`),
+            endpoint: `https://${suffix.slice(0, 16)}.gr7.${this.region}.eks.amazonaws.com`,
+            certificateAuthorities: [{ data: Buffer.from(`mock CA of ${name}`).toString("base64") }],
+            status: "ACTIVE",
+            version: "1.33",
+            vpcConfig: [{ clusterSecurityGroupId: fakeId("sg-", "eks", name), vpcId: fakeId("vpc-", "eks", name), endpointPublicAccess: false, endpointPrivateAccess: true }],
+        };
     }
 
     /** An adopted RDS instance as DescribeDBInstances reports it, with an RDS-managed master secret. */

@@ -133,7 +133,7 @@ for (const stack of ["staging", "production"]) {
                     {
                         id: "shortfall",
                         expression: "IF(FILL(requests, 0) > 0, FILL(desired, 0) - FILL(healthy, 0), 0)",
-                        label: "desired tasks minus healthy targets while serving",
+                        label: "expected targets minus healthy targets while serving",
                         returnData: true,
                     },
                 ]);

@@ -126,9 +126,11 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
         problems: ['shiftwise:service.healthCheckPath = "healthz": must be a URL path starting with /; for example /healthz'],
     },
     {
-        name: "the kubernetes platform",
+        name: "the kubernetes platform without its cluster",
         edit: (c) => (c.service.platform = "kubernetes"),
-        problems: ['shiftwise:service.platform = "kubernetes": platform "kubernetes" is not supported yet; set platform to "ecs"'],
+        problems: [
+            'shiftwise:kubernetes is missing: shiftwise:service.platform is "kubernetes", so shiftwise needs the cluster; set { clusterName, namespace, securityGroupId } (see README, Kubernetes colours) or set platform to "ecs"',
+        ],
     },
     {
         name: "a test port that clashes with the app port",
@@ -146,7 +148,7 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
         name: "an unknown top-level key",
         edit: (c) => (c.trafic = { blue: 100, green: 0 }),
         problems: [
-            "shiftwise:trafic: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, protect)",
+            "shiftwise:trafic: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, kubernetes, protect)",
         ],
     },
     {

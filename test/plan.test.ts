@@ -82,7 +82,7 @@ describe("shiftwise plan", () => {
             result.stderr,
             [
                 "Invalid shiftwise stack config (3 problems):",
-                "  - shiftwise:rolout: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, protect)",
+                "  - shiftwise:rolout: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, kubernetes, protect)",
                 '  - shiftwise:blue.image = "shop:latest": must not use :latest; a rollback cannot restore a moving tag, so pin a version tag or digest',
                 "  - shiftwise:traffic: blue (70) + green (20) = 90; weights must sum to 100",
                 "",
