@@ -1,5 +1,6 @@
 // The shiftwise program: parse the config once, wire the components and export the outputs.
 import * as pulumi from "@pulumi/pulumi";
+import { AccessLogBucket } from "./components/accessLogBucket";
 import { BlueGreenEnvironment, ColourArgs } from "./components/blueGreenEnvironment";
 import type { ColourWorkload } from "./components/colourTarget";
 import { KubernetesEnvironment } from "./components/kubernetesEnvironment";
@@ -10,8 +11,9 @@ import { Network } from "./components/network";
 import { Notifications } from "./components/notifications";
 import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
+import { StackKey } from "./components/stackKey";
 import { TEST_HEADER, WeightedListener } from "./components/weightedListener";
-import { COLOURS, Colour, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
+import { COLOURS, Colour, DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
 
 // Validate everything first: a bad config fails here, before any resource is registered.
 const { config, region, secretSections } = loadConfig();
@@ -19,8 +21,40 @@ const stack = pulumi.getStack();
 const service = config.service;
 const tags = { "shiftwise:service": service.name, "shiftwise:stack": stack, "managed-by": "shiftwise" };
 
-const network = new Network(`${service.name}-net`, config.network.create
-    ? { create: config.network.create }
+// Secure by default: one customer-managed key for the stack's logs and database insights, and a log bucket for the
+// load balancer's access logs unless the config names an existing one.
+const stackKey = new StackKey(`${service.name}-key`, { description: `${service.name}-${stack}: log groups and database insights`, region, tags });
+const accessLogs = service.accessLogs;
+const flowLogsToS3 = config.network.create?.flowLogs.destination === "s3";
+const logBucket = accessLogs.bucketName === undefined
+    ? new AccessLogBucket(`${service.name}-logs`, {
+        region,
+        albPrefix: accessLogs.prefix,
+        flowLogPrefix: flowLogsToS3 ? "vpc-flow-logs" : undefined,
+        retentionDays: accessLogs.retentionDays ?? DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+        protect: config.protect,
+        tags,
+    })
+    : undefined;
+const logBucketArn = logBucket ? logBucket.bucketArn : pulumi.output(`arn:aws:s3:::${accessLogs.bucketName}`);
+
+const createVpc = config.network.create;
+const network = new Network(`${service.name}-net`, createVpc
+    ? {
+        create: {
+            cidr: createVpc.cidr,
+            azCount: createVpc.azCount,
+            natGateways: createVpc.natGateways,
+            flowLogs: createVpc.flowLogs.destination === "s3"
+                ? { destination: "s3", bucketArn: logBucketArn, prefix: "vpc-flow-logs", dependsOn: logBucket?.ready }
+                : {
+                    destination: "cloudwatch",
+                    logGroupName: `/shiftwise/${stack}/${service.name}/vpc-flow-logs`,
+                    retentionDays: createVpc.flowLogs.retentionDays ?? DEFAULT_FLOW_LOG_RETENTION_DAYS,
+                    kmsKeyArn: stackKey.arn,
+                },
+        },
+    }
     : { existing: { vpcId: config.network.vpcId!, publicSubnetIds: config.network.publicSubnetIds!, privateSubnetIds: config.network.privateSubnetIds! } });
 
 // The workloads must wait for the forwarding listener, which in turn needs the colours' target groups.
@@ -69,6 +103,10 @@ const rdsDatabase = databaseConfig && new Database(`${service.name}-db`, {
                 backupRetentionDays: databaseConfig.backupRetentionDays,
                 vpcId: network.vpcId,
                 subnetIds: network.privateSubnetIds,
+                kmsKeyArn: stackKey.arn,
+                monitoringIntervalSeconds: databaseConfig.monitoringIntervalSeconds,
+                logRetentionDays: service.logRetentionDays,
+                region,
             },
         }),
     port: databaseConfig.port,
@@ -145,6 +183,7 @@ const ecsEnvironment = kubernetes ? undefined : new BlueGreenEnvironment(service
     environmentName: stack,
     privateSubnetIds: network.privateSubnetIds,
     logRetentionDays: service.logRetentionDays,
+    logKmsKeyArn: stackKey.arn,
     secrets: databaseSecrets,
 });
 const colours: Record<Colour, ColourWorkload> = (kubernetesEnvironment ?? ecsEnvironment)!;
@@ -173,6 +212,7 @@ const migrationTask = ecsEnvironment && rdsDatabase && migrationConfig && migrat
     environment: applicationEnvironment,
     secrets: databaseSecrets,
     logRetentionDays: service.logRetentionDays,
+    logKmsKeyArn: stackKey.arn,
     tags,
 });
 if (migrationTask) resolveMigrationSecurityGroupId(migrationTask.securityGroupId);
@@ -192,6 +232,12 @@ const traffic = new WeightedListener(service.name, {
     testCidrs: service.testCidrs,
     stickySeconds: service.stickySeconds,
     deletionProtection: config.protect,
+    accessLogs: {
+        bucket: logBucket ? logBucket.bucketName : accessLogs.bucketName!,
+        prefix: accessLogs.prefix,
+        dependsOn: logBucket?.ready,
+    },
+    webAclArn: service.webAclArn,
     tags,
 });
 resolveForwardingListenerArn(traffic.listener.arn);
@@ -293,3 +339,5 @@ export const migration = migrationTask ? {
     release: migrationImage?.release,
     image: migrationImage?.image,
 } : null;
+/** Where the load balancer's access logs land. */
+export const accessLogsLocation = pulumi.interpolate`s3://${logBucket ? logBucket.bucketName : accessLogs.bucketName}/${accessLogs.prefix}/AWSLogs/`;

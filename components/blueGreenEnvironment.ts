@@ -33,6 +33,8 @@ export interface BlueGreenEnvironmentArgs {
     readonly healthCheckGraceSeconds?: number;
     /** Days to keep container logs. @default 30 */
     readonly logRetentionDays?: number;
+    /** Customer-managed KMS key that encrypts both colours' log groups. @default undefined (CloudWatch Logs' own encryption) */
+    readonly logKmsKeyArn?: pulumi.Input<string>;
     /** Plain environment variables for both colours. @default {} */
     readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
@@ -94,6 +96,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
                 taskRoleArn: this.taskRole.arn,
                 logGroupName: `/shiftwise/${args.environmentName}/${args.serviceName}/${colourName}`,
                 logRetentionDays: args.logRetentionDays,
+                logKmsKeyArn: args.logKmsKeyArn,
                 region: args.region,
                 healthCheck: args.healthCheck,
                 deregistrationDelaySeconds: args.deregistrationDelaySeconds,

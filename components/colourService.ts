@@ -19,7 +19,20 @@ export interface ColourRelease {
     readonly memory?: pulumi.Input<number>;
     /** CPU architecture the image was built for; ARM64 runs on Graviton. @default "X86_64" */
     readonly cpuArchitecture?: pulumi.Input<string>;
+    /**
+     * Mount the container's root filesystem read-only; the container writes only to the scratch volume at
+     * `SCRATCH_PATH`. Turn it off only for an image that must write elsewhere. @default true
+     */
+    readonly readonlyRootFilesystem?: boolean;
+    /** The user (and group) the container runs as, e.g. `1000:1000`. @default undefined (the image's USER) */
+    readonly user?: pulumi.Input<string>;
 }
+
+/** Where each container gets a writable, task-local scratch volume when its root filesystem is read-only. */
+export const SCRATCH_PATH = "/tmp";
+
+/** The tag that records a colour's opt-out from a read-only root filesystem, for auditors and the policy pack. */
+export const WRITABLE_ROOT_TAG = "shiftwise:writable-root-filesystem";
 
 export interface ColourServiceArgs extends ColourRelease {
     /** `blue` or `green`; tags and the container environment carry it. */
@@ -40,6 +53,8 @@ export interface ColourServiceArgs extends ColourRelease {
     readonly logGroupName: string;
     /** Days CloudWatch Logs keeps the container's output. @default 30 */
     readonly logRetentionDays?: number;
+    /** Customer-managed KMS key that encrypts the log group. @default undefined (CloudWatch Logs' own encryption) */
+    readonly logKmsKeyArn?: pulumi.Input<string>;
     /** Region for the awslogs driver. */
     readonly region: string;
     readonly healthCheck: HealthCheckArgs;
@@ -103,6 +118,7 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
         this.logGroup = new aws.cloudwatch.LogGroup(name, {
             name: args.logGroupName,
             retentionInDays: args.logRetentionDays ?? 30,
+            kmsKeyId: args.logKmsKeyArn,
             tags,
         }, { parent: this });
 
@@ -117,6 +133,8 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
             .output(args.secrets ?? {})
             .apply((values) => Object.entries(values).sort(([a], [b]) => a.localeCompare(b)).map(([key, valueFrom]) => ({ name: key, valueFrom })));
 
+        const readonlyRootFilesystem = args.readonlyRootFilesystem ?? true;
+        const writableRootTag: Record<string, string> = readonlyRootFilesystem ? {} : { [WRITABLE_ROOT_TAG]: `opted out for ${args.colour}` };
         this.taskDefinition = new aws.ecs.TaskDefinition(name, {
             family: `${args.serviceName}-${args.colour}`,
             requiresCompatibilities: ["FARGATE"],
@@ -126,6 +144,8 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
             executionRoleArn: args.executionRoleArn,
             taskRoleArn: args.taskRoleArn,
             runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.cpuArchitecture ?? "X86_64" },
+            // A bind-mount volume without a host path is Fargate task storage: writable, private to the task, gone with it.
+            volumes: [{ name: "scratch" }],
             containerDefinitions: pulumi.jsonStringify([
                 {
                     name: this.containerName,
@@ -135,6 +155,12 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
                     environment,
                     secrets,
                     linuxParameters: { initProcessEnabled: true },
+                    readonlyRootFilesystem,
+                    mountPoints: [{ sourceVolume: "scratch", containerPath: SCRATCH_PATH, readOnly: false }],
+                    // `privileged` is left unset (never privileged): Fargate supports neither it nor dockerSecurityOptions,
+                    // so "no-new-privileges" cannot be set here either. See "privileged" and "dockerSecurityOptions" in
+                    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html
+                    ...(args.user === undefined ? {} : { user: args.user }),
                     stopTimeout: 30,
                     logConfiguration: {
                         logDriver: "awslogs",
@@ -146,7 +172,7 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
                     },
                 },
             ]),
-            tags: { ...tags, "shiftwise:version": args.version },
+            tags: { ...tags, ...writableRootTag, "shiftwise:version": args.version },
         }, { parent: this });
 
         this.service = new aws.ecs.Service(name, {

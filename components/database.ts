@@ -26,6 +26,38 @@ export interface CreateDatabaseArgs {
     readonly vpcId: pulumi.Input<string>;
     /** Private subnets in at least two AZs for the DB subnet group. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The stack's customer-managed KMS key: encrypts Performance Insights data and the exported log groups. */
+    readonly kmsKeyArn: pulumi.Input<string>;
+    /** Seconds between Enhanced Monitoring samples: 1, 5, 10, 15, 30 or 60. @default 60 */
+    readonly monitoringIntervalSeconds?: number;
+    /** Days the exported PostgreSQL logs stay in CloudWatch Logs. @default 30 */
+    readonly logRetentionDays?: number;
+    /** The stack's region, for the monitoring role's log group ARN. */
+    readonly region: string;
+}
+
+/** The CA RDS signs the server certificate with; pinned so that a default change is a reviewed config change. */
+export const RDS_CA_CERTIFICATE = "rds-ca-rsa2048-g1";
+
+/** The PostgreSQL logs exported to CloudWatch Logs (Security Hub RDS.36 expects `postgresql`). */
+export const POSTGRES_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
+
+/**
+ * Instance classes on which RDS offers no Performance Insights, per engine.
+ * RDS for PostgreSQL has no such restriction ("N/A"); MySQL and MariaDB lack it
+ * on the smallest burstable sizes. Source: "Amazon RDS DB engine, Region, and
+ * instance class support for Performance Insights",
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PerfInsights.Overview.Engines.html
+ */
+export const PERFORMANCE_INSIGHTS_UNSUPPORTED: Readonly<Record<string, readonly string[]>> = {
+    postgres: [],
+    mysql: ["db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"],
+    mariadb: ["db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"],
+};
+
+/** True when RDS offers Performance Insights for this engine on this instance class. */
+export function performanceInsightsSupported(engine: string, instanceClass: string): boolean {
+    return !(PERFORMANCE_INSIGHTS_UNSUPPORTED[engine] ?? []).includes(instanceClass);
 }
 
 /** An RDS instance created outside shiftwise. */
@@ -63,6 +95,10 @@ export interface DatabaseArgs {
 export class Database extends pulumi.ComponentResource {
     /** The instance, when this component created it. */
     public readonly instance?: aws.rds.Instance;
+    /** The parameter group that requires TLS, when this component created the instance. */
+    public readonly parameterGroup?: aws.rds.ParameterGroup;
+    /** The role RDS Enhanced Monitoring publishes with, when this component created the instance. */
+    public readonly monitoringRole?: aws.iam.Role;
     /** The security group the instance uses and the client rules are added to. */
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly subnetGroupName: pulumi.Output<string>;
@@ -97,11 +133,30 @@ export class Database extends pulumi.ComponentResource {
                 description: `${create.identifier} database; ingress only from the service's colours`,
                 tags: { ...tags, Name: name },
             }, parent);
+            const engineVersion = create.engineVersion ?? "16";
+            const instanceClass = create.instanceClass ?? "db.t4g.medium";
+            this.parameterGroup = new aws.rds.ParameterGroup(name, {
+                family: `postgres${engineVersion.split(".")[0]}`,
+                description: `${create.identifier}: TLS required`,
+                // Refuse unencrypted connections (checkov CKV2_AWS_69); the clients connect with sslmode=require or stricter.
+                parameters: [{ name: "rds.force_ssl", value: "1", applyMethod: "immediate" }],
+                tags,
+            }, parent);
+            this.monitoringRole = this.enhancedMonitoringRole(name, create.region, tags);
+            // Created before the instance, so RDS exports into encrypted groups with a retention instead of making its own.
+            const logGroups = POSTGRES_LOG_EXPORTS.map((logType) =>
+                new aws.cloudwatch.LogGroup(`${name}-${logType}`, {
+                    name: `/aws/rds/instance/${create.identifier}/${logType}`,
+                    retentionInDays: create.logRetentionDays ?? 30,
+                    kmsKeyId: create.kmsKeyArn,
+                    tags,
+                }, parent));
+            const insights = performanceInsightsSupported("postgres", instanceClass);
             this.instance = new aws.rds.Instance(name, {
                 identifier: create.identifier,
                 engine: "postgres",
-                engineVersion: create.engineVersion ?? "16",
-                instanceClass: create.instanceClass ?? "db.t4g.medium",
+                engineVersion,
+                instanceClass,
                 allocatedStorage: create.allocatedStorageGb ?? 20,
                 maxAllocatedStorage: create.maxAllocatedStorageGb ?? 100,
                 storageType: "gp3",
@@ -124,9 +179,17 @@ export class Database extends pulumi.ComponentResource {
                 skipFinalSnapshot: false,
                 finalSnapshotIdentifier: `${create.identifier}-final`,
                 autoMinorVersionUpgrade: true,
-                enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+                enabledCloudwatchLogsExports: [...POSTGRES_LOG_EXPORTS],
+                parameterGroupName: this.parameterGroup.name,
+                caCertIdentifier: RDS_CA_CERTIFICATE,
+                performanceInsightsEnabled: insights,
+                performanceInsightsKmsKeyId: insights ? create.kmsKeyArn : undefined,
+                // 7 days is Performance Insights' free retention.
+                performanceInsightsRetentionPeriod: insights ? 7 : undefined,
+                monitoringInterval: create.monitoringIntervalSeconds ?? 60,
+                monitoringRoleArn: this.monitoringRole.arn,
                 tags,
-            }, { parent: this, protect, retainOnDelete: protect });
+            }, { parent: this, protect, retainOnDelete: protect, dependsOn: logGroups });
             this.securityGroupId = securityGroup.id;
             this.subnetGroupName = subnetGroup.name;
             this.identifier = this.instance.identifier;
@@ -176,5 +239,50 @@ export class Database extends pulumi.ComponentResource {
             instanceClass: this.instanceClass,
             masterSecretArn: this.masterSecretArn,
         });
+    }
+
+    /**
+     * The role Enhanced Monitoring publishes OS metrics with: what the AWS managed policy
+     * AmazonRDSEnhancedMonitoringRole grants, narrowed from `arn:aws:logs:*:*:log-group:RDS*` to the one log group RDS
+     * writes (`RDSOSMetrics`) in this account and region.
+     */
+    private enhancedMonitoringRole(name: string, region: string, tags: Record<string, string>): aws.iam.Role {
+        const parent = { parent: this };
+        const identity = aws.getCallerIdentityOutput({}, parent);
+        const partition = aws.getPartitionOutput({}, parent);
+        const role = new aws.iam.Role(`${name}-monitoring`, {
+            description: `${name}: RDS Enhanced Monitoring publishes OS metrics to CloudWatch Logs`,
+            assumeRolePolicy: identity.accountId.apply((accountId) =>
+                JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{
+                        Effect: "Allow",
+                        Principal: { Service: "monitoring.rds.amazonaws.com" },
+                        Action: "sts:AssumeRole",
+                        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+                    }],
+                }),
+            ),
+            tags,
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-monitoring`, {
+            role: role.id,
+            policy: pulumi.all([identity.accountId, partition.partition]).apply(([accountId, partitionName]) => {
+                const logGroup = `arn:${partitionName}:logs:${region}:${accountId}:log-group:RDSOSMetrics`;
+                return JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "MetricsLogGroup", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], Resource: logGroup },
+                        {
+                            Sid: "MetricsLogStreams",
+                            Effect: "Allow",
+                            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                            Resource: `${logGroup}:log-stream:*`,
+                        },
+                    ],
+                });
+            }),
+        }, parent);
+        return role;
     }
 }

@@ -234,7 +234,8 @@ function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>,
                     securityContext: {
                         allowPrivilegeEscalation: false,
                         privileged: false,
-                        readOnlyRootFilesystem: true,
+                        // The colour's opt-out (shiftwise:<colour>.readonlyRootFilesystem) applies on both platforms.
+                        readOnlyRootFilesystem: args.readonlyRootFilesystem ?? true,
                         runAsNonRoot: true,
                         capabilities: { drop: ["ALL"] },
                         seccompProfile: { type: "RuntimeDefault" },

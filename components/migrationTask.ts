@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { executionPolicy } from "./blueGreenEnvironment";
+import { SCRATCH_PATH } from "./colourService";
 
 export interface MigrationTaskArgs {
     /** The service name, e.g. `shop`; the task family is `<serviceName>-migration`. */
@@ -38,6 +39,8 @@ export interface MigrationTaskArgs {
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Days CloudWatch Logs keeps the migration's output. @default 30 */
     readonly logRetentionDays?: number;
+    /** Customer-managed KMS key that encrypts the log group. @default undefined (CloudWatch Logs' own encryption) */
+    readonly logKmsKeyArn?: pulumi.Input<string>;
     /** Tags for every resource. @default {} */
     readonly tags?: Record<string, string>;
 }
@@ -107,6 +110,7 @@ export class MigrationTask extends pulumi.ComponentResource {
         this.logGroup = new aws.cloudwatch.LogGroup(name, {
             name: `/shiftwise/${args.environmentName}/${args.serviceName}/migration`,
             retentionInDays: args.logRetentionDays ?? 30,
+            kmsKeyId: args.logKmsKeyArn,
             tags,
         }, parent);
 
@@ -149,6 +153,8 @@ export class MigrationTask extends pulumi.ComponentResource {
             executionRoleArn: this.executionRole.arn,
             taskRoleArn: this.taskRole.arn,
             runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.cpuArchitecture ?? "X86_64" },
+            // The same hardening as the colours: read-only root, task-local scratch at /tmp, never privileged.
+            volumes: [{ name: "scratch" }],
             containerDefinitions: pulumi.jsonStringify([
                 {
                     name: this.containerName,
@@ -158,6 +164,8 @@ export class MigrationTask extends pulumi.ComponentResource {
                     environment,
                     secrets,
                     linuxParameters: { initProcessEnabled: true },
+                    readonlyRootFilesystem: true,
+                    mountPoints: [{ sourceVolume: "scratch", containerPath: SCRATCH_PATH, readOnly: false }],
                     // A migration interrupted by StopTask gets two minutes to roll back its transaction.
                     stopTimeout: 120,
                     logConfiguration: {

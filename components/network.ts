@@ -11,7 +11,32 @@ export interface CreateVpcArgs {
     readonly azCount: number;
     /** One NAT gateway for the VPC, or one per AZ so that losing an AZ keeps egress. @default "perAz" */
     readonly natGateways?: "one" | "perAz";
+    /** Where the VPC's flow logs go (all traffic, accepted and rejected). @default undefined (no flow logs) */
+    readonly flowLogs?: FlowLogsArgs;
 }
+
+/** VPC flow logs to a CloudWatch Logs group this component creates, encrypted with a customer-managed key. */
+export interface CloudWatchFlowLogsArgs {
+    readonly destination: "cloudwatch";
+    /** The log group's name, e.g. `/shiftwise/production/shop/vpc-flow-logs`. */
+    readonly logGroupName: string;
+    /** Days CloudWatch Logs keeps the flow logs. @default 90 */
+    readonly retentionDays?: number;
+    /** The KMS key that encrypts the log group; its policy must admit this region's CloudWatch Logs. */
+    readonly kmsKeyArn: pulumi.Input<string>;
+}
+
+/** VPC flow logs to an S3 bucket whose policy admits `delivery.logs.amazonaws.com` under `prefix`. */
+export interface S3FlowLogsArgs {
+    readonly destination: "s3";
+    readonly bucketArn: pulumi.Input<string>;
+    /** Key prefix in the bucket, without leading or trailing slash. */
+    readonly prefix: string;
+    /** Resources to wait for, such as the bucket policy. @default [] */
+    readonly dependsOn?: pulumi.Resource[];
+}
+
+export type FlowLogsArgs = CloudWatchFlowLogsArgs | S3FlowLogsArgs;
 
 /** Adopts an existing VPC. */
 export interface ExistingVpcArgs {
@@ -61,6 +86,7 @@ export class Network extends pulumi.ComponentResource {
         const cidrs = subnetCidrs(args.cidr, args.azCount);
         const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
         const vpc = new aws.ec2.Vpc(name, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, parent);
+        if (args.flowLogs) this.flowLogs(name, vpc, args.flowLogs);
         // The default security group admits all traffic between its members; empty it so nothing relies on it.
         new aws.ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-locked` } }, parent);
         const gateway = new aws.ec2.InternetGateway(name, { vpcId: vpc.id, tags: { Name: name } }, parent);
@@ -116,5 +142,70 @@ export class Network extends pulumi.ComponentResource {
             publicSubnetIds: pulumi.all(publicSubnets.map((s) => s.id)),
             privateSubnetIds: pulumi.all(privateSubnets.map((s) => s.id)),
         };
+    }
+
+    /** Flow logs of every ENI in the VPC (checkov CKV2_AWS_11, Security Hub EC2.6). */
+    private flowLogs(name: string, vpc: aws.ec2.Vpc, args: FlowLogsArgs): aws.ec2.FlowLog {
+        const parent = { parent: this };
+        if (args.destination === "s3") {
+            return new aws.ec2.FlowLog(`${name}-flow-logs`, {
+                vpcId: vpc.id,
+                trafficType: "ALL",
+                logDestinationType: "s3",
+                logDestination: pulumi.interpolate`${args.bucketArn}/${args.prefix}/`,
+                maxAggregationInterval: 600,
+                tags: { Name: `${name}-flow-logs` },
+            }, { parent: this, dependsOn: args.dependsOn ?? [] });
+        }
+        const identity = aws.getCallerIdentityOutput({}, parent);
+        const partition = aws.getPartitionOutput({}, parent);
+        const region = aws.getRegionOutput({}, parent);
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+            name: args.logGroupName,
+            retentionInDays: args.retentionDays ?? 90,
+            kmsKeyId: args.kmsKeyArn,
+            tags: { Name: `${name}-flow-logs` },
+        }, parent);
+        const role = new aws.iam.Role(`${name}-flow-logs`, {
+            description: `${name}: lets VPC Flow Logs write to ${args.logGroupName}`,
+            assumeRolePolicy: pulumi.all([identity.accountId, partition.partition, region.region]).apply(([accountId, partitionName, regionName]) =>
+                JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{
+                        Effect: "Allow",
+                        Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                        Action: "sts:AssumeRole",
+                        // Confused-deputy guard: only this account's flow logs may assume the role.
+                        Condition: {
+                            StringEquals: { "aws:SourceAccount": accountId },
+                            ArnLike: { "aws:SourceArn": `arn:${partitionName}:ec2:${regionName}:${accountId}:vpc-flow-log/*` },
+                        },
+                    }],
+                }),
+            ),
+        }, parent);
+        new aws.iam.RolePolicy(`${name}-flow-logs`, {
+            role: role.id,
+            policy: logGroup.arn.apply((arn) =>
+                JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{
+                        Sid: "WriteFlowLogs",
+                        Effect: "Allow",
+                        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        Resource: [arn, `${arn}:log-stream:*`],
+                    }],
+                }),
+            ),
+        }, parent);
+        return new aws.ec2.FlowLog(`${name}-flow-logs`, {
+            vpcId: vpc.id,
+            trafficType: "ALL",
+            logDestinationType: "cloud-watch-logs",
+            logDestination: logGroup.arn,
+            iamRoleArn: role.arn,
+            maxAggregationInterval: 600,
+            tags: { Name: `${name}-flow-logs` },
+        }, parent);
     }
 }

@@ -57,8 +57,25 @@ export interface WeightedListenerArgs {
     readonly deletionProtection?: boolean;
     /** Seconds an idle connection stays open. @default 60 */
     readonly idleTimeoutSeconds?: number;
+    /**
+     * Where the load balancer writes its access logs (S3 bucket and key prefix), and what it waits for before
+     * switching them on (AWS checks the bucket policy). Unset leaves access logs off. @default undefined
+     */
+    readonly accessLogs?: AccessLogsArgs;
+    /** ARN of an existing regional AWS WAF web ACL to associate with the load balancer. @default undefined (no web ACL) */
+    readonly webAclArn?: pulumi.Input<string>;
     /** Tags for every resource. @default {} */
     readonly tags?: Record<string, string>;
+}
+
+/** The S3 destination of the load balancer's access logs. */
+export interface AccessLogsArgs {
+    /** Bucket name, in the load balancer's region. */
+    readonly bucket: pulumi.Input<string>;
+    /** Key prefix; must not contain `AWSLogs`. @default "" (the bucket's root) */
+    readonly prefix?: pulumi.Input<string>;
+    /** Resources to wait for, such as the bucket policy that lets ELB write. @default [] */
+    readonly dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -75,6 +92,8 @@ export class WeightedListener extends pulumi.ComponentResource {
     public readonly listener: aws.lb.Listener;
     public readonly redirectListener: aws.lb.Listener;
     public readonly testListener: aws.lb.Listener;
+    /** The WAF association, when `webAclArn` is set. */
+    public readonly webAclAssociation?: aws.wafv2.WebAclAssociation;
     public readonly serviceUrl: pulumi.Output<string>;
     public readonly testUrl: pulumi.Output<string>;
 
@@ -136,8 +155,16 @@ export class WeightedListener extends pulumi.ComponentResource {
             enableHttp2: true,
             desyncMitigationMode: "defensive",
             idleTimeout: args.idleTimeoutSeconds ?? 60,
+            // Settings of the load balancer itself, never of the weights: a traffic step leaves them alone.
+            accessLogs: args.accessLogs && { enabled: true, bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix ?? "" },
             tags,
-        }, parent);
+        }, { parent: this, dependsOn: args.accessLogs?.dependsOn ?? [] });
+        if (args.webAclArn !== undefined) {
+            this.webAclAssociation = new aws.wafv2.WebAclAssociation(name, {
+                resourceArn: this.loadBalancer.arn,
+                webAclArn: args.webAclArn,
+            }, parent);
+        }
 
         const stickySeconds = pulumi.output(args.stickySeconds ?? 0);
         this.listener = new aws.lb.Listener(name, {
@@ -207,6 +234,7 @@ export class WeightedListener extends pulumi.ComponentResource {
             listener: this.listener,
             redirectListener: this.redirectListener,
             testListener: this.testListener,
+            webAclAssociation: this.webAclAssociation,
             serviceUrl: this.serviceUrl,
             testUrl: this.testUrl,
         });

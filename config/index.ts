@@ -4,10 +4,12 @@ import { z } from "zod";
 import { NAMESPACE, configKey, formatIssue } from "./format";
 import { kubeconfigProblems } from "./kubernetes";
 import { COLOURS, Colour, SectionName, StackConfig, sectionSchemas } from "./schema";
+import { arnRegion } from "./security";
 
 export * from "./schema";
 export { kubernetesSchema, kubeconfigProblems } from "./kubernetes";
 export type { KubernetesConfig } from "./kubernetes";
+export { DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS } from "./security";
 export { NAMESPACE, configKey } from "./format";
 
 /** Thrown when the stack config is invalid. `problems` lists every problem found, one message each. */
@@ -88,6 +90,18 @@ function platformProblems(config: Partial<StackConfig>, kubernetesGiven: boolean
         return [`${configKey("kubernetes")}: is set, but ${configKey("service", ["platform"])} is "ecs", which ignores it; set platform to "kubernetes" or remove ${configKey("kubernetes")}`];
     }
     return [];
+}
+
+/** Values that must live in the stack's region. */
+export function regionProblems(config: Pick<StackConfig, "service">, region: string): string[] {
+    const problems: string[] = [];
+    const webAcl = config.service.webAclArn;
+    if (webAcl !== undefined && arnRegion(webAcl) !== region) {
+        problems.push(
+            `${configKey("service", ["webAclArn"])} = ${JSON.stringify(webAcl)}: the web ACL is in ${arnRegion(webAcl)} but the stack is in ${region} (aws:region); a load balancer can use only a web ACL of its own region`,
+        );
+    }
+    return problems;
 }
 
 /** The colours that must wait for the pre-release snapshot: `snapshotColour`, or those whose version equals the label. */
@@ -200,6 +214,7 @@ export function loadConfig(): LoadedConfig {
     }
     problems.push(...kubeconfigProblems(config?.kubernetes, secretSections.has("kubernetes")));
     if (!region) problems.push("aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`");
+    if (config && region) problems.push(...regionProblems(config, region));
     if (problems.length > 0 || !config || !region) throw new ConfigError(problems);
     return { config, region, secretSections };
 }

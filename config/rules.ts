@@ -73,6 +73,9 @@ export function distinct<T extends z.ZodTypeAny>(item: T, minItems: number, what
         });
 }
 
+/** The retention periods CloudWatch Logs accepts, in days (PutRetentionPolicy, retentionInDays). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
 /** The day names accepted in freeze windows, Monday first. */
 export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Day = (typeof DAYS)[number];

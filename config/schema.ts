@@ -1,7 +1,10 @@
 // The zod schema of every `shiftwise:*` key, with all defaults.
 import { z } from "zod";
 import { kubernetesSchema } from "./kubernetes";
-import { DAYS, boolean, cidr, clockTime, distinct, integer, matching, numberAbove } from "./rules";
+import { DAYS, LOG_RETENTION_DAYS, boolean, cidr, clockTime, distinct, integer, matching, numberAbove } from "./rules";
+import { accessLogsSchema, containerUser, flowLogsSchema, monitoringIntervalSeconds, readonlyRootFilesystem, webAclArn } from "./security";
+
+export { LOG_RETENTION_DAYS } from "./rules";
 
 /**
  * The zod schema of every `shiftwise:*` stack-config key (see DESIGN.md, "The
@@ -25,8 +28,6 @@ const serviceName = z
     .min(2, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" })
     .max(20, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" });
 
-/** The retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 const urlPath = matching(/^\/[^\s]*$/, "must be a URL path starting with /", "for example /healthz");
 
@@ -73,6 +74,8 @@ export const serviceSchema = z
             testPort: integer(1, 65535, "pick a free port for the test listener, e.g. 8443").default(8443),
             testCidrs: distinct(cidr(0, 32, "e.g. 10.0.0.0/8 for your CI runners"), 0, "CIDR blocks", "list the networks allowed to reach the test listener").default([]),
             ingressCidrs: distinct(cidr(0, 32, "e.g. 0.0.0.0/0 for a public service"), 1, "CIDR blocks", "list who may reach the service on 80 and 443").default(["0.0.0.0/0"]),
+            accessLogs: accessLogsSchema.prefault({}),
+            webAclArn: webAclArn.optional(),
             environment: z
                 .record(
                     z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "environment variable names are letters, digits and _" }),
@@ -114,6 +117,7 @@ export const networkSchema = z
                         natGateways: z
                             .enum(["one", "perAz"], { error: 'must be "one" or "perAz"; "perAz" survives the loss of an AZ' })
                             .default("perAz"),
+                        flowLogs: flowLogsSchema.prefault({}),
                     },
                     { error: "must be an object with cidr and azCount" },
                 )
@@ -245,6 +249,8 @@ export const colourSchema = z
             cpuArchitecture: z
                 .enum(["X86_64", "ARM64"], { error: 'must be "X86_64" or "ARM64"; match the architecture the image was built for' })
                 .default("X86_64"),
+            readonlyRootFilesystem,
+            user: containerUser.optional(),
         },
         { error: "must be an object with version, image and desiredCount" },
     )
@@ -426,6 +432,7 @@ export const databaseSchema = z
             snapshotColour: z.enum(["blue", "green"], { error: 'must be "blue" or "green"' }).optional(),
             migration: migrationSchema.optional(),
             backupRetentionDays: integer(1, 35, "RDS keeps automated backups 1 to 35 days").default(7),
+            monitoringIntervalSeconds,
             backupPlan: z
                 .object(
                     {

@@ -358,6 +358,13 @@ class AwsMocks implements pulumi.runtime.Mocks {
             case "aws:cloudwatch/metricAlarm:MetricAlarm":
             case "aws:cloudwatch/compositeAlarm:CompositeAlarm":
                 return { arn: this.arn("cloudwatch", `alarm:${inputs.name ?? inputs.alarmName ?? name}`) };
+            case "aws:s3/bucket:Bucket": {
+                // Pulumi auto-names buckets from the logical name plus a random suffix; S3 names are lowercase.
+                const bucket = String(inputs.bucket ?? `${name}-${suffix.slice(0, 7)}`).toLowerCase();
+                return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com` };
+            }
+            case "aws:rds/parameterGroup:ParameterGroup":
+                return { name: inputs.name ?? `${name}-${suffix.slice(0, 7)}`, arn: this.arn("rds", `pg:${inputs.name ?? name}`) };
             case "aws:kms/key:Key":
                 return { arn: this.arn("kms", `key/${suffix}`), keyId: suffix };
             case "aws:backup/vault:Vault":

@@ -130,6 +130,7 @@ describe("config validation: alarms and database", () => {
             maxAllocatedStorageGb: 100,
             port: 5432,
             backupRetentionDays: 7,
+            monitoringIntervalSeconds: 60,
             backupPlan: { schedule: "cron(0 3 * * ? *)", retentionDays: 35 },
         });
     });

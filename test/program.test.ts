@@ -230,6 +230,7 @@ for (const stack of ["staging", "production"]) {
                 image: { image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0" },
                 desiredCount: { desiredCount: 5 },
                 "CPU architecture": { cpuArchitecture: "ARM64" },
+                "read-only root opt-out and user": { readonlyRootFilesystem: false, user: "1000:1000" },
                 "version and image": { version: "v1.6.0", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0" },
             };
             for (const [what, fields] of Object.entries(edits)) {
