@@ -36,6 +36,8 @@ export interface StepEntry {
     polls?: number;
     lastAlarmState?: AlarmState;
     outcome?: "promoted" | "alarm" | "low-traffic" | "paused" | "interrupted" | "failed";
+    /** Set when a `shiftwise promote` request ended this bake early. */
+    endedEarly?: { readonly by: string; readonly reason: string };
 }
 
 /** One rollback attempt. */
@@ -85,9 +87,18 @@ export interface DeploymentRecord {
     readonly rollbacks: RollbackEntry[];
     pause?: { readonly afterPercent: number; readonly reason: string; readonly at: string };
     resumes?: { readonly at: string; readonly by: StartedBy }[];
+    /** The release ledger's notes: the lease that ran it, take-overs, requests served (rollout/ledgerSession.ts). */
+    ledger?: LedgerNotes;
     /** Seconds per stage, filled at the end. */
     durationsSeconds?: Record<string, number>;
     error?: string;
+}
+
+/** What the release ledger adds to a record: the lease that ran it, take-overs and forced leases, requests served. */
+export interface LedgerNotes {
+    lease: { readonly owner: string; readonly command: string; readonly token: string };
+    events: { readonly kind: string; readonly at: string; readonly by: string; readonly reason: string; readonly previousOwner: string; readonly previousCommand: string }[];
+    requests: { readonly id: string; readonly kind: string; readonly by: string; readonly reason: string; readonly createdAt: string; readonly servedAt: string; readonly outcome: string }[];
 }
 
 /** Reads and writes the records of one stack. */

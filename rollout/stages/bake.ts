@@ -27,6 +27,8 @@ export async function bake(context: RolloutContext, step: StepEntry): Promise<st
             to: now,
         });
         const minutes = (now.getTime() - from.getTime()) / 60_000;
+        const promoted = await endedEarly(context, step, state, minutes);
+        if (promoted) return promoted;
         deps.reporter.progress(`bake ${step.percent}%: ${minutes.toFixed(1)}/${bakeMinutes} min, ${step.requests}/${minRequestsPerStep} requests, alarm ${state}`);
         if (minutes >= bakeMinutes && step.requests >= minRequestsPerStep) {
             step.outcome = "promoted";
@@ -41,4 +43,17 @@ export async function bake(context: RolloutContext, step: StepEntry): Promise<st
         }
         await context.sleep(pollSeconds * 1000);
     }
+}
+
+/** Ends the bake now when a promote request is pending and this poll's verdict is OK; never on ALARM or missing data. */
+async function endedEarly(context: RolloutContext, step: StepEntry, state: string, minutes: number): Promise<string | undefined> {
+    const promotion = context.promotion;
+    if (!promotion || state !== "OK") return undefined;
+    context.promotion = undefined;
+    const detail = `bake of ${step.percent}% ended after ${minutes.toFixed(1)} min and ${step.requests} requests, as ${promotion.by} asked: ${promotion.reason}`;
+    await promotion.accept(detail);
+    step.outcome = "promoted";
+    step.endedEarly = { by: promotion.by, reason: promotion.reason };
+    step.finishedAt = context.deps.clock.now().toISOString();
+    return detail;
 }

@@ -91,6 +91,11 @@ export class RolloutContext {
     readonly outputs: DriverOutputs;
     readonly candidate: Colour;
     readonly stable: Colour;
+    /**
+     * A `shiftwise promote` request the lease holder accepted: the bake ends at
+     * its next poll whose alarm verdict is OK, and `accept` records that.
+     */
+    promotion?: { readonly by: string; readonly reason: string; accept(outcome: string): Promise<void> };
 
     constructor(
         readonly deps: DriverDeps,
