@@ -13,6 +13,7 @@ import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
 import { StackKey } from "./components/stackKey";
 import { TEST_HEADER, WeightedListener } from "./components/weightedListener";
+import { maintenancePage } from "./config/maintenancePage";
 import { COLOURS, Colour, DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
 
 // Validate everything first: a bad config fails here, before any resource is registered.
@@ -238,6 +239,7 @@ const traffic = new WeightedListener(service.name, {
         dependsOn: logBucket?.ready,
     },
     webAclArn: service.webAclArn,
+    ...(config.maintenance.enabled ? { maintenance: { messageBody: maintenancePage(config.maintenance.reason ?? "") } } : {}),
     tags,
 });
 resolveForwardingListenerArn(traffic.listener.arn);
@@ -298,6 +300,8 @@ export const clusterName = ecsEnvironment ? ecsEnvironment.cluster.name : kubern
 /** The Kubernetes namespace of the colours; null on ECS. */
 export const kubernetesNamespace = kubernetesEnvironment ? kubernetesEnvironment.namespace : null;
 export const weights = { blue: config.traffic.blue, green: config.traffic.green };
+/** Maintenance mode: when on, the forwarding listener answers 503 with the page and forwards nothing. */
+export const maintenance = { enabled: config.maintenance.enabled, reason: config.maintenance.reason ?? null };
 export const stable = stableColour(config.traffic);
 export const candidate = otherColour(stable);
 export const blue = colourOutputs("blue");

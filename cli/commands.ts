@@ -8,6 +8,7 @@ import { ExitCode } from "../rollout/exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "../ports/ports";
 import { systemClock } from "../ports/ports";
 import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
+import { setMaintenance } from "../rollout/maintenance";
 import { lineReporter } from "../rollout/reporter";
 import { rollbackCommand } from "../rollout/rollback";
 import { nodeFetcher } from "../rollout/smoke";
@@ -142,6 +143,32 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
             );
         },
     );
+
+    common(program.command("maintenance").description("Maintenance mode: the service answers 503 with a maintenance page (on) or forwards by the weights again (off); one listener update, recorded."))
+        .argument("<state>", "on or off", (value: string) => {
+            if (value !== "on" && value !== "off") throw new InvalidArgumentError('must be "on" or "off"');
+            return value;
+        })
+        .option("--reason <text>", "why (required for on): shown on the page and recorded")
+        .action(async (state: "on" | "off", options: CommonOptions & { reason?: string }) => {
+            if (state === "on" && !options.reason?.trim()) {
+                io.stderr('shiftwise maintenance on: --reason "<why>" is required; it is shown on the page and recorded; nothing was changed\n');
+                return setExitCode(ExitCode.invalid);
+            }
+            setExitCode(
+                await guarded(io, async () => {
+                    // Maintenance reads nothing from AWS: the stack and the records are enough.
+                    const stack = await context.openStack(options.stack, options.json ? io.stderr : () => undefined);
+                    const records = new RecordStore(path.resolve(context.projectDir, options.recordsDir ?? DEFAULT_RECORDS_DIR), options.stack);
+                    const write = options.json ? io.stderr : io.stdout;
+                    const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: false });
+                    const outcome = await setMaintenance({ stack, clock: context.clock, reporter, recordsDir: records.dir, by: startedBy(context.env) }, { enabled: state === "on", reason: options.reason });
+                    if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
+                    else if (outcome.exitCode !== ExitCode.success) io.stderr(`${outcome.message}\n`);
+                    return outcome.exitCode;
+                }),
+            );
+        });
 }
 
 function percentArgument(value: string): number {

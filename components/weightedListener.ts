@@ -64,6 +64,14 @@ export interface WeightedListenerArgs {
     readonly accessLogs?: AccessLogsArgs;
     /** ARN of an existing regional AWS WAF web ACL to associate with the load balancer. @default undefined (no web ACL) */
     readonly webAclArn?: pulumi.Input<string>;
+    /**
+     * Maintenance mode: the forwarding listener answers every request with 503
+     * and this HTML page instead of forwarding. The weights, the target groups
+     * and the test listener stay as they are, so turning it on or off changes
+     * only `listener`, and the test path still reaches both colours.
+     * @default undefined (forward by weight)
+     */
+    readonly maintenance?: { readonly messageBody: pulumi.Input<string> };
     /** Tags for every resource. @default {} */
     readonly tags?: Record<string, string>;
 }
@@ -173,7 +181,10 @@ export class WeightedListener extends pulumi.ComponentResource {
             protocol: "HTTPS",
             sslPolicy,
             certificateArn: args.certificateArn,
-            defaultActions: [{
+            defaultActions: args.maintenance ? [{
+                type: "fixed-response",
+                fixedResponse: { contentType: "text/html", statusCode: "503", messageBody: args.maintenance.messageBody },
+            }] : [{
                 type: "forward",
                 forward: {
                     // Both target groups and both weights, always: a weight of 0 keeps the colour

@@ -1,6 +1,7 @@
 // The zod schema of every `shiftwise:*` key, with all defaults.
 import { z } from "zod";
 import { kubernetesSchema } from "./kubernetes";
+import { MAX_FIXED_RESPONSE_BODY, maintenancePage } from "./maintenancePage";
 import { DAYS, LOG_RETENTION_DAYS, boolean, cidr, clockTime, distinct, integer, matching, numberAbove } from "./rules";
 import { accessLogsSchema, containerUser, flowLogsSchema, monitoringIntervalSeconds, readonlyRootFilesystem, webAclArn } from "./security";
 
@@ -466,14 +467,6 @@ export const databaseSchema = z
         }
     });
 
-/**
- * ALB fixed responses carry at most 1024 characters of body (ELB API Reference,
- * FixedResponseActionConfig.MessageBody); the maintenance page wraps the reason in
- * about 300 characters of HTML, so the reason is capped well below the rest.
- */
-export const MAX_MAINTENANCE_REASON_CHARS = 500;
-
-/** Maintenance mode: the forwarding listener answers 503 with a page; the test listener still reaches both colours. */
 export const maintenanceSchema = z
     .object(
         {
@@ -481,8 +474,8 @@ export const maintenanceSchema = z
             reason: z
                 .string({ error: "must be a short text shown on the maintenance page" })
                 .min(1, { error: "must not be empty; say why the service is down, e.g. database upgrade" })
-                .max(MAX_MAINTENANCE_REASON_CHARS, {
-                    error: `must be at most ${MAX_MAINTENANCE_REASON_CHARS} characters; an ALB fixed response carries at most 1024 characters`,
+                .refine((reason) => maintenancePage(reason).length <= MAX_FIXED_RESPONSE_BODY, {
+                    error: `makes the maintenance page longer than the ${MAX_FIXED_RESPONSE_BODY} characters an ALB fixed response carries; shorten it`,
                 })
                 .optional(),
         },

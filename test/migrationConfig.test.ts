@@ -1,6 +1,7 @@
 // Table tests of the migration and maintenance keys: exact messages, defaults, and the migration image rule.
 import * as assert from "assert";
 import { ConfigError, migrationRelease, parseStackConfig, shiftwiseSections } from "../config";
+import { maintenancePage } from "../config/maintenancePage";
 import { evaluateFailure, stackConfig, withSection } from "./harness";
 
 type Sections = Record<string, any>;
@@ -79,8 +80,8 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
     },
     {
         name: "maintenance with a reason too long for an ALB fixed response",
-        edit: (c) => (c.maintenance = { enabled: true, reason: "r".repeat(501) }),
-        problems: [`shiftwise:maintenance.reason = "${"r".repeat(76)}...: must be at most 500 characters; an ALB fixed response carries at most 1024 characters`],
+        edit: (c) => (c.maintenance = { enabled: true, reason: "<b>".repeat(100) }),
+        problems: [`shiftwise:maintenance.reason = "${"<b>".repeat(25)}<...: makes the maintenance page longer than the 1024 characters an ALB fixed response carries; shorten it`],
     },
     {
         name: "maintenance enabled as a word",
@@ -128,6 +129,15 @@ describe("config: database.migration and maintenance", () => {
         const parsed = parseStackConfig(config);
         assert.deepStrictEqual(parsed.database?.migration, { command: MIGRATE, timeoutMinutes: 30, stableSoakMinutes: 10, cpu: 256, memory: 512 });
         assert.deepStrictEqual(parsed.maintenance, { enabled: false });
+    });
+
+    it("accepts a reason whose escaped page fits the ALB's 1024 characters, and escapes it", () => {
+        const config = sections();
+        config.maintenance = { enabled: "true", reason: "x".repeat(700) };
+        assert.deepStrictEqual(parseStackConfig(config).maintenance, { enabled: true, reason: "x".repeat(700) });
+        assert.ok(maintenancePage("x".repeat(700)).length <= 1024);
+        assert.ok(maintenancePage("x".repeat(900)).length > 1024);
+        assert.match(maintenancePage(`<script>alert("&")</script>`), /<p>&lt;script&gt;alert\(&quot;&amp;&quot;\)&lt;\/script&gt;<\/p>/);
     });
 
     it("a bad migration registers no resource", async () => {
