@@ -130,7 +130,7 @@ export class Database extends pulumi.ComponentResource {
             }, parent);
             const securityGroup = new aws.ec2.SecurityGroup(name, {
                 vpcId: create.vpcId,
-                description: `${create.identifier} database; ingress only from the service's colours`,
+                description: `${create.identifier} database; ingress only from the service colours`,
                 tags: { ...tags, Name: name },
             }, parent);
             const engineVersion = create.engineVersion ?? "16";

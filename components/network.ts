@@ -84,7 +84,16 @@ export class Network extends pulumi.ComponentResource {
     private createVpc(name: string, args: CreateVpcArgs) {
         const parent = { parent: this };
         const cidrs = subnetCidrs(args.cidr, args.azCount);
-        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
+        // Only the cloud knows how many zones the region has: check the answer before any subnet needs one,
+        // so `pulumi preview` fails with the reason instead of `up` failing halfway on an undefined zone.
+        const zoneNames = aws.getAvailabilityZonesOutput({ state: "available" }, parent).names.apply((names) => {
+            if (names.length < args.azCount) {
+                throw new Error(
+                    `Network ${name}: azCount is ${args.azCount}, but the region has only ${names.length} available availability zones (${names.join(", ")}); lower azCount to ${names.length} or less`,
+                );
+            }
+            return names;
+        });
         const vpc = new aws.ec2.Vpc(name, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, parent);
         if (args.flowLogs) this.flowLogs(name, vpc, args.flowLogs);
         // The default security group admits all traffic between its members; empty it so nothing relies on it.
@@ -101,7 +110,7 @@ export class Network extends pulumi.ComponentResource {
         const natCount = args.natGateways === "one" ? 1 : args.azCount;
         const natGateways: aws.ec2.NatGateway[] = [];
         for (let i = 0; i < args.azCount; i++) {
-            const zone = zones.names[i];
+            const zone = zoneNames[i];
             const publicSubnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
                 vpcId: vpc.id,
                 cidrBlock: cidrs.public[i],
@@ -125,7 +134,7 @@ export class Network extends pulumi.ComponentResource {
             const privateSubnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
                 vpcId: vpc.id,
                 cidrBlock: cidrs.private[i],
-                availabilityZone: zones.names[i],
+                availabilityZone: zoneNames[i],
                 mapPublicIpOnLaunch: false,
                 tags: { Name: `${name}-private-${i}`, "shiftwise:tier": "private" },
             }, parent);

@@ -1,6 +1,7 @@
 // Loads and parses the stack config once: the only reader of `pulumi.Config`.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { StackContext, stackContextProblems } from "./crossRules";
 import { NAMESPACE, configKey, formatIssue } from "./format";
 import { kubeconfigProblems } from "./kubernetes";
 import { COLOURS, Colour, SectionName, StackConfig, sectionSchemas } from "./schema";
@@ -11,6 +12,7 @@ export { kubernetesSchema, kubeconfigProblems } from "./kubernetes";
 export type { KubernetesConfig } from "./kubernetes";
 export { DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS } from "./security";
 export { NAMESPACE, configKey } from "./format";
+export type { StackContext } from "./crossRules";
 
 /** Thrown when the stack config is invalid. `problems` lists every problem found, one message each. */
 export class ConfigError extends Error {
@@ -23,9 +25,11 @@ export class ConfigError extends Error {
 /**
  * Validates the `shiftwise:*` part of a stack config. `raw` maps each key
  * without its namespace (`traffic`) to its value as written in the stack file.
- * Every problem is collected; the function throws a single `ConfigError`.
+ * `context` adds the rules that need the stack's name and region (derived
+ * names, the certificate's region). Every problem is collected; the function
+ * throws a single `ConfigError`.
  */
-export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackConfig {
+export function parseStackConfig(raw: Readonly<Record<string, unknown>>, context: StackContext = {}): StackConfig {
     const problems: string[] = [];
     const known = Object.keys(sectionSchemas);
     for (const key of Object.keys(raw)) {
@@ -45,6 +49,7 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
     }
     problems.push(...crossSectionProblems(parsed as Partial<StackConfig>));
     problems.push(...platformProblems(parsed as Partial<StackConfig>, raw.kubernetes !== undefined));
+    problems.push(...stackContextProblems(parsed as Partial<StackConfig>, context));
     if (problems.length > 0) throw new ConfigError(problems);
     return parsed as StackConfig;
 }
@@ -207,7 +212,7 @@ export function loadConfig(): LoadedConfig {
     const problems: string[] = [];
     let config: StackConfig | undefined;
     try {
-        config = parseStackConfig(sections);
+        config = parseStackConfig(sections, { stack: pulumi.getStack(), region });
     } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         problems.push(...error.problems);

@@ -1,5 +1,7 @@
 // The zod schema of every `shiftwise:*` key, with all defaults.
 import { z } from "zod";
+import { ALB_TLS13_POLICIES, SECURITY_GROUP_RULES_PER_DIRECTION, TAG_VALUE, backupScheduleProblem, matcherProblem, minimumMaxStorage } from "./awsRules";
+import { LONGEST_DERIVED, SERVICE_NAME_MAX, derivedNameProblems, serviceDerivedNames } from "./derivedNames";
 import { kubernetesSchema } from "./kubernetes";
 import { MAX_FIXED_RESPONSE_BODY, maintenancePage } from "./maintenancePage";
 import { DAYS, LOG_RETENTION_DAYS, boolean, cidr, clockTime, distinct, integer, matching, numberAbove } from "./rules";
@@ -21,13 +23,22 @@ export type Colour = (typeof COLOURS)[number];
 /** The TLS policy used when `shiftwise:tls.sslPolicy` is not set: TLS 1.3, with TLS 1.2 for older clients. */
 export const DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
+const serviceNameLength = `must be 2 to ${SERVICE_NAME_MAX} characters; the longest name built from it, the ${LONGEST_DERIVED.limit.what} ${LONGEST_DERIVED.name.replace(/0+$/, "<7 random characters>")}, must fit AWS's ${LONGEST_DERIVED.limit.maxLength}`;
+
 const serviceName = z
     .string({ error: "must be a string; set the service name, e.g. shop" })
     .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, {
         error: "must be lowercase letters, digits and hyphens, start with a letter and not end with a hyphen; AWS resource names are built from it",
+        abort: true,
     })
-    .min(2, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" })
-    .max(20, { error: "must be 2 to 20 characters; AWS limits load balancer and target group names to 32" });
+    .min(2, { error: serviceNameLength, abort: true })
+    .max(SERVICE_NAME_MAX, { error: serviceNameLength, abort: true })
+    // Reserved prefixes: a service called "internal" or "sg" yields names AWS refuses.
+    .superRefine((name, ctx) => {
+        for (const problem of derivedNameProblems(serviceDerivedNames(name))) {
+            ctx.addIssue({ code: "custom", input: name, message: `${problem}; pick another service name` });
+        }
+    });
 
 
 const urlPath = matching(/^\/[^\s]*$/, "must be a URL path starting with /", "for example /healthz");
@@ -40,7 +51,8 @@ export const serviceSchema = z
                 .enum(["ecs", "kubernetes"], { error: 'must be "ecs" (Fargate) or "kubernetes" (an existing EKS cluster, with shiftwise:kubernetes)' })
                 .default("ecs"),
             port: integer(1, 65535, "set the port the container listens on, e.g. 8080"),
-            healthCheckPath: urlPath,
+            // ELBv2 API reference, HealthCheckPath: 1 to 1024 characters.
+            healthCheckPath: urlPath.max(1024, { error: "must be at most 1024 characters, the ALB health check path limit; use a shorter path" }),
             healthCheck: z
                 .object(
                     {
@@ -52,7 +64,12 @@ export const serviceSchema = z
                             /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/,
                             "must be HTTP codes such as 200 or 200-299",
                             "use a code, a range or a comma-separated list",
-                        ).default("200-299"),
+                        )
+                            .superRefine((matcher, ctx) => {
+                                const problem = matcherProblem(matcher);
+                                if (problem) ctx.addIssue({ code: "custom", input: matcher, message: `${problem}; e.g. 200-299` });
+                            })
+                            .default("200-299"),
                     },
                     { error: "must be an object; see README for the health check keys" },
                 )
@@ -89,6 +106,16 @@ export const serviceSchema = z
     )
     .strict()
     .superRefine((service, ctx) => {
+        // The ALB's security group gets one inbound rule per ingress CIDR on 80 and on 443, and one per test CIDR.
+        const inboundRules = 2 * service.ingressCidrs.length + service.testCidrs.length;
+        if (inboundRules > SECURITY_GROUP_RULES_PER_DIRECTION) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["ingressCidrs"],
+                input: service.ingressCidrs,
+                message: `with testCidrs gives the load balancer's security group ${inboundRules} inbound rules (2 per ingress CIDR, 1 per test CIDR); a security group holds ${SECURITY_GROUP_RULES_PER_DIRECTION} by default, so merge CIDRs into larger blocks`,
+            });
+        }
         for (const reserved of [80, 443, service.port]) {
             if (service.testPort === reserved) {
                 ctx.addIssue({
@@ -174,11 +201,12 @@ export const tlsSchema = z
                 "must be an ACM certificate ARN",
                 "e.g. arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>",
             ),
-            sslPolicy: matching(
-                /^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$/,
-                "must be an ELB TLS 1.3 security policy (ELBSecurityPolicy-TLS13-...)",
-                `use ${DEFAULT_SSL_POLICY}`,
-            ).default(DEFAULT_SSL_POLICY),
+            // A fixed list: a name that only looks like a TLS 1.3 policy fails CreateListener (see awsRules.ts).
+            sslPolicy: z
+                .enum(ALB_TLS13_POLICIES, {
+                    error: `must be one of the ALB's TLS 1.3 security policies (${ALB_TLS13_POLICIES.length} names, e.g. ELBSecurityPolicy-TLS13-1-3-2021-06; see the README); use ${DEFAULT_SSL_POLICY}`,
+                })
+                .default(DEFAULT_SSL_POLICY),
         },
         { error: "must be an object with certificateArn" },
     )
@@ -242,7 +270,11 @@ function checkFargatePair(task: { readonly cpu: number; readonly memory: number 
 export const colourSchema = z
     .object(
         {
-            version: matching(/^\S{1,128}$/, "must be a non-empty version label without spaces", "e.g. v1.5.0"),
+            // The version becomes the `shiftwise:version` tag: AWS tag values allow letters, digits, spaces and + - = . _ : / @.
+            version: z
+                .string({ error: "must be a version label; e.g. v1.5.0" })
+                .regex(/^\S{1,128}$/, { error: "must be a non-empty version label without spaces; e.g. v1.5.0", abort: true })
+                .regex(TAG_VALUE, { error: "must use only letters, digits and + - = . _ : / @, because it becomes an AWS tag value; e.g. v1.5.0" }),
             image: pinnedImage,
             desiredCount: integer(0, 1000, "set how many tasks this colour runs"),
             cpu: fargateCpu.default(256),
@@ -437,7 +469,13 @@ export const databaseSchema = z
             backupPlan: z
                 .object(
                     {
-                        schedule: matching(/^cron\(.+\)$/, "must be an AWS cron expression", "e.g. cron(0 3 * * ? *)").default("cron(0 3 * * ? *)"),
+                        schedule: z
+                            .string({ error: "must be an AWS Backup cron expression; e.g. cron(0 3 * * ? *)" })
+                            .superRefine((schedule, ctx) => {
+                                const problem = backupScheduleProblem(schedule);
+                                if (problem) ctx.addIssue({ code: "custom", input: schedule, message: `${problem}; e.g. cron(0 3 * * ? *) for 03:00 UTC daily` });
+                            })
+                            .default("cron(0 3 * * ? *)"),
                         retentionDays: integer(1, 36500, "how long AWS Backup keeps each recovery point").default(35),
                     },
                     { error: "must be an object { schedule, retentionDays }" },
@@ -449,12 +487,13 @@ export const databaseSchema = z
     )
     .strict()
     .superRefine((database, ctx) => {
-        if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
+        const ceiling = minimumMaxStorage(database.allocatedStorageGb);
+        if (database.maxAllocatedStorageGb < ceiling) {
             ctx.addIssue({
                 code: "custom",
                 path: ["maxAllocatedStorageGb"],
                 input: database.maxAllocatedStorageGb,
-                message: `must be at least allocatedStorageGb (${database.allocatedStorageGb}); raise it`,
+                message: `must be at least 10% above allocatedStorageGb (${database.allocatedStorageGb}), as RDS storage autoscaling requires; raise it to ${ceiling} or more`,
             });
         }
         if (database.snapshotColour !== undefined && database.preReleaseSnapshot === undefined) {

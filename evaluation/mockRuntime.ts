@@ -107,13 +107,24 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
     // source-map-support, which costs more than the rest of the evaluation; V8's own formatting is enough here.
     const prepareStackTrace = Error.prepareStackTrace;
     (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+    // The Pulumi language host fails the program on an unhandled rejection (an error thrown inside an `apply`,
+    // such as a check on a provider function's result); do the same here instead of letting it kill the process.
+    // A failed registration never completes its RPC, so the evaluation races the program against that failure.
+    let onUnhandled: (reason: unknown) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => (onUnhandled = reject));
+    process.on("unhandledRejection", onUnhandled);
     try {
-        const outputs = await pulumi.runtime.runInPulumiStack(async () => require(programPath));
-        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+        const run = async () => {
+            const exports = await pulumi.runtime.runInPulumiStack(async () => require(programPath));
+            await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+            return exports;
+        };
+        const outputs = await Promise.race([run(), failed]);
         return { resources: [...captured.values()], outputs: normalise(outputs ?? {}) as Record<string, unknown> };
     } catch (error) {
         throw new ProgramError(error, [...captured.values()].filter((r) => r.type !== "pulumi:pulumi:Stack"));
     } finally {
+        process.off("unhandledRejection", onUnhandled);
         Error.prepareStackTrace = prepareStackTrace;
         forgetModule(programPath);
     }
@@ -208,6 +219,19 @@ export function revealSafe(value: unknown): unknown {
     return value;
 }
 
+/**
+ * The zones `DescribeAvailabilityZones` reports as available to an account in
+ * some regions, so a VPC spread over more zones than a region has fails here
+ * as it would in AWS. Regions not listed get three, the most common count.
+ */
+const REGION_ZONE_LETTERS: Readonly<Record<string, readonly string[]>> = {
+    "us-east-1": ["a", "b", "c", "d", "e", "f"],
+    "us-west-2": ["a", "b", "c", "d"],
+    "us-west-1": ["b", "c"],
+    "eu-west-1": ["a", "b", "c"],
+    "ap-northeast-1": ["a", "c", "d"],
+};
+
 /** A stable fake identifier derived from a resource's type and name, so two evaluations agree. */
 function fakeId(prefix: string, ...parts: string[]): string {
     return `${prefix}${createHash("sha256").update(parts.join("/")).digest("hex").slice(0, 17)}`;
@@ -230,7 +254,7 @@ class AwsMocks implements pulumi.runtime.Mocks {
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
         switch (args.token) {
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                const letters = ["a", "b", "c", "d", "e", "f"];
+                const letters = REGION_ZONE_LETTERS[this.region] ?? ["a", "b", "c"];
                 return {
                     names: letters.map((l) => `${this.region}${l}`),
                     zoneIds: letters.map((_, i) => `euw1-az${i + 1}`),

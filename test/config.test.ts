@@ -11,7 +11,7 @@ function baseSections(): Record<string, unknown> {
 type Sections = Record<string, any>;
 
 /** Each case edits a copy of the staging config and lists every message it must produce, exactly. */
-const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }[] = [
+const INVALID: { name: string; edit: (c: Sections) => void; problems: string[]; stack?: string; region?: string }[] = [
     {
         name: "weights that do not sum to 100",
         edit: (c) => (c.traffic = { blue: 70, green: 20 }),
@@ -113,7 +113,9 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
     {
         name: "a service name too long for AWS",
         edit: (c) => (c.service.name = "a-very-long-service-name"),
-        problems: ['shiftwise:service.name = "a-very-long-service-name": must be 2 to 20 characters; AWS limits load balancer and target group names to 32'],
+        problems: [
+            `shiftwise:service.name = "a-very-long-service-name": must be 2 to 18 characters; the longest name built from it, the target group name <service>-green-<7 random characters>, must fit AWS's 32`,
+        ],
     },
     {
         name: "a port out of range",
@@ -212,7 +214,7 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
         name: "a TLS policy without TLS 1.3",
         edit: (c) => (c.tls.sslPolicy = "ELBSecurityPolicy-2016-08"),
         problems: [
-            'shiftwise:tls.sslPolicy = "ELBSecurityPolicy-2016-08": must be an ELB TLS 1.3 security policy (ELBSecurityPolicy-TLS13-...); use ELBSecurityPolicy-TLS13-1-2-2021-06',
+            `shiftwise:tls.sslPolicy = "ELBSecurityPolicy-2016-08": must be one of the ALB's TLS 1.3 security policies (26 names, e.g. ELBSecurityPolicy-TLS13-1-3-2021-06; see the README); use ELBSecurityPolicy-TLS13-1-2-2021-06`,
         ],
     },
     {
@@ -239,6 +241,130 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[] }
         problems: [
             "shiftwise:rollout.freezeWindows[0].reason is missing: must say why deployments are frozen",
             'shiftwise:rollout.freezeWindows[0].days[1] = "funday": must be one of mon, tue, wed, thu, fri, sat, sun',
+        ],
+    },
+    {
+        // AWS's own rules (config/awsRules.ts cites the source of each).
+        name: "a service name one character past the derived maximum",
+        edit: (c) => (c.service.name = "abcdefghijklmnopqrs"),
+        problems: [
+            `shiftwise:service.name = "abcdefghijklmnopqrs": must be 2 to 18 characters; the longest name built from it, the target group name <service>-green-<7 random characters>, must fit AWS's 32`,
+        ],
+    },
+    {
+        name: "a service name that makes a load balancer name start with internal-",
+        edit: (c) => (c.service.name = "internal"),
+        problems: ['shiftwise:service.name = "internal": the load balancer name "internal-0000000" starts with "internal-", which AWS reserves; pick another service name'],
+    },
+    {
+        name: "a service name that makes security group names start with sg-",
+        edit: (c) => (c.service.name = "sg"),
+        problems: ['shiftwise:service.name = "sg": the security group name "sg-alb-0000000" starts with "sg-", which AWS reserves; pick another service name'],
+    },
+    {
+        name: "a version with a character AWS tags refuse",
+        edit: (c) => (c.blue.version = "v1.5.0#hotfix"),
+        problems: ['shiftwise:blue.version = "v1.5.0#hotfix": must use only letters, digits and + - = . _ : / @, because it becomes an AWS tag value; e.g. v1.5.0'],
+    },
+    {
+        name: "a TLS 1.3 policy name that does not exist",
+        edit: (c) => (c.tls.sslPolicy = "ELBSecurityPolicy-TLS13-1-2-2099-01"),
+        problems: [
+            `shiftwise:tls.sslPolicy = "ELBSecurityPolicy-TLS13-1-2-2099-01": must be one of the ALB's TLS 1.3 security policies (26 names, e.g. ELBSecurityPolicy-TLS13-1-3-2021-06; see the README); use ELBSecurityPolicy-TLS13-1-2-2021-06`,
+        ],
+    },
+    {
+        name: "a health check code above 499",
+        edit: (c) => (c.service.healthCheck = { matcher: "200-600" }),
+        problems: ['shiftwise:service.healthCheck.matcher = "200-600": code 200-600 is outside 200-499, the codes an ALB health check accepts; e.g. 200-299'],
+    },
+    {
+        name: "a health check range that runs backwards",
+        edit: (c) => (c.service.healthCheck = { matcher: "299-200,302" }),
+        problems: ['shiftwise:service.healthCheck.matcher = "299-200,302": range 299-200 runs backwards; write it low-high; e.g. 200-299'],
+    },
+    {
+        name: "a health check path over 1024 characters",
+        edit: (c) => (c.service.healthCheckPath = `/${"a".repeat(1024)}`),
+        problems: [
+            `shiftwise:service.healthCheckPath = "/${"a".repeat(75)}...: must be at most 1024 characters, the ALB health check path limit; use a shorter path`,
+        ],
+    },
+    {
+        name: "more ALB inbound rules than a security group holds",
+        edit: (c) => (c.service.ingressCidrs = Array.from({ length: 30 }, (_, i) => `10.${i}.0.0/16`)),
+        problems: [
+            'shiftwise:service.ingressCidrs = ["10.0.0.0/16","10.1.0.0/16","10.2.0.0/16","10.3.0.0/16","10.4.0.0/16","10.5....: with testCidrs gives the load balancer\'s security group 61 inbound rules (2 per ingress CIDR, 1 per test CIDR); a security group holds 60 by default, so merge CIDRs into larger blocks',
+        ],
+    },
+    {
+        name: "a storage ceiling less than 10% above the allocated storage",
+        edit: (c) => (c.database.maxAllocatedStorageGb = 21),
+        problems: [
+            "shiftwise:database.maxAllocatedStorageGb = 21: must be at least 10% above allocatedStorageGb (20), as RDS storage autoscaling requires; raise it to 22 or more",
+        ],
+    },
+    {
+        name: "a backup schedule more often than hourly",
+        edit: (c) => (c.database.backupPlan.schedule = "cron(*/15 * * * ? *)"),
+        problems: [
+            'shiftwise:database.backupPlan.schedule = "cron(*/15 * * * ? *)": minutes field "*/15" must be one number from 0 to 59; AWS Backup runs a rule at most once an hour; e.g. cron(0 3 * * ? *) for 03:00 UTC daily',
+        ],
+    },
+    {
+        name: "a five-field (Unix) backup schedule",
+        edit: (c) => (c.database.backupPlan.schedule = "cron(0 3 * * *)"),
+        problems: [
+            'shiftwise:database.backupPlan.schedule = "cron(0 3 * * *)": has 5 fields; AWS Backup cron takes 6: minutes hours day-of-month month day-of-week year; e.g. cron(0 3 * * ? *) for 03:00 UTC daily',
+        ],
+    },
+    {
+        name: "a backup schedule with both day fields set",
+        edit: (c) => (c.database.backupPlan.schedule = "cron(0 3 * * MON *)"),
+        problems: [
+            'shiftwise:database.backupPlan.schedule = "cron(0 3 * * MON *)": exactly one of day-of-month and day-of-week must be ?; e.g. cron(0 3 * * ? *) for 03:00 UTC daily',
+        ],
+    },
+    {
+        name: "a backup schedule at hour 25",
+        edit: (c) => (c.database.backupPlan.schedule = "cron(0 25 * * ? *)"),
+        problems: ['shiftwise:database.backupPlan.schedule = "cron(0 25 * * ? *)": hours field "25" is not valid cron syntax; e.g. cron(0 3 * * ? *) for 03:00 UTC daily'],
+    },
+    {
+        name: "a rate() backup schedule",
+        edit: (c) => (c.database.backupPlan.schedule = "rate(1 day)"),
+        problems: [
+            'shiftwise:database.backupPlan.schedule = "rate(1 day)": must be cron(minutes hours day-of-month month day-of-week year); e.g. cron(0 3 * * ? *) for 03:00 UTC daily',
+        ],
+    },
+    {
+        name: "a certificate from another region",
+        edit: (c) => (c.tls.certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0b5e2f7a-3c1d-4e8f-9a6b-2d4c6e8f0a1b"),
+        problems: [
+            'shiftwise:tls.certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0b5e2f7a-3c1d-4e8f-9a6b-2d4c6...: the certificate is in us-east-1, but the stack deploys to eu-west-1; an ALB can use only an ACM certificate of its own region, so request or import one in eu-west-1',
+        ],
+    },
+    {
+        name: "a region that is not a region name",
+        edit: () => undefined,
+        region: "eu-west",
+        problems: ['aws:region = "eu-west": must be an AWS region name such as eu-west-1; run `pulumi config set aws:region <region>`'],
+    },
+    {
+        name: "a stack name with a dot, which SNS and AWS Backup names refuse",
+        edit: () => undefined,
+        stack: "prod.eu",
+        problems: [
+            'shiftwise:service.name = "shop" in stack "prod.eu": the SNS topic name "shop-prod.eu-deployments" breaks the rule: at most 256 letters, digits, hyphens and underscores; shorten the service name or rename the stack',
+            'shiftwise:service.name = "shop" in stack "prod.eu": the AWS Backup vault name "shop-prod.eu" breaks the rule: 2 to 50 letters, digits, hyphens and underscores; shorten the service name or rename the stack',
+        ],
+    },
+    {
+        name: "a stack name too long for the AWS Backup selection name",
+        edit: () => undefined,
+        stack: "production-eu-west-1-customer-facing-2",
+        problems: [
+            'shiftwise:service.name = "shop" in stack "production-eu-west-1-customer-facing-2": the AWS Backup selection name "shop-production-eu-west-1-customer-facing-2-database" is 52 characters, over the limit of 50; shorten the service name or rename the stack',
         ],
     },
     {
@@ -283,7 +409,7 @@ describe("config validation", () => {
             const sections = baseSections() as Sections;
             testCase.edit(sections);
             assert.throws(
-                () => parseStackConfig(sections),
+                () => parseStackConfig(sections, { stack: testCase.stack ?? "staging", region: testCase.region ?? "eu-west-1" }),
                 (error: unknown) => {
                     assert.ok(error instanceof ConfigError, String(error));
                     assert.deepStrictEqual(error.problems, testCase.problems);
@@ -315,10 +441,10 @@ describe("config validation", () => {
 });
 
 describe("invalid config registers no resources", () => {
-    function configFor(edit: (c: Sections) => void): ConfigMap {
+    function configFor(edit: (c: Sections) => void, region = "eu-west-1"): ConfigMap {
         const sections = baseSections() as Sections;
         edit(sections);
-        let config = stackConfig("staging");
+        let config = withSection(stackConfig("staging"), "aws:region", region);
         for (const key of Object.keys(config)) if (key.startsWith("shiftwise:")) config = withSection(config, key, undefined);
         for (const [section, value] of Object.entries(sections)) config = withSection(config, section, value);
         return config;
@@ -331,7 +457,7 @@ describe("invalid config registers no resources", () => {
 
     for (const testCase of INVALID) {
         it(`${testCase.name}: the program throws before registering anything`, async () => {
-            const failure = await evaluateFailure(configFor(testCase.edit));
+            const failure = await evaluateFailure(configFor(testCase.edit, testCase.region), testCase.stack ?? "staging");
             assert.ok(failure.cause instanceof ConfigError, String(failure.cause));
             assert.deepStrictEqual((failure.cause as ConfigError).problems, testCase.problems);
             assert.deepStrictEqual(failure.resources.map((r) => r.urn), []);
@@ -345,5 +471,27 @@ describe("invalid config registers no resources", () => {
             "shiftwise:traffic: blue (70) + green (20) = 90; weights must sum to 100",
             "aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`",
         ]);
+    });
+});
+
+describe("facts only the cloud knows fail the preview with the reason", () => {
+    it("a VPC over more availability zones than the region has fails before any subnet is declared", async () => {
+        const config = withSection(stackConfig("staging"), "network", { create: { cidr: "10.30.0.0/16", azCount: 4, natGateways: "one" } });
+        const failure = await evaluateFailure(config);
+        assert.match(
+            failure.message,
+            /Network shop-net: azCount is 4, but the region has only 3 available availability zones \(eu-west-1a, eu-west-1b, eu-west-1c\); lower azCount to 3 or less$/,
+        );
+        assert.deepStrictEqual(failure.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet"), []);
+    });
+
+    it("the same VPC fits a region with more zones", async () => {
+        const config = withSection(withSection(stackConfig("staging"), "network", { create: { cidr: "10.30.0.0/16", azCount: 4, natGateways: "one" } }), "aws:region", "us-east-1");
+        const edited = withSection(config, "tls", { certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0b5e2f7a-3c1d-4e8f-9a6b-2d4c6e8f0a1b" });
+        const evaluation = await evaluate(edited);
+        assert.deepStrictEqual(
+            evaluation.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet").map((r) => r.inputs.availabilityZone),
+            ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"],
+        );
     });
 });

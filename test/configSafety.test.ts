@@ -80,13 +80,13 @@ const invalid: [string, Record<string, unknown>, string[]][] = [
     [
         "storage ceiling below the allocation",
         { database: { allocatedStorageGb: 100, maxAllocatedStorageGb: 50 } },
-        ["shiftwise:database.maxAllocatedStorageGb = 50: must be at least allocatedStorageGb (100); raise it"],
+        ["shiftwise:database.maxAllocatedStorageGb = 50: must be at least 10% above allocatedStorageGb (100), as RDS storage autoscaling requires; raise it to 110 or more"],
     ],
     ["backup retention over RDS's limit", { database: { backupRetentionDays: 40 } }, ["shiftwise:database.backupRetentionDays = 40: must be an integer from 1 to 35; RDS keeps automated backups 1 to 35 days"]],
     [
         "backup schedule that is not cron",
         { database: { backupPlan: { schedule: "daily" } } },
-        ['shiftwise:database.backupPlan.schedule = "daily": must be an AWS cron expression; e.g. cron(0 3 * * ? *)'],
+        ['shiftwise:database.backupPlan.schedule = "daily": must be cron(minutes hours day-of-month month day-of-week year); e.g. cron(0 3 * * ? *) for 03:00 UTC daily'],
     ],
     [
         "short backups on a protected stack",
