@@ -184,7 +184,7 @@ async function openPorts(options: CommonOptions, io: CommandIo, context: Command
     const region = config["aws:region"]?.value;
     if (!region) throw new Error(`stack ${options.stack} has no aws:region; run \`pulumi config set aws:region <region> --stack ${options.stack}\``);
     const recordsDir = path.resolve(context.projectDir, options.recordsDir ?? DEFAULT_RECORDS_DIR);
-    return { stack, aws: context.openAws(region), records: new RecordStore(recordsDir, options.stack) };
+    return { stack, aws: context.openAws(region), records: new RecordStore(recordsDir, options.stack, (warning) => io.stderr(`shiftwise: warning: ${warning}\n`)) };
 }
 
 /** Builds the driver's dependencies, wires signals, runs `body` and prints its outcome. */

@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { z } from "zod";
 import type { Colour } from "../config";
 import type { AlarmState, StackConfigEntries } from "../ports/ports";
 
@@ -40,6 +41,19 @@ export interface StepEntry {
     endedEarly?: { readonly by: string; readonly reason: string };
 }
 
+/** One phase of a rollback attempt. */
+export interface RollbackPhase {
+    /** `capacity` (the serving colour's count, then its health), `traffic` (the listener only), `config` (the rest of the checkpoint), `verify` (preview and AWS). */
+    readonly name: "capacity" | "traffic" | "config" | "verify";
+    readonly startedAt: string;
+    finishedAt?: string;
+    /** True when the phase wrote stack config (validated before the write). */
+    configWritten?: boolean;
+    /** The resources its targeted `up` changed. */
+    changed?: string[];
+    problems?: string[];
+}
+
 /** One rollback attempt. */
 export interface RollbackEntry {
     readonly reason: string;
@@ -48,8 +62,7 @@ export interface RollbackEntry {
     readonly trigger: "driver" | "command";
     finishedAt?: string;
     outcome?: "succeeded" | "failed";
-    /** The updates it ran: `traffic` (the listener only), then `config` (the rest of the checkpoint). */
-    phases: { name: "traffic" | "config"; startedAt: string; finishedAt?: string; changed?: string[]; problems?: string[] }[];
+    phases: RollbackPhase[];
     error?: string;
 }
 
@@ -101,12 +114,82 @@ export interface LedgerNotes {
     requests: { readonly id: string; readonly kind: string; readonly by: string; readonly reason: string; readonly createdAt: string; readonly servedAt: string; readonly outcome: string }[];
 }
 
+/**
+ * The fields of a record that `status`, `deploy`, `resume` and `rollback` rely
+ * on. Unknown fields are kept (newer shiftwise versions add some); a file that
+ * fails this schema is not a record these commands can act on.
+ */
+const colourSchema = z.enum(["blue", "green"]);
+const trafficSchema = z.object({ blue: z.number().int().min(0).max(100), green: z.number().int().min(0).max(100) });
+const recordSchema = z.looseObject({
+    schemaVersion: z.literal(1),
+    id: z.string().min(1),
+    stack: z.string().min(1),
+    status: z.enum(["in-progress", "paused", "succeeded", "rolled-back", "rollback-failed"]),
+    version: z.string(),
+    image: z.string(),
+    stable: colourSchema,
+    candidate: colourSchema,
+    startedAt: z.iso.datetime(),
+    startedBy: z.looseObject({ user: z.string(), host: z.string() }),
+    checkpoint: z.looseObject({
+        config: z.record(z.string(), z.looseObject({ value: z.string(), secret: z.boolean().optional() })),
+        outputs: z.record(z.string(), z.unknown()),
+        versions: z.object({ blue: z.string(), green: z.string() }),
+        traffic: trafficSchema,
+    }),
+    stages: z.array(z.looseObject({ name: z.string(), startedAt: z.string() })),
+    steps: z.array(z.looseObject({ percent: z.number(), traffic: trafficSchema, startedAt: z.string() })),
+    rollbacks: z.array(z.looseObject({ reason: z.string(), startedAt: z.string(), phases: z.array(z.looseObject({ name: z.string() })) })),
+});
+
+/** A file in the records folder that is not a usable record of this stack. */
+export class RecordFileError extends Error {
+    constructor(
+        readonly file: string,
+        reason: string,
+    ) {
+        super(`${file}: ${reason}`);
+        this.name = "RecordFileError";
+    }
+}
+
+/** Reads a record file; throws `RecordFileError` naming the file and what is wrong with it. */
+export function parseRecordFile(file: string, stack: string): DeploymentRecord {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (error) {
+        throw new RecordFileError(file, `cannot be read (${(error as Error).message})`);
+    }
+    let json: unknown;
+    try {
+        json = JSON.parse(text);
+    } catch (error) {
+        throw new RecordFileError(file, `is not JSON, perhaps truncated (${(error as Error).message})`);
+    }
+    const parsed = recordSchema.safeParse(json);
+    if (!parsed.success) {
+        const problems = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+        throw new RecordFileError(file, `is not a shiftwise deployment record (${problems.join("; ")})`);
+    }
+    if (parsed.data.stack !== stack) throw new RecordFileError(file, `is a record of stack ${parsed.data.stack}, not ${stack}`);
+    return json as DeploymentRecord;
+}
+
 /** Reads and writes the records of one stack. */
 export class RecordStore {
-    /** `baseDir` holds one folder per stack. */
+    private readonly warned = new Set<string>();
+
+    /**
+     * `baseDir` holds one folder per stack. `warn` receives one message per
+     * record file that is skipped because it is truncated, foreign or
+     * hand-edited beyond the schema. @default no warnings
+     */
     constructor(
         readonly baseDir: string,
         readonly stack: string,
+        private readonly warn: (message: string) => void = () => undefined,
     ) {}
 
     get dir(): string {
@@ -128,29 +211,33 @@ export class RecordStore {
         return file;
     }
 
+    /** Reads the record a user named (`--record`); throws `RecordFileError` when it is not one. */
     read(file: string): DeploymentRecord {
-        const record = JSON.parse(fs.readFileSync(file, "utf8")) as DeploymentRecord;
-        if (record.schemaVersion !== 1 || record.stack !== this.stack) {
-            throw new Error(`${file}: not a shiftwise deployment record of stack ${this.stack}`);
-        }
-        return record;
+        return parseRecordFile(file, this.stack);
     }
 
-    /** Every record, newest first. */
+    /** Every usable record, newest first. A file that is not one is skipped with a warning naming it. */
     list(): DeploymentRecord[] {
         if (!fs.existsSync(this.dir)) return [];
-        return fs
-            .readdirSync(this.dir)
-            .filter((name) => name.endsWith(".json"))
-            .map((name) => this.read(path.join(this.dir, name)))
-            .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+        const records: DeploymentRecord[] = [];
+        for (const name of fs.readdirSync(this.dir).filter((entry) => entry.endsWith(".json"))) {
+            const file = path.join(this.dir, name);
+            try {
+                records.push(parseRecordFile(file, this.stack));
+            } catch (error) {
+                if (!(error instanceof RecordFileError)) throw error;
+                if (!this.warned.has(error.message)) this.warn(`skipped ${error.message}`);
+                this.warned.add(error.message);
+            }
+        }
+        return records.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
     }
 
     latest(): DeploymentRecord | undefined {
         return this.list()[0];
     }
 
-    /** The deployment that is in progress or paused, if any. */
+    /** The deployment that is in progress, paused or whose rollback failed, if any. */
     unfinished(): DeploymentRecord | undefined {
         return this.list().find((record) => record.status === "in-progress" || record.status === "paused" || record.status === "rollback-failed");
     }

@@ -1,22 +1,27 @@
-// `shiftwise rollback`: restore a record's checkpoint, traffic first, and verify it.
-import { isDeepStrictEqual } from "util";
-import type { Colour } from "../config";
-import { configPatch, isEmptyPatch, sectionOf, trafficPaths } from "./configPaths";
+// `shiftwise rollback`: restore a record's checkpoint, capacity first, then traffic, then the rest, and verify what is deployed.
+import { COLOURS, ConfigError } from "../config";
+import type { Colour, StackConfig } from "../config";
+import { configPatch, isEmptyPatch, sectionOf } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
-import { effectiveSteps, listenerOnlyProblems } from "./guards";
-import type { AwsPort, Clock, StackPort } from "../ports/ports";
-import { DeploymentRecord, RecordStore, RollbackEntry, StartedBy } from "./records";
+import { LISTENER_TYPE, WEIGHTED_LISTENER_TYPE, describeSteps, effectiveSteps, listenerOnlyProblems, urnName, urnTypeChain } from "./guards";
+import type { AwsPort, Clock, ResourceStep, StackChanges, StackConfigEntries, StackPort } from "../ports/ports";
+import { DeploymentRecord, RecordStore, RollbackEntry, RollbackPhase, StartedBy } from "./records";
 import type { Reporter } from "./reporter";
-import { driverOutputs, expectedWeights, weightProblems } from "./stackView";
+import { DriverOutputs, driverOutputs, expectedWeights, shiftwiseConfig, weightProblems } from "./stackView";
 
 /**
- * Restoring a checkpoint. It runs in two updates so that traffic leaves the
- * candidate first:
- *  1. `traffic`: only `shiftwise:traffic` goes back, so the update changes the
- *     forwarding listener alone (the old colour is still running, warm), and
- *     the weights are read back from AWS;
- *  2. `config`: every other key goes back to the checkpoint (the candidate's
- *     version and image), which touches only the idle candidate.
+ * Restoring a checkpoint. Each phase writes config (validated first), previews,
+ * and runs `up` restricted to the resources that phase may change, so that a
+ * retried rollback acts on what is deployed, not on what the stack file says:
+ *  1. `capacity`: every colour that carries traffic in the checkpoint gets its
+ *     checkpoint section back (its desiredCount above all), and the driver
+ *     waits until AWS reports that many healthy targets;
+ *  2. `traffic`: `shiftwise:traffic` goes back and only the forwarding listener
+ *     is updated; the weights are read back from AWS;
+ *  3. `config`: every other key goes back (the idle candidate's version and
+ *     image); it may not touch a colour that serves traffic;
+ *  4. `verify`: a preview of the stack shows no changes and AWS shows the
+ *     checkpoint's weights.
  * `shiftwise:database` and secrets are never touched: the snapshot label stays,
  * so no snapshot resource is dropped, and a record never holds secrets.
  */
@@ -31,6 +36,19 @@ export interface RollbackDeps {
     readonly clock: Clock;
     readonly records: RecordStore;
     readonly reporter: Reporter;
+    /** Milliseconds between target-health reads while the colour that takes traffic scales up. @default 15000 */
+    readonly healthPollMs?: number;
+}
+
+/** How a rollback may proceed. */
+export interface RollbackOptions {
+    /**
+     * Restore a checkpoint that changes the version or image of a colour that
+     * serves traffic after the rollback (`rollback --record <older>
+     * --replace-serving`): its tasks are replaced while they take traffic.
+     * @default false
+     */
+    readonly replaceServing?: boolean;
 }
 
 /** Raised when the rollback itself failed; `state` says exactly where the stack is. */
@@ -45,11 +63,19 @@ export class RollbackFailed extends Error {
     }
 }
 
+/** Raised before anything was changed: the checkpoint cannot or may not be restored as asked. */
+export class RollbackRefused extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(problems.join("; "));
+        this.name = "RollbackRefused";
+    }
+}
+
 /** How many times (5 s apart) the listener is read back before its weights count as wrong. */
 export const WEIGHT_READS = 3;
 
 /** Reads the listener until it shows `traffic`; returns the problems of the last read. */
-export async function verifyWeights(aws: AwsPort, clock: Clock, outputs: ReturnType<typeof driverOutputs>, traffic: Record<Colour, number>): Promise<string[]> {
+export async function verifyWeights(aws: AwsPort, clock: Clock, outputs: DriverOutputs, traffic: Record<Colour, number>): Promise<string[]> {
     let problems: string[] = [];
     for (let read = 0; read < WEIGHT_READS; read++) {
         if (read > 0) await clock.sleep(5000);
@@ -59,56 +85,260 @@ export async function verifyWeights(aws: AwsPort, clock: Clock, outputs: ReturnT
     return problems;
 }
 
-/** Restores `record`'s checkpoint and appends the attempt to the record. Throws `RollbackFailed`. */
-export async function restoreCheckpoint(deps: RollbackDeps, record: DeploymentRecord, reason: string, trigger: RollbackEntry["trigger"]): Promise<RollbackEntry> {
-    const entry: RollbackEntry = { reason, trigger, startedAt: deps.clock.now().toISOString(), phases: [] };
-    record.rollbacks.push(entry);
-    const file = deps.records.save(record);
-    const retryCommand = `shiftwise rollback --stack ${record.stack} --record ${file}`;
-    const checkpoint = record.checkpoint;
-    const outputs = driverOutputs(checkpoint.outputs);
-    deps.reporter.line("rollback", `restoring the checkpoint of ${record.id} (${reason})`);
-    let phaseName: "traffic" | "config" = "traffic";
-    try {
-        const current = await deps.stack.getAllConfig();
-        if (!isDeepStrictEqual(sectionOf(current, "traffic"), checkpoint.traffic)) {
-            const phase: RollbackEntry["phases"][number] = { name: "traffic", startedAt: deps.clock.now().toISOString() };
-            entry.phases.push(phase);
-            await deps.stack.setConfig(trafficPaths(checkpoint.traffic), { path: true });
-            const changes = await deps.stack.up();
-            phase.changed = effectiveSteps(changes).map((step) => `${step.op} ${step.urn}`);
-            phase.problems = listenerOnlyProblems(changes, outputs.listenerArn);
-            phase.finishedAt = deps.clock.now().toISOString();
-            deps.records.save(record);
-        }
-        const weightIssues = await verifyWeights(deps.aws, deps.clock, outputs, checkpoint.traffic);
-        if (weightIssues.length > 0) throw new Error(`the listener does not show the checkpoint weights: ${weightIssues.join("; ")}`);
-        deps.reporter.line("rollback", `traffic restored: blue ${checkpoint.traffic.blue}%, green ${checkpoint.traffic.green}%, verified in AWS`);
+/** The colours that carry traffic in `traffic`. */
+export function servingColours(traffic: Readonly<Record<Colour, number>>): Colour[] {
+    return COLOURS.filter((colour) => traffic[colour] > 0);
+}
 
-        phaseName = "config";
-        const patch = configPatch(await deps.stack.getAllConfig(), checkpoint.config, ROLLBACK_KEEPS);
-        if (!isEmptyPatch(patch)) {
-            const phase: RollbackEntry["phases"][number] = { name: "config", startedAt: deps.clock.now().toISOString() };
-            entry.phases.push(phase);
-            await applyPatch(deps.stack, patch);
-            const changes = await deps.stack.up();
-            phase.changed = effectiveSteps(changes).map((step) => `${step.op} ${step.urn}`);
-            phase.finishedAt = deps.clock.now().toISOString();
+/** `current` with every key the checkpoint restores set to the checkpoint's value (kept keys and secrets stay). */
+export function checkpointTarget(current: StackConfigEntries, checkpoint: StackConfigEntries): StackConfigEntries {
+    const target: StackConfigEntries = { ...current };
+    for (const key of new Set([...Object.keys(current), ...Object.keys(checkpoint)])) {
+        if ((ROLLBACK_KEEPS as readonly string[]).includes(key) || current[key]?.secret || checkpoint[key]?.secret) continue;
+        if (checkpoint[key] === undefined) delete target[key];
+        else target[key] = { value: checkpoint[key].value };
+    }
+    return target;
+}
+
+/** `current` with only `keys` taken from `target`. */
+export function withKeys(current: StackConfigEntries, target: StackConfigEntries, keys: readonly string[]): StackConfigEntries {
+    const next: StackConfigEntries = { ...current };
+    for (const key of keys) {
+        if (target[key] === undefined) delete next[key];
+        else next[key] = target[key];
+    }
+    return next;
+}
+
+/**
+ * Problems with restoring a checkpoint whose serving colours would change
+ * version or image: the colour that takes traffic after the rollback would be
+ * replaced while it serves. `deployed` are the stack's outputs now.
+ */
+export function servingReplacementProblems(record: DeploymentRecord, target: StackConfig, deployed: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    for (const colour of servingColours(record.checkpoint.traffic)) {
+        const now = (deployed[colour] ?? {}) as { version?: unknown; image?: unknown };
+        const wanted = target[colour];
+        if (now.version !== wanted.version || now.image !== wanted.image) {
+            problems.push(
+                `restoring ${record.id} would replace ${colour}, which serves ${record.checkpoint.traffic[colour]}% after the rollback: it runs ${String(now.version)} (${String(now.image)}), the checkpoint has ${wanted.version} (${wanted.image}); pass --replace-serving to replace it while it takes traffic`,
+            );
         }
-        const left = configPatch(await deps.stack.getAllConfig(), checkpoint.config, ROLLBACK_KEEPS);
-        if (!isEmptyPatch(left)) throw new Error(`the config still differs from the checkpoint: ${JSON.stringify(left)}`);
-        entry.outcome = "succeeded";
-        entry.finishedAt = deps.clock.now().toISOString();
-        deps.records.save(record);
-        deps.reporter.line("rollback", `done: the stack config equals the checkpoint of ${record.id}`);
-        return entry;
+    }
+    return problems;
+}
+
+/** True when `step` is the forwarding listener of the stack. */
+function isForwardingListener(step: ResourceStep, listenerArn: string): boolean {
+    return step.type === LISTENER_TYPE && urnTypeChain(step.urn).includes(WEIGHTED_LISTENER_TYPE) && step.arn === listenerArn;
+}
+
+/** The URN of a colour's component (`<service>-<colour>`, a `…:ColourService`) in a preview, if it is there. */
+export function colourComponentUrn(changes: StackChanges, serviceName: string, colour: Colour): string | undefined {
+    return changes.steps.find((step) => step.type.endsWith(":ColourService") && urnName(step.urn) === `${serviceName}-${colour}`)?.urn;
+}
+
+/** The steps of `changes` inside the subtree of `rootUrn`. */
+export function stepsUnder(changes: StackChanges, rootUrn: string | undefined): ResourceStep[] {
+    if (rootUrn === undefined) return [];
+    const parents = new Map(changes.steps.map((step) => [step.urn, step.parent]));
+    return changes.steps.filter((step) => {
+        for (let urn: string | undefined = step.urn; urn; urn = parents.get(urn)) {
+            if (urn === rootUrn) return true;
+        }
+        return false;
+    });
+}
+
+/**
+ * What the `config` phase may not do: change a colour that serves traffic
+ * (unless `replaceServing`), or replace or delete anything outside the idle
+ * colours (a rollback never recreates shared resources).
+ */
+export function configPhaseProblems(changes: StackChanges, serviceName: string, serving: readonly Colour[], replaceServing: boolean): string[] {
+    const idle = COLOURS.filter((colour) => !serving.includes(colour));
+    const inIdle = new Set(idle.flatMap((colour) => stepsUnder(changes, colourComponentUrn(changes, serviceName, colour)).map((step) => step.urn)));
+    const inServing = new Set(serving.flatMap((colour) => stepsUnder(changes, colourComponentUrn(changes, serviceName, colour)).map((step) => step.urn)));
+    const problems: string[] = [];
+    const effective = effectiveSteps(changes);
+    const servingSteps = effective.filter((step) => inServing.has(step.urn));
+    if (servingSteps.length > 0 && !replaceServing) problems.push(`restoring the rest of the checkpoint would change ${serving.join(" and ")}, which serves traffic: ${describeSteps(servingSteps)}`);
+    const destructive = effective.filter((step) => !inIdle.has(step.urn) && !inServing.has(step.urn) && /replace|delete/.test(step.op));
+    if (destructive.length > 0) problems.push(`restoring the rest of the checkpoint would replace or delete shared resources: ${describeSteps(destructive)}`);
+    return problems;
+}
+
+/** One rollback in progress: the record, its entry and the ports. */
+class Restore {
+    readonly entry: RollbackEntry;
+    phase: RollbackPhase["name"] = "capacity";
+
+    constructor(
+        private readonly deps: RollbackDeps,
+        private readonly record: DeploymentRecord,
+        private readonly outputs: DriverOutputs,
+        private readonly target: StackConfigEntries,
+        private readonly config: StackConfig,
+        reason: string,
+        trigger: RollbackEntry["trigger"],
+    ) {
+        this.entry = { reason, trigger, startedAt: deps.clock.now().toISOString(), phases: [] };
+    }
+
+    /**
+     * Writes the config `next`, validated first: a config the program would
+     * reject is never written. If the write fails half-way, the config before
+     * it is put back. Returns false when there was nothing to write.
+     */
+    async write(current: StackConfigEntries, next: StackConfigEntries): Promise<boolean> {
+        const patch = configPatch(current, next, ROLLBACK_KEEPS);
+        if (isEmptyPatch(patch)) return false;
+        try {
+            shiftwiseConfig(next);
+        } catch (error) {
+            if (!(error instanceof ConfigError)) throw error;
+            throw new Error(`refusing to write a stack config the program would reject: ${error.problems.join("; ")}`);
+        }
+        try {
+            await applyPatch(this.deps.stack, patch);
+        } catch (error) {
+            await applyPatch(this.deps.stack, configPatch(await this.deps.stack.getAllConfig(), current, ROLLBACK_KEEPS)).catch(() => undefined);
+            throw error;
+        }
+        return true;
+    }
+
+    /** Writes `keys` of the target, previews, and applies only the steps `select` picks from the preview. */
+    async runPhase(name: RollbackPhase["name"], keys: readonly string[] | "all", select: (preview: StackChanges) => ResourceStep[], guard: (preview: StackChanges) => string[] = () => []): Promise<ResourceStep[]> {
+        const { deps } = this;
+        this.phase = name;
+        const phase: RollbackPhase = { name, startedAt: deps.clock.now().toISOString() };
+        this.entry.phases.push(phase);
+        deps.records.save(this.record);
+        const current = await deps.stack.getAllConfig();
+        const next = keys === "all" ? this.target : withKeys(current, this.target, keys);
+        phase.configWritten = await this.write(current, next);
+        const preview = await deps.stack.preview();
+        const problems = guard(preview);
+        const selected = select(preview).filter((step) => effectiveSteps({ steps: [step] }).length > 0);
+        let changed: ResourceStep[] = [];
+        if (problems.length === 0 && selected.length > 0) {
+            const targets = selected.map((step) => step.urn);
+            changed = effectiveSteps(await deps.stack.up({ targets }));
+            const stray = changed.filter((step) => !targets.includes(step.urn));
+            if (stray.length > 0) problems.push(`the update changed resources it was not targeted at: ${describeSteps(stray)}`);
+        }
+        phase.changed = changed.map((step) => `${step.op} ${step.urn}`);
+        phase.problems = problems;
+        phase.finishedAt = deps.clock.now().toISOString();
+        deps.records.save(this.record);
+        if (problems.length > 0) throw new Error(problems.join("; "));
+        return changed;
+    }
+
+    /** Capacity: each serving colour's checkpoint section, then its healthy targets. */
+    async capacity(colour: Colour): Promise<void> {
+        const { deps } = this;
+        await this.runPhase("capacity", [`shiftwise:${colour}`], (preview) => stepsUnder(preview, colourComponentUrn(preview, this.config.service.name, colour)));
+        const desired = this.config[colour].desiredCount;
+        const healthy = await this.waitHealthy(colour, desired);
+        deps.reporter.line("rollback", `capacity: ${colour} has ${healthy} healthy target(s), its checkpoint desiredCount is ${desired}`);
+    }
+
+    /** Traffic: the listener alone, then the weights as AWS reports them. */
+    async traffic(): Promise<void> {
+        const { deps, record } = this;
+        const changed = await this.runPhase("traffic", ["shiftwise:traffic"], (preview) => preview.steps.filter((step) => isForwardingListener(step, this.outputs.listenerArn)));
+        if (changed.length > 0) {
+            const problems = listenerOnlyProblems({ steps: changed }, this.outputs.listenerArn);
+            if (problems.length > 0) throw new Error(problems.join("; "));
+        }
+        const weightIssues = await verifyWeights(deps.aws, deps.clock, this.outputs, record.checkpoint.traffic);
+        if (weightIssues.length > 0) throw new Error(`the listener does not show the checkpoint weights: ${weightIssues.join("; ")}`);
+        deps.reporter.line("rollback", `traffic restored: blue ${record.checkpoint.traffic.blue}%, green ${record.checkpoint.traffic.green}%, verified in AWS`);
+    }
+
+    /** The rest of the checkpoint, never touching a serving colour unless allowed. */
+    async rest(replaceServing: boolean): Promise<void> {
+        const serving = servingColours(this.record.checkpoint.traffic);
+        await this.runPhase("config", "all", (preview) => effectiveSteps(preview), (preview) => configPhaseProblems(preview, this.config.service.name, serving, replaceServing));
+    }
+
+    /** Verify: the deployed stack is the checkpoint's (a clean preview), and so are AWS's weights. */
+    async verify(): Promise<void> {
+        const { deps, record } = this;
+        this.phase = "verify";
+        const phase: RollbackPhase = { name: "verify", startedAt: deps.clock.now().toISOString() };
+        this.entry.phases.push(phase);
+        const problems: string[] = [];
+        const pending = effectiveSteps(await deps.stack.preview());
+        if (pending.length > 0) problems.push(`the deployed stack still differs from the checkpoint config: ${describeSteps(pending)}`);
+        const left = configPatch(await deps.stack.getAllConfig(), this.target, ROLLBACK_KEEPS);
+        if (!isEmptyPatch(left)) problems.push(`the stack config still differs from the checkpoint: ${JSON.stringify(left)}`);
+        problems.push(...(await verifyWeights(deps.aws, deps.clock, this.outputs, record.checkpoint.traffic)));
+        phase.problems = problems;
+        phase.finishedAt = deps.clock.now().toISOString();
+        if (problems.length > 0) throw new Error(problems.join("; "));
+    }
+
+    private async waitHealthy(colour: Colour, desired: number): Promise<number> {
+        const { deps } = this;
+        const waitMinutes = this.config.rollout.healthyWaitMinutes;
+        const deadline = deps.clock.now().getTime() + waitMinutes * 60_000;
+        for (;;) {
+            const health = await deps.aws.targetHealth(this.outputs[colour].targetGroupArn);
+            if (health.healthy >= desired) return health.healthy;
+            if (deps.clock.now().getTime() >= deadline) {
+                throw new Error(`${colour} has ${health.healthy} of ${desired} healthy target(s) after ${waitMinutes} min (${JSON.stringify(health.byState)}); traffic was not moved onto it`);
+            }
+            deps.reporter.progress(`rollback: ${health.healthy}/${desired} healthy target(s) in ${colour}`);
+            await deps.clock.sleep(deps.healthPollMs ?? 15_000);
+        }
+    }
+}
+
+/**
+ * Restores `record`'s checkpoint and appends the attempt to the record.
+ * Throws `RollbackRefused` before any change when the checkpoint cannot or
+ * may not be restored, and `RollbackFailed` when a phase failed.
+ */
+export async function restoreCheckpoint(deps: RollbackDeps, record: DeploymentRecord, reason: string, trigger: RollbackEntry["trigger"], options: RollbackOptions = {}): Promise<RollbackEntry> {
+    const outputs = driverOutputs(record.checkpoint.outputs);
+    const target = checkpointTarget(await deps.stack.getAllConfig(), record.checkpoint.config);
+    let config: StackConfig;
+    try {
+        config = shiftwiseConfig(target);
     } catch (error) {
-        entry.outcome = "failed";
-        entry.error = error instanceof Error ? error.message : String(error);
-        entry.finishedAt = deps.clock.now().toISOString();
+        if (!(error instanceof ConfigError)) throw error;
+        throw new RollbackRefused(error.problems.map((problem) => `the checkpoint config of ${record.id} is invalid today: ${problem}`));
+    }
+    const serving = servingReplacementProblems(record, config, await deps.stack.outputs());
+    if (serving.length > 0 && !options.replaceServing) throw new RollbackRefused(serving);
+
+    const restore = new Restore(deps, record, outputs, target, config, reason, trigger);
+    record.rollbacks.push(restore.entry);
+    const file = deps.records.save(record);
+    const retryCommand = `shiftwise rollback --stack ${record.stack} --record ${file}${options.replaceServing ? " --replace-serving" : ""}`;
+    deps.reporter.line("rollback", `restoring the checkpoint of ${record.id} (${reason})`);
+    try {
+        for (const colour of servingColours(record.checkpoint.traffic)) await restore.capacity(colour);
+        await restore.traffic();
+        await restore.rest(options.replaceServing ?? false);
+        await restore.verify();
+        restore.entry.outcome = "succeeded";
+        restore.entry.finishedAt = deps.clock.now().toISOString();
         deps.records.save(record);
-        const state = await describeState(deps, outputs, record, phaseName);
-        throw new RollbackFailed(`rollback of ${record.id} failed during the ${phaseName} update: ${entry.error}`, state, retryCommand);
+        deps.reporter.line("rollback", `done: the deployed stack, its config and the listener in AWS match the checkpoint of ${record.id}`);
+        return restore.entry;
+    } catch (error) {
+        restore.entry.outcome = "failed";
+        restore.entry.error = error instanceof Error ? error.message : String(error);
+        restore.entry.finishedAt = deps.clock.now().toISOString();
+        deps.records.save(record);
+        const state = await describeState(deps, outputs, record, restore.phase);
+        throw new RollbackFailed(`rollback of ${record.id} failed during the ${restore.phase} phase: ${restore.entry.error}`, state, retryCommand);
     }
 }
 
@@ -118,40 +348,55 @@ export async function applyPatch(stack: StackPort, patch: ReturnType<typeof conf
     if (patch.remove.length > 0) await stack.removeConfig(patch.remove, { path: true });
 }
 
-/** Where the stack is after a failed rollback: config traffic, AWS weights, versions. Never throws. */
-async function describeState(deps: RollbackDeps, outputs: ReturnType<typeof driverOutputs>, record: DeploymentRecord, phase: string): Promise<string> {
-    const lines = [`failed update: ${phase}`];
-    try {
+/** Where the stack is after a failed rollback: config, deployed versions, AWS weights. Never throws. */
+async function describeState(deps: RollbackDeps, outputs: DriverOutputs, record: DeploymentRecord, phase: string): Promise<string> {
+    const lines = [`failed phase: ${phase}`];
+    const read = async (label: string, body: () => Promise<void>) => {
+        try {
+            await body();
+        } catch (error) {
+            lines.push(`${label}: unreadable (${(error as Error).message})`);
+        }
+    };
+    await read("stack config", async () => {
         const config = await deps.stack.getAllConfig();
         const traffic = sectionOf<Record<Colour, number>>(config, "traffic");
         lines.push(`stack config traffic: ${JSON.stringify(traffic)} (checkpoint ${JSON.stringify(record.checkpoint.traffic)})`);
-        for (const colour of ["blue", "green"] as const) {
-            const settings = sectionOf<{ version?: string }>(config, colour);
-            lines.push(`stack config ${colour}: ${settings?.version} (checkpoint ${record.checkpoint.versions[colour]})`);
+        for (const colour of COLOURS) {
+            const settings = sectionOf<{ version?: string; desiredCount?: number }>(config, colour);
+            lines.push(`stack config ${colour}: ${settings?.version}, ${settings?.desiredCount} task(s) (checkpoint ${record.checkpoint.versions[colour]})`);
         }
-    } catch (error) {
-        lines.push(`stack config: unreadable (${(error as Error).message})`);
-    }
-    try {
+    });
+    await read("deployed stack", async () => {
+        const deployed = (await deps.stack.outputs()) as Record<string, { version?: string; desiredCount?: number } | undefined>;
+        lines.push(`deployed: ${COLOURS.map((colour) => `${colour} ${deployed[colour]?.version}, ${deployed[colour]?.desiredCount} task(s)`).join("; ")}`);
+    });
+    await read("listener in AWS", async () => {
         const weights = await deps.aws.listenerWeights(outputs.listenerArn);
         lines.push(`listener in AWS: blue ${weights[outputs.blue.targetGroupArn] ?? 0}%, green ${weights[outputs.green.targetGroupArn] ?? 0}%`);
-    } catch (error) {
-        lines.push(`listener in AWS: unreadable (${(error as Error).message})`);
-    }
+    });
     return lines.join("\n");
 }
 
 /** `shiftwise rollback`: restores the checkpoint of the given or latest record. */
-export async function rollbackCommand(deps: RollbackDeps & { readonly by: StartedBy }, recordFile?: string): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord }> {
+export async function rollbackCommand(
+    deps: RollbackDeps & { readonly by: StartedBy },
+    recordFile?: string,
+    options: RollbackOptions = {},
+): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord; problems?: readonly string[] }> {
     const record = recordFile ? deps.records.read(recordFile) : deps.records.latest();
     if (!record) return { exitCode: ExitCode.invalid, message: `no deployment record in ${deps.records.dir}; pass --record <file>` };
     try {
-        await restoreCheckpoint(deps, record, `requested by ${deps.by.user}`, "command");
+        await restoreCheckpoint(deps, record, `requested by ${deps.by.user}`, "command", options);
         record.status = "rolled-back";
         record.finishedAt ??= deps.clock.now().toISOString();
         deps.records.save(record);
         return { exitCode: ExitCode.success, message: `rolled back to the checkpoint of ${record.id}`, record };
     } catch (error) {
+        if (error instanceof RollbackRefused) {
+            deps.reporter.line("rollback", `refused: ${error.problems.join("; ")}`);
+            return { exitCode: ExitCode.refused, message: `rollback refused; nothing was changed:\n  - ${error.problems.join("\n  - ")}`, record, problems: error.problems };
+        }
         record.status = "rollback-failed";
         deps.records.save(record);
         return { exitCode: ExitCode.rollbackFailed, message: rollbackFailureMessage(error), record };

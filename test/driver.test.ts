@@ -83,8 +83,9 @@ describe("rollout driver scenarios", function () {
         assert.strictEqual(record.status, "rolled-back");
         assert.deepStrictEqual(record.steps.map((s) => [s.percent, s.outcome]), [[5, "promoted"], [25, "alarm"]]);
         assert.match(record.rollbacks[0].reason, /shop-production-green-rollback is ALARM at 25%/);
-        assert.deepStrictEqual(record.rollbacks[0].phases.map((p) => p.name), ["traffic", "config"]);
-        assert.deepStrictEqual(record.rollbacks[0].phases[0].problems, [], "the traffic phase changed only the listener");
+        assert.deepStrictEqual(record.rollbacks[0].phases.map((p) => p.name), ["capacity", "traffic", "config", "verify"]);
+        assert.deepStrictEqual(record.rollbacks[0].phases[0].changed, [], "blue already ran its checkpoint count");
+        assert.deepStrictEqual(record.rollbacks[0].phases[1].problems, [], "the traffic phase changed only the listener");
         // the rollback's first up moved only the listener; the second reverted only the idle candidate
         const [trafficUp, configUp] = h.stack.ups.slice(3);
         assert.deepStrictEqual(trafficUp.changes.steps.map((s) => s.type), [LISTENER]);
@@ -190,7 +191,7 @@ describe("rollout driver scenarios", function () {
         const record = h.records.read(done.recordFile!);
         assert.strictEqual(record.status, "rolled-back");
         assert.deepStrictEqual(record.rollbacks.map((r) => [r.trigger, r.reason, r.outcome]), [["command", "requested by oncall", "succeeded"]]);
-        assert.deepStrictEqual(record.rollbacks[0].phases[0].problems, []);
+        assert.deepStrictEqual(record.rollbacks[0].phases[1].problems, []);
     });
 
     it("--pause-at stops after that step and resume completes the deployment", async () => {
@@ -223,7 +224,7 @@ describe("rollout driver scenarios", function () {
         const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
 
         assert.strictEqual(outcome.exitCode, ExitCode.rollbackFailed);
-        assert.match(outcome.message, /rollback of .* failed during the traffic update: AccessDenied/);
+        assert.match(outcome.message, /rollback of .* failed during the traffic phase: AccessDenied/);
         assert.match(outcome.message, /stack config traffic: \{"blue":100,"green":0\} \(checkpoint \{"blue":100,"green":0\}\)/);
         assert.match(outcome.message, /listener in AWS: blue 75%, green 25%/);
         assert.match(outcome.message, new RegExp(`retry: shiftwise rollback --stack production --record ${outcome.recordFile!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
