@@ -135,9 +135,12 @@ function isForwardingListener(step: ResourceStep, listenerArn: string): boolean 
     return step.type === LISTENER_TYPE && urnTypeChain(step.urn).includes(WEIGHTED_LISTENER_TYPE) && step.arn === listenerArn;
 }
 
-/** The URN of a colour's component (`<service>-<colour>`, a `…:ColourService`) in a preview, if it is there. */
+/** The type tokens of a colour's top component, per platform (components/colourService.ts, components/kubernetesColour.ts). */
+export const COLOUR_COMPONENT_TYPES: readonly string[] = ["shiftwise:ecs:ColourService", "shiftwise:kubernetes:KubernetesColour"];
+
+/** The URN of a colour's component (`<service>-<colour>`) in a preview, if it is there. */
 export function colourComponentUrn(changes: StackChanges, serviceName: string, colour: Colour): string | undefined {
-    return changes.steps.find((step) => step.type.endsWith(":ColourService") && urnName(step.urn) === `${serviceName}-${colour}`)?.urn;
+    return changes.steps.find((step) => COLOUR_COMPONENT_TYPES.includes(step.type) && urnName(step.urn) === `${serviceName}-${colour}`)?.urn;
 }
 
 /** The steps of `changes` inside the subtree of `rootUrn`. */
