@@ -190,7 +190,7 @@ export class LedgerRecordStore extends RecordStore {
         base: RecordStore,
         private readonly session: LedgerSession,
     ) {
-        super(base.baseDir, base.stack);
+        super(base.baseDir, base.stack, base.warn);
     }
 
     override save(record: DeploymentRecord): string {

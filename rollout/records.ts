@@ -189,7 +189,7 @@ export class RecordStore {
     constructor(
         readonly baseDir: string,
         readonly stack: string,
-        private readonly warn: (message: string) => void = () => undefined,
+        readonly warn: (message: string) => void = () => undefined,
     ) {}
 
     get dir(): string {
