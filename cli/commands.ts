@@ -127,8 +127,10 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
 
     common(program.command("resume").description("Continue a paused deployment from its record."))
         .option("--record <file>", "the paused deployment record (default: the stack's paused one)")
-        .action(async (options: CommonOptions & { record?: string }) => {
-            setExitCode(await withDriver(options, io, context, true, (deps) => resume(deps, options.record)));
+        .option("--hotfix <reason>", "resume inside a freeze window; the reason is recorded")
+        .option("--smoke-base-url <url>", "probe the candidate here instead of the URL the deployment recorded")
+        .action(async (options: CommonOptions & { record?: string; hotfix?: string; smokeBaseUrl?: string }) => {
+            setExitCode(await withDriver(options, io, context, true, (deps) => resume(deps, options.record, { hotfix: options.hotfix, smokeBaseUrl: options.smokeBaseUrl })));
         });
 
     common(program.command("status").description("Show the weights (config and AWS), versions, alarm states, healthy targets and the current or last deployment record.")).action(

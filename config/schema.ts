@@ -311,20 +311,43 @@ export const trafficSchema = z
         }
     });
 
+/** True when Intl knows `zone` as an IANA time zone (`Europe/Berlin`, `UTC`). */
+function isTimeZone(zone: string): boolean {
+    try {
+        new Intl.DateTimeFormat("en-US", { timeZone: zone });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** A calendar date YYYY-MM-DD that exists (2025-02-30 does not). */
+const calendarDate = matching(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD", "for example 2025-12-24").refine(
+    (value) => new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
+    { error: "must be a date that exists in the calendar; for example 2025-12-24" },
+);
+
 const freezeWindowSchema = z
     .object(
         {
             reason: z.string({ error: "must say why deployments are frozen" }).min(1, { error: "must say why deployments are frozen" }),
             days: distinct(z.enum(DAYS, { error: `must be one of ${DAYS.join(", ")}` }), 1, "days", `use ${DAYS.join(", ")}`).optional(),
+            /** Calendar dates in `timeZone` (holiday freezes). */
+            dates: distinct(calendarDate, 1, "dates", "list the frozen dates, e.g. [2025-12-24, 2025-12-25]").optional(),
             start: clockTime.optional(),
             end: clockTime.optional(),
+            /** The IANA time zone days, dates and times are read in. */
+            timeZone: z
+                .string({ error: "must be an IANA time zone such as Europe/Berlin" })
+                .refine(isTimeZone, { error: "must be an IANA time zone such as Europe/Berlin or UTC (see the tz database)" })
+                .default("UTC"),
         },
-        { error: "must be an object { reason, days?, start?, end? }" },
+        { error: "must be an object { reason, days?, dates?, start?, end?, timeZone? }" },
     )
     .strict()
     .superRefine((window, ctx) => {
-        if (window.days === undefined && window.start === undefined) {
-            ctx.addIssue({ code: "custom", input: window, message: "needs days, a start/end time range, or both" });
+        if (window.days === undefined && window.start === undefined && window.dates === undefined) {
+            ctx.addIssue({ code: "custom", input: window, message: "needs days, dates, a start/end time range, or a combination" });
         }
         if ((window.start === undefined) !== (window.end === undefined)) {
             ctx.addIssue({ code: "custom", input: window, message: "needs both start and end, or neither" });
@@ -352,7 +375,42 @@ export const rolloutSchema = z
             healthyWaitMinutes: integer(1, 120, "how long to wait for the candidate's targets to become healthy").default(15),
             smokePaths: distinct(urlPath, 0, "paths", "list extra paths to GET through the test listener").default([]),
             smokeRetries: integer(0, 100, "how often a failed smoke check is retried").default(5),
-            freezeWindows: z.array(freezeWindowSchema, { error: "must be a list of { reason, days, start, end }" }).default([]),
+            freezeWindows: z.array(freezeWindowSchema, { error: "must be a list of { reason, days, dates, start, end, timeZone }" }).default([]),
+            /** Minutes the new stable colour is judged after the last step before the release counts as done. */
+            watchMinutes: integer(0, 1440, "how long to keep judging the release at 100%, e.g. 10").default(10),
+            /** Minutes after success before the old colour is scaled to 0 tasks; absent: never (it stays warm). */
+            scaleDownAfterMinutes: integer(0, 10080, "minutes after the release before the old colour is scaled to zero; omit to keep it warm").optional(),
+            /** Consecutive failed AWS reads tolerated before the driver stops judging and rolls back. */
+            readErrorBudget: integer(0, 100, "how many failed AWS reads in a row are tolerated, e.g. 3").default(3),
+            /** Probes of the candidate through the test listener during every bake. */
+            probe: z
+                .object(
+                    {
+                        /** Paths to probe; empty: the health check path and smokePaths. */
+                        paths: distinct(urlPath, 0, "paths", "list the paths to probe during the bake").default([]),
+                        everySeconds: integer(1, 600, "probe every 1 to 600 seconds").default(10),
+                        /** Failed probes tolerated per step; one more rolls back at once. */
+                        failureBudget: integer(0, 10000, "how many failed probes a step tolerates").default(2),
+                    },
+                    { error: "must be an object { paths?, everySeconds?, failureBudget? }" },
+                )
+                .strict()
+                .prefault({}),
+            /** What a smoke check or probe asserts besides a 2xx status. */
+            smokeExpect: z
+                .object(
+                    {
+                        /** A response header that must carry the release's version. */
+                        versionHeader: matching(/^[A-Za-z0-9-]+$/, "must be an HTTP header name", "for example x-app-version").optional(),
+                        /** A top-level JSON field of the body that must equal the release's version. */
+                        versionJsonField: matching(/^[A-Za-z0-9_.-]+$/, "must be a JSON field name", "for example version").optional(),
+                        /** Text the body must contain. */
+                        bodyIncludes: z.string({ error: "must be text the body contains" }).min(1, { error: "must not be empty; omit it instead" }).optional(),
+                    },
+                    { error: "must be an object { versionHeader?, versionJsonField?, bodyIncludes? }" },
+                )
+                .strict()
+                .prefault({}),
         },
         { error: "must be an object; see DESIGN.md for the rollout keys" },
     )

@@ -13,12 +13,18 @@ import type { PreviewOptions, ResourceStep, StackChanges, StackConfigEntries, St
  * program in `workDir` (this project) for the selected stack, reading and
  * writing `Pulumi.<stack>.yaml` as `pulumi config` does. Needs the CLI on PATH
  * and a logged-in backend (`PULUMI_ACCESS_TOKEN` or `pulumi login`).
+ *
+ * Every preview and up runs the project's CrossGuard pack (`policyPacks`, by
+ * default `<workDir>/policy`, which needs its own `npm install` once); a
+ * mandatory violation fails the operation before anything changes.
  */
 export class AutomationStack implements StackPort {
-    private constructor(
-        private readonly stack: Stack,
+    /** Use `select`; tests pass a stand-in with the same surface. */
+    constructor(
+        private readonly stack: Pick<Stack, "name" | "getAllConfig" | "setAllConfig" | "removeAllConfig" | "preview" | "up" | "outputs" | "history">,
         private readonly workDir: string,
         private readonly log: (text: string) => void,
+        private readonly policyPacks: readonly string[] = [path.join(workDir, "policy")],
     ) {}
 
     get stackName(): string {
@@ -49,7 +55,7 @@ export class AutomationStack implements StackPort {
         const collector = new StepCollector();
         const configFile = options.config ? writePreviewStackFile(stackFilePath(this.workDir, this.stack.name), readProjectName(this.workDir), options.config) : undefined;
         try {
-            await this.stack.preview({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never", target: targetsOf(options), signal: options.signal, configFile });
+            await this.stack.preview({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never", target: targetsOf(options), signal: options.signal, configFile, policyPacks: [...this.policyPacks] });
         } finally {
             if (configFile) fs.rmSync(path.dirname(configFile), { recursive: true, force: true });
         }
@@ -59,7 +65,7 @@ export class AutomationStack implements StackPort {
     async up(options: StackOperationOptions = {}): Promise<StackChanges> {
         const collector = new StepCollector();
         // No refresh: the driver's guard compares against the state the checkpoint preview proved clean.
-        await this.stack.up({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never", target: targetsOf(options), signal: options.signal });
+        await this.stack.up({ refresh: false, onEvent: collector.onEvent, onOutput: this.log, color: "never", target: targetsOf(options), signal: options.signal, policyPacks: [...this.policyPacks] });
         return collector.changes();
     }
 
@@ -81,6 +87,8 @@ export class AutomationStack implements StackPort {
 }
 
 function targetsOf(options: StackOperationOptions): string[] | undefined {
+    // `--target` with no URNs means no restriction to the engine: never let an empty list widen an operation.
+    if (options.targets?.length === 0) throw new Error("refusing an operation restricted to no resources: the engine would run it unrestricted");
     return options.targets ? [...options.targets] : undefined;
 }
 

@@ -3,6 +3,9 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } f
 import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { AlarmState, AwsPort, TargetHealthSummary } from "./ports";
 
+/** The SDK retry settings of every client: adaptive mode, 5 attempts (the standard mode's default is 3). */
+export const RETRY_SETTINGS = { maxAttempts: 5, retryMode: "adaptive" } as const;
+
 /**
  * The AWS port on AWS SDK v3. Credentials and region come from the default
  * provider chain (in CI: GitHub OIDC through
@@ -16,9 +19,14 @@ import type { AlarmState, AwsPort, TargetHealthSummary } from "./ports";
 export class AwsSdkPort implements AwsPort {
     constructor(private readonly clients: { readonly cloudWatch: CloudWatchClient; readonly elb: ElasticLoadBalancingV2Client }) {}
 
-    /** Clients for `region` with the default credential chain. */
+    /**
+     * Clients for `region` with the default credential chain and the SDK's
+     * adaptive retry mode (client-side rate limiting plus backoff on throttling
+     * and transient errors, `RETRY_SETTINGS.maxAttempts` attempts per call).
+     * The driver adds its own budget of consecutive failed polls on top.
+     */
     static forRegion(region: string): AwsSdkPort {
-        return new AwsSdkPort({ cloudWatch: new CloudWatchClient({ region }), elb: new ElasticLoadBalancingV2Client({ region }) });
+        return new AwsSdkPort({ cloudWatch: new CloudWatchClient({ region, ...RETRY_SETTINGS }), elb: new ElasticLoadBalancingV2Client({ region, ...RETRY_SETTINGS }) });
     }
 
     async compositeAlarmState(alarmName: string): Promise<AlarmState | undefined> {

@@ -74,7 +74,7 @@ export interface PreviewOptions extends StackOperationOptions {
     readonly config?: StackConfigEntries;
 }
 
-/** The stack operations the driver needs. */
+/** The stack operations the driver needs. Every preview and up runs the project's policy pack (policy/). */
 export interface StackPort {
     /** The stack's name, e.g. `production`. */
     readonly stackName: string;
@@ -124,6 +124,10 @@ export interface AwsPort {
 /** The part of an HTTP response a smoke check looks at. */
 export interface FetchResponse {
     readonly status: number;
+    /** Response headers, lower-case names. @default {} */
+    readonly headers?: Readonly<Record<string, string>>;
+    /** The body as text (the first 64 KiB). @default "" */
+    readonly body?: string;
 }
 
 /** A small HTTP GET; the real one is Node's global fetch (see `smoke.ts`). */

@@ -2,13 +2,14 @@
 import { ExitCode } from "./exitCodes";
 import { cleanPreviewProblems } from "./guards";
 import { startedBy } from "./records";
-import { driverOutputs, rollbackAlarmName, shiftwiseConfig } from "./stackView";
+import { describeWindow, activeFreezeWindow } from "./freeze";
+import { driverOutputs, expectedWeights, rollbackAlarmName, shiftwiseConfig, weightProblems } from "./stackView";
 import { checkpointStage } from "./stages/checkpoint";
 import { DeployRequest, DriverDeps, DriverOutcome, Refused, RolloutContext, Stage } from "./stages/context";
 import { runPipeline } from "./stages/pipeline";
 import { runPreflight } from "./stages/preflight";
 import { prepareStage } from "./stages/prepare";
-import { nextStepIndex, shiftStage } from "./stages/shift";
+import { nextStepIndex, rejudgeStage, shiftStage } from "./stages/shift";
 import type { StackConfigEntries } from "../ports/ports";
 
 /**
@@ -50,8 +51,21 @@ export async function deploy(deps: DriverDeps, request: DeployRequest): Promise<
     return runPipeline(context, deployStages(request, preflight.releaseConfig));
 }
 
-/** `shiftwise resume`: continues the paused deployment of the stack. */
-export async function resume(deps: DriverDeps, recordFile?: string): Promise<DriverOutcome> {
+/** What `shiftwise resume` may add. */
+export interface ResumeOptions {
+    /** Resume inside a freeze window; the reason is recorded. */
+    readonly hotfix?: string;
+    /** Base URL for the probes instead of the one the deployment recorded. */
+    readonly smokeBaseUrl?: string;
+}
+
+/**
+ * `shiftwise resume`: continues the paused deployment of the stack. It
+ * re-checks what may have changed while it was paused (the config, the
+ * deployed stack, the listener in AWS, freeze windows), then re-judges the
+ * step it paused on with a fresh bake before the next step.
+ */
+export async function resume(deps: DriverDeps, recordFile?: string, options: ResumeOptions = {}): Promise<DriverOutcome> {
     const record = recordFile ? deps.records.read(recordFile) : deps.records.unfinished();
     if (!record || record.status !== "paused" || !record.pause) {
         return { exitCode: ExitCode.invalid, message: `no paused deployment of ${deps.stack.stackName}${record ? ` (the latest unfinished one, ${record.id}, is ${record.status})` : ""}` };
@@ -70,6 +84,10 @@ export async function resume(deps: DriverDeps, recordFile?: string): Promise<Dri
     problems.push(...cleanPreviewProblems(await deps.stack.preview()));
     const alarm = await deps.aws.compositeAlarmState(rollbackAlarmName(outputs, record.candidate, config.service.name, deps.stack.stackName));
     if (alarm === "ALARM") problems.push(`the ${record.candidate} composite alarm is in ALARM; run \`shiftwise rollback\``);
+    const drift = weightProblems(await deps.aws.listenerWeights(outputs.listenerArn), expectedWeights(outputs, config.traffic));
+    if (drift.length > 0) problems.push(`the listener in AWS does not show shiftwise:traffic (changed by hand?): ${drift.join("; ")}; set the config to match or run \`shiftwise rollback\``);
+    const window = activeFreezeWindow(config.rollout.freezeWindows, deps.clock.now());
+    if (window && !record.hotfix && options.hotfix === undefined) problems.push(`inside the freeze window ${describeWindow(window)}; resume after it, or pass --hotfix "<reason>"`);
     if (problems.length > 0) {
         deps.reporter.line("resume", `refused: ${problems.join("; ")}`);
         return { exitCode: ExitCode.refused, message: `cannot resume ${record.id}:\n  - ${problems.join("\n  - ")}`, problems, record };
@@ -77,8 +95,12 @@ export async function resume(deps: DriverDeps, recordFile?: string): Promise<Dri
     record.status = "in-progress";
     record.resumes = [...(record.resumes ?? []), { at: deps.clock.now().toISOString(), by: startedBy(deps.env ?? {}) }];
     record.pause = undefined;
+    if (options.hotfix !== undefined && !record.hotfix) record.hotfix = { reason: options.hotfix, freezeWindow: window ? describeWindow(window) : "none when it resumed" };
+    if (options.smokeBaseUrl) record.probeBaseUrl = options.smokeBaseUrl;
     deps.records.save(record);
     deps.reporter.line("resume", `continuing ${record.id} after ${pausedStep?.percent}%`);
     const context = new RolloutContext(deps, record, config);
-    return runPipeline(context, [checkpointStage, shiftStage(nextStepIndex(config.rollout.steps, pausedStep?.percent ?? 0))]);
+    const pausedPercent = pausedStep?.percent ?? 0;
+    const rejudge = pausedPercent > 0 ? [rejudgeStage(pausedPercent)] : [];
+    return runPipeline(context, [checkpointStage, ...rejudge, shiftStage(nextStepIndex(config.rollout.steps, pausedPercent))]);
 }

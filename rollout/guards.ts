@@ -1,6 +1,6 @@
 // The guards that check a preview or an update changed only the resources a stage expects.
 import type { Colour } from "../config";
-import type { ResourceStep, StackChanges } from "../ports/ports";
+import type { AlarmState, ResourceStep, StackChanges } from "../ports/ports";
 
 /**
  * The driver's guards over the engine's per-resource steps. Each returns the
@@ -99,8 +99,92 @@ export function releasePreviewProblems(changes: StackChanges, scope: ReleaseScop
     return problems;
 }
 
+/**
+ * What an up did beyond its preview: a change to a resource the preview did
+ * not show, or a different op (an update that became a replace). The up was
+ * restricted to the previewed URNs, so the engine should never report any.
+ */
+export function beyondPreview(changes: StackChanges, preview: StackChanges): string[] {
+    const previewed = new Map(effectiveSteps(preview).map((step) => [step.urn, step.op]));
+    const beyond = effectiveSteps(changes).filter((step) => previewed.get(step.urn) !== step.op);
+    return beyond.length === 0 ? [] : [`the update did what its preview did not show: ${describeSteps(beyond)}`];
+}
+
 /** The checkpoint preview must show no changes: then restoring the checkpoint config restores exactly this state. */
 export function cleanPreviewProblems(changes: StackChanges): string[] {
     const steps = effectiveSteps(changes);
     return steps.length === 0 ? [] : [`the current config does not match the deployed stack (${steps.length} pending change(s): ${describeSteps(steps)}); run \`pulumi preview\` and reconcile before deploying`];
+}
+
+/** What the driver read from AWS in one poll. */
+export interface PollReading {
+    /** Each colour's composite alarm state; undefined: the alarm does not exist. */
+    readonly alarms: Readonly<Record<Colour, AlarmState | undefined>>;
+    /** The listener weights in AWS against the weights the stack config asks for; empty when they agree. */
+    readonly weightProblems: readonly string[];
+}
+
+/** What one poll means for the release. */
+export type PollVerdict =
+    /** The listener does not show the config's weights: someone moved traffic by hand; stop, never undo it. */
+    | { readonly kind: "drift"; readonly reason: string }
+    /** A colour that carries traffic is in ALARM (or has no alarm): the candidate's rolls back, the stable's stops. */
+    | { readonly kind: "alarm"; readonly colour: Colour; readonly reason: string }
+    /** A colour that carries traffic is INSUFFICIENT_DATA: nothing to judge, never a pass. */
+    | { readonly kind: "inconclusive"; readonly reason: string }
+    | { readonly kind: "ok" };
+
+/** The alarm names and traffic a poll is judged against. */
+export interface PollContext {
+    readonly candidate: Colour;
+    readonly alarmNames: Readonly<Record<Colour, string>>;
+    /** The weights the stack config asks for. */
+    readonly traffic: Readonly<Record<Colour, number>>;
+}
+
+/**
+ * Judges one poll. A human's move wins (drift first); then the candidate's
+ * alarm, then the stable colour's, each only while that colour carries
+ * traffic; then missing data. Only a poll where every colour that carries
+ * traffic is OK passes.
+ */
+export function judgePoll(reading: PollReading, context: PollContext): PollVerdict {
+    if (reading.weightProblems.length > 0) {
+        return { kind: "drift", reason: `the listener in AWS does not show the config's weights (blue ${context.traffic.blue}%, green ${context.traffic.green}%): ${reading.weightProblems.join("; ")}` };
+    }
+    const stable: Colour = context.candidate === "blue" ? "green" : "blue";
+    const judged = [context.candidate, stable].filter((colour) => context.traffic[colour] > 0);
+    for (const colour of judged) {
+        const state = reading.alarms[colour];
+        if (state === "ALARM" || state === undefined) {
+            const role = colour === context.candidate ? "candidate" : "stable colour";
+            return { kind: "alarm", colour, reason: `the ${role} ${colour}'s composite alarm ${context.alarmNames[colour]} is ${state ?? "missing"} at ${context.traffic[colour]}%` };
+        }
+    }
+    const unknown = judged.filter((colour) => reading.alarms[colour] === "INSUFFICIENT_DATA");
+    if (unknown.length > 0) return { kind: "inconclusive", reason: unknown.map((colour) => `${context.alarmNames[colour]} is INSUFFICIENT_DATA`).join("; ") };
+    return { kind: "ok" };
+}
+
+/** Tracks consecutive failed reads; `exhausted` once more than `budget` failed in a row. */
+export class ErrorBudget {
+    private consecutive = 0;
+    private lastError = "";
+
+    constructor(readonly budget: number) {}
+
+    /** Records a failure; true when the budget is now exhausted. */
+    fail(error: unknown): boolean {
+        this.consecutive += 1;
+        this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        return this.consecutive > this.budget;
+    }
+
+    succeed(): void {
+        this.consecutive = 0;
+    }
+
+    describe(): string {
+        return `${this.consecutive} AWS read(s) in a row failed (rollout.readErrorBudget ${this.budget}); last: ${this.lastError}`;
+    }
 }

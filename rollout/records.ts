@@ -36,7 +36,11 @@ export interface StepEntry {
     requests?: number;
     polls?: number;
     lastAlarmState?: AlarmState;
-    outcome?: "promoted" | "alarm" | "low-traffic" | "paused" | "interrupted" | "failed";
+    /**
+     * `stopped`: the listener was changed outside shiftwise; `stable-alarm`: the stable colour alarmed;
+     * `inconclusive`: INSUFFICIENT_DATA until maxBakeMinutes; `probe-failed`: the probe failure budget was breached.
+     */
+    outcome?: "promoted" | "alarm" | "stable-alarm" | "low-traffic" | "inconclusive" | "probe-failed" | "stopped" | "paused" | "interrupted" | "failed";
     /** Set when a `shiftwise promote` request ended this bake early. */
     endedEarly?: { readonly by: string; readonly reason: string };
 }
@@ -82,7 +86,19 @@ export interface DeploymentRecord {
     readonly image: string;
     readonly stable: Colour;
     readonly candidate: Colour;
-    readonly hotfix?: { readonly reason: string; readonly freezeWindow: string };
+    /** Given with --hotfix (at deploy or resume): the release may run inside freeze windows. */
+    hotfix?: { readonly reason: string; readonly freezeWindow: string };
+    /** The test listener URL the driver smoke-checks and probes (`--smoke-base-url`, else the testUrl output). */
+    probeBaseUrl?: string;
+    /** The judgement of the new stable colour after the last step (`rollout.watchMinutes`). */
+    watch?: StepEntry;
+    /**
+     * Set when the old colour was scaled down after the release
+     * (`rollout.scaleDownAfterMinutes`): `colour` now runs 0 tasks and ran
+     * `desiredCount` (its checkpoint count). A rollback scales it back to
+     * `desiredCount` and waits for healthy targets before traffic moves.
+     */
+    scaledDown?: { readonly colour: Colour; readonly desiredCount: number; readonly at: string };
     readonly migrationSnapshot?: string;
     readonly pauseAt?: number;
     readonly startedAt: string;

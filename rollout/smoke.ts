@@ -1,10 +1,12 @@
-// Smoke checks through the test listener, with retries.
+// Smoke checks and bake probes through the test listener: status, and optionally the served version or body.
 import type { Colour } from "../config";
-import type { Clock, Fetcher } from "../ports/ports";
+import type { Clock, FetchResponse, Fetcher } from "../ports/ports";
 
 /**
  * Smoke checks through the test listener: HTTP GET of each path with the
- * `x-shiftwise-colour` header, expecting 2xx, with bounded retries.
+ * `x-shiftwise-colour` header, expecting 2xx and, when `expect` says so, the
+ * release's version in a header or a JSON field, or a text in the body; with
+ * bounded retries. A probe is one such GET without retries (the bake's probes).
  *
  * TLS: the real fetcher is Node's global `fetch`, which verifies the server
  * certificate against Node's CA store and the URL's host name. The test
@@ -31,6 +33,17 @@ export interface SmokeRequest {
     readonly retryDelayMs?: number;
     /** @default 10000 */
     readonly timeoutMs?: number;
+    /** What the response must show besides a 2xx status. @default {} */
+    readonly expect?: ResponseExpectation;
+}
+
+/** `shiftwise:rollout.smokeExpect` with the version the candidate must serve. */
+export interface ResponseExpectation {
+    /** The release's version. */
+    readonly version?: string;
+    readonly versionHeader?: string;
+    readonly versionJsonField?: string;
+    readonly bodyIncludes?: string;
 }
 
 /** One path's outcome. */
@@ -53,26 +66,64 @@ export async function runSmokeChecks(fetcher: Fetcher, clock: Clock, request: Sm
         while (!ok && attempts <= request.retries) {
             if (attempts > 0) await clock.sleep(request.retryDelayMs ?? 5000, signal);
             attempts += 1;
-            try {
-                const timeout = AbortSignal.timeout(request.timeoutMs ?? 10_000);
-                const response = await fetcher(url, { headers: { [request.header]: request.colour }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-                last = `HTTP ${response.status}`;
-                ok = response.status >= 200 && response.status < 300;
-            } catch (error) {
-                if (signal?.aborted) throw signal.reason;
-                last = describeError(error);
-            }
+            ({ ok, last } = await probe(fetcher, url, request, signal));
         }
         results.push({ url, ok, attempts, last });
     }
     return results;
 }
 
+/** One GET of `url` through the test listener, judged; rejects only on abort. */
+export async function probe(fetcher: Fetcher, url: string, request: Pick<SmokeRequest, "header" | "colour" | "timeoutMs" | "expect">, signal?: AbortSignal): Promise<{ ok: boolean; last: string }> {
+    try {
+        const timeout = AbortSignal.timeout(request.timeoutMs ?? 10_000);
+        const response = await fetcher(url, { headers: { [request.header]: request.colour }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        const problem = responseProblem(response, request.expect ?? {});
+        return { ok: problem === undefined, last: problem ?? `HTTP ${response.status}` };
+    } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        return { ok: false, last: describeError(error) };
+    }
+}
+
+/** Why a response fails the check, or undefined when it passes. */
+export function responseProblem(response: FetchResponse, expect: ResponseExpectation): string | undefined {
+    if (response.status < 200 || response.status >= 300) return `HTTP ${response.status}`;
+    const { version } = expect;
+    if (expect.versionHeader && version !== undefined) {
+        const served = response.headers?.[expect.versionHeader.toLowerCase()];
+        if (served !== version) return `HTTP ${response.status} but header ${expect.versionHeader} is ${served === undefined ? "missing" : `"${served}"`}, expected "${version}"`;
+    }
+    if (expect.versionJsonField && version !== undefined) {
+        const served = jsonField(response.body ?? "", expect.versionJsonField);
+        if (served !== version) return `HTTP ${response.status} but the body's ${expect.versionJsonField} is ${served === undefined ? "missing" : JSON.stringify(served)}, expected "${version}"`;
+    }
+    if (expect.bodyIncludes !== undefined && !(response.body ?? "").includes(expect.bodyIncludes)) {
+        return `HTTP ${response.status} but the body does not contain ${JSON.stringify(expect.bodyIncludes)}`;
+    }
+    return undefined;
+}
+
+/** A top-level field of a JSON body; undefined when the body is not a JSON object. */
+function jsonField(body: string, field: string): unknown {
+    try {
+        const parsed: unknown = JSON.parse(body);
+        return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>)[field] : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The most body text a check reads. */
+const MAX_BODY_BYTES = 64 * 1024;
+
 /** Node's global fetch; redirects are not followed, so a 3xx fails the check. */
 export const nodeFetcher: Fetcher = async (url, init) => {
     const response = await fetch(url, { method: "GET", headers: { ...init.headers }, signal: init.signal, redirect: "manual" });
-    await response.arrayBuffer();
-    return { status: response.status };
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => (headers[name] = value));
+    return { status: response.status, headers, body: new TextDecoder().decode(bytes.subarray(0, MAX_BODY_BYTES)) };
 };
 
 function describeError(error: unknown): string {

@@ -51,8 +51,16 @@ describe("rollout driver scenarios", function () {
             h.stack.calls.filter((call) => call.startsWith("setConfig shiftwise:traffic")),
             [5, 25, 50, 100].map((percent) => `setConfig shiftwise:traffic.blue=${100 - percent} shiftwise:traffic.green=${percent}`),
         );
-        assert.strictEqual(h.aws.commands().filter((name) => name === "DescribeListenersCommand").length, 4);
-        assert.deepStrictEqual(server.requests, [{ path: "/healthz", colour: "green" }]);
+        // every poll re-reads the listener: at least once per 30 s poll of each 10-minute bake and of the 10-minute watch
+        assert.ok(h.aws.commands().filter((name) => name === "DescribeListenersCommand").length >= 5 * 20, "the listener is read at every poll");
+        // the smoke check, then probes every 10 s through every bake and the watch, all to the candidate
+        assert.deepStrictEqual(server.requests[0], { path: "/healthz", colour: "green" });
+        assert.ok(server.requests.length >= 1 + 5 * 60, `${server.requests.length} requests`);
+        assert.ok(server.requests.every((request) => request.colour === "green" && request.path === "/healthz"));
+        // every step's up was restricted to exactly the listener it previewed
+        const listenerUrn = h.stack.ups[1].changes.steps[0].urn;
+        assert.deepStrictEqual(h.stack.ups.slice(1).map((up) => up.targets), [[listenerUrn], [listenerUrn], [listenerUrn], [listenerUrn]]);
+        assert.deepStrictEqual(h.stack.ups[0].targets, prepare.map((step) => step.urn), "the release up was restricted to the candidate's previewed resources");
 
         const record = outcome.record!;
         assert.strictEqual(record.status, "succeeded");
@@ -63,7 +71,7 @@ describe("rollout driver scenarios", function () {
         assert.strictEqual(record.startedBy.ci?.runUrl, "https://github.com/acme/shop/actions/runs/42");
         assert.deepStrictEqual(
             record.stages.map((stage) => [stage.name, stage.outcome]),
-            [["pre-flight", "ok"], ["checkpoint", "ok"], ["prepare", "ok"], ...[5, 25, 50, 100].flatMap((p) => [[`shift ${p}%`, "ok"], [`bake ${p}%`, "ok"]]), ["finish", "ok"]],
+            [["pre-flight", "ok"], ["checkpoint", "ok"], ["prepare", "ok"], ...[5, 25, 50, 100].flatMap((p) => [[`shift ${p}%`, "ok"], [`bake ${p}%`, "ok"]]), ["watch 10 min", "ok"], ["finish", "ok"]],
         );
         assert.deepStrictEqual(record.steps.map((step) => step.outcome), ["promoted", "promoted", "promoted", "promoted"]);
         assert.ok(record.steps.every((step) => (step.requests ?? 0) >= 200), JSON.stringify(record.steps.map((s) => s.requests)));
@@ -210,7 +218,9 @@ describe("rollout driver scenarios", function () {
         assert.deepStrictEqual(h.stack.section("traffic"), { blue: 0, green: 100 });
         const record = h.records.read(paused.recordFile!);
         assert.strictEqual(record.status, "succeeded");
-        assert.deepStrictEqual(record.steps.map((s) => [s.percent, s.outcome]), [[5, "promoted"], [25, "paused"], [50, "promoted"], [100, "promoted"]]);
+        // resume re-judged the 25% step with a fresh bake before it moved on
+        assert.deepStrictEqual(record.steps.map((s) => [s.percent, s.outcome]), [[5, "promoted"], [25, "paused"], [25, "promoted"], [50, "promoted"], [100, "promoted"]]);
+        assert.ok(record.stages.some((stage) => stage.name === "re-judge 25%" && stage.outcome === "ok"));
         assert.strictEqual(record.resumes?.length, 1);
         assert.strictEqual(record.checkpoint.traffic.green, 0, "the checkpoint is still the state before the deployment");
     });
@@ -235,13 +245,16 @@ describe("rollout driver scenarios", function () {
     it("the guard fires when a step would change more than the listener", async () => {
         const h = harness({ smokeBaseUrl });
         h.stack.beforeUp = (n) => {
-            // someone scales the stable colour between two steps
+            // someone scales the stable colour between the 25% step's preview and its up
             if (n === 3) h.stack.edit("blue", { ...JSON.parse(checkpoint["shiftwise:blue"]), desiredCount: 4 });
         };
         const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
 
         assert.strictEqual(outcome.exitCode, ExitCode.rolledBack, outcome.message);
-        assert.match(outcome.record!.error!, /step 25%: the update changed more than the forwarding listener: update urn:pulumi:production::shiftwise::.*aws:ecs\/service:Service::shop-blue \(desiredCount\)/);
+        // the 25% up was restricted to the listener, so the edit did not ride along; the 50% preview shows it and is refused
+        assert.deepStrictEqual(h.stack.ups[2].changes.steps.map((step) => step.type), [LISTENER]);
+        assert.match(outcome.record!.error!, /step 50%: refused before the up: the update changed more than the forwarding listener: update urn:pulumi:production::shiftwise::.*aws:ecs\/service:Service::shop-blue \(desiredCount\)/);
+        assert.strictEqual(h.stack.ups.length, 3 + 2, "no up for the 50% step; the rollback's two");
         assert.deepStrictEqual(h.stack.engineConfig(), checkpoint, "the rollback restores the checkpoint, the stray edit included");
     });
 

@@ -57,7 +57,7 @@ describe("shiftwise deploy/rollback/status CLI", function () {
         assert.match(lines[0], /^2025-03-04T10:00:00Z \[production\] pre-flight: ok: production: green v1\.5\.0 -> v1\.6\.0 at weight 0/);
         assert.deepStrictEqual(
             lines.slice(0, -1).map((line) => line.replace(/^\S+ \[production\] ([^:]+):.*$/, "$1")),
-            ["pre-flight", "checkpoint", "prepare", "shift 5%", "bake 5%", "shift 25%", "bake 25%", "shift 50%", "bake 50%", "shift 100%", "bake 100%", "finish"],
+            ["pre-flight", "checkpoint", "prepare", "shift 5%", "bake 5%", "shift 25%", "bake 25%", "shift 50%", "bake 50%", "shift 100%", "bake 100%", "watch 10 min", "finish"],
         );
         assert.strictEqual(lines[lines.length - 1], "v1.6.0 is live on green");
         assert.ok(fs.existsSync(path.join(c.context.projectDir, ".shiftwise", "records", "production")));

@@ -2,7 +2,7 @@
 import { ExitCode } from "../exitCodes";
 import { restoreCheckpoint, rollbackFailureMessage } from "../rollback";
 import { DriverOutcome, INTERRUPTED, Paused, RolloutContext, Stage } from "./context";
-import { finishStage } from "./finish";
+import { finishStage, scaleDownStage, watchStage } from "./finish";
 
 /**
  * Runs `stages` in order after the record is saved. A `Paused` stage stops for
@@ -15,10 +15,12 @@ export async function runPipeline(context: RolloutContext, stages: readonly Stag
     const { deps, record } = context;
     const file = deps.records.save(record);
     try {
-        for (const stage of stages) await stage.run(context);
+        for (const stage of [...stages, watchStage]) await stage.run(context);
     } catch (error) {
         if (error instanceof Paused) {
             record.status = "paused";
+            const last = record.steps[record.steps.length - 1];
+            record.pause ??= { afterPercent: last?.traffic[context.candidate] ?? 0, reason: error.message, at: deps.clock.now().toISOString() };
             deps.records.save(record);
             return { exitCode: ExitCode.paused, message: `${error.message}; continue with \`shiftwise resume --stack ${record.stack}\` or undo with \`shiftwise rollback --stack ${record.stack}\``, record, recordFile: file };
         }
@@ -35,6 +37,7 @@ export async function runPipeline(context: RolloutContext, stages: readonly Stag
             return { exitCode: ExitCode.rollbackFailed, message: `${reason}\n${rollbackFailureMessage(rollbackError)}`, record, recordFile: file };
         }
     }
+    await scaleDownStage.run(context);
     await finishStage.run(context);
     return { exitCode: ExitCode.success, message: `${record.version} is live on ${context.candidate}`, record, recordFile: file };
 }

@@ -96,7 +96,8 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest): Pr
     const scopeProblems = releasePreviewProblems(releasePreview, { serviceName: config.service.name, candidate, allowSnapshot: request.migrationSnapshot ?? false });
     if (scopeProblems.length > 0) throw new Refused(scopeProblems);
 
-    const hotfix = window && request.hotfix !== undefined ? { reason: request.hotfix, freezeWindow: describeWindow(window) } : undefined;
+    // Recorded whenever given: a hotfix may also walk into a freeze window that begins during the release.
+    const hotfix = request.hotfix !== undefined ? { reason: request.hotfix, freezeWindow: window ? describeWindow(window) : "none when it started" } : undefined;
     const record: DeploymentRecord = {
         schemaVersion: 1,
         id: recordId(now, request.version),

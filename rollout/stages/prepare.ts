@@ -1,7 +1,7 @@
 // The rollout's prepare stage: the candidate on the new version at weight 0, healthy and smoke-checked.
 import type { StackConfigEntries } from "../../ports/ports";
 import { configPatch } from "../configPaths";
-import { releasePreviewProblems } from "../guards";
+import { beyondPreview, effectiveSteps, releasePreviewProblems } from "../guards";
 import { applyPatch } from "../rollback";
 import { runSmokeChecks } from "../smoke";
 import { DeployRequest, GateFailed, RolloutContext, Stage } from "./context";
@@ -13,10 +13,15 @@ export function prepareStage(request: DeployRequest, release: StackConfigEntries
         run: (context) =>
             context.stage("prepare", async () => {
                 const { deps, config, candidate } = context;
+                const scope = { serviceName: config.service.name, candidate, allowSnapshot: request.migrationSnapshot ?? false };
                 await applyPatch(deps.stack, configPatch(await deps.stack.getAllConfig(), release));
-                const changes = await context.interruptible(deps.stack.up());
-                const scope = releasePreviewProblems(changes, { serviceName: config.service.name, candidate, allowSnapshot: request.migrationSnapshot ?? false });
-                if (scope.length > 0) throw new GateFailed(scope.join("; "));
+                const preview = await context.interruptible(deps.stack.preview({ signal: deps.signal }));
+                const refused = releasePreviewProblems(preview, scope);
+                if (refused.length > 0) throw new GateFailed(`refused before the up: ${refused.join("; ")}`);
+                const targets = effectiveSteps(preview).map((change) => change.urn);
+                const changes = await context.interruptible(deps.stack.up({ targets, signal: deps.signal }));
+                const problems = beyondPreview(changes, preview);
+                if (problems.length > 0) throw new GateFailed(`the release up did more than it previewed: ${problems.join("; ")}`);
                 const healthy = await waitHealthy(context, config[candidate].desiredCount, config.rollout.healthyWaitMinutes);
                 const passed = await smokeCheck(context, request.smokeBaseUrl);
                 return `${candidate} runs ${request.version} at weight 0, ${healthy} healthy target(s), ${passed} smoke check(s) passed`;
@@ -44,6 +49,7 @@ export async function waitHealthy(context: RolloutContext, desired: number, wait
 async function smokeCheck(context: RolloutContext, smokeBaseUrl: string | undefined): Promise<number> {
     const { deps, config, outputs, candidate } = context;
     const baseUrl = smokeBaseUrl ?? outputs.testUrl;
+    context.record.probeBaseUrl = baseUrl;
     if (!baseUrl) throw new GateFailed("no testUrl output and no --smoke-base-url: cannot run the smoke checks");
     const results = await runSmokeChecks(
         deps.fetcher,
@@ -55,6 +61,7 @@ async function smokeCheck(context: RolloutContext, smokeBaseUrl: string | undefi
             colour: candidate,
             retries: config.rollout.smokeRetries,
             retryDelayMs: deps.smokeRetryDelayMs,
+            expect: { ...config.rollout.smokeExpect, version: context.record.version },
         },
         deps.signal,
     );

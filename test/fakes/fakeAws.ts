@@ -20,8 +20,10 @@ export interface AwsScenario {
     healthy: Partial<Record<"blue" | "green", number>>;
     /** Requests per minute the whole service receives; the candidate gets its weight's share. */
     requestsPerMinute: number;
-    /** Serve this listener state instead of the deployed one (traffic that did not move). */
+    /** Serve this listener state instead of the deployed one (traffic that did not move, or moved by hand). */
     staleWeights?: Record<string, number>;
+    /** How many of the next calls of each command fail with a ThrottlingException (then it answers again). */
+    throttle: Partial<Record<"DescribeAlarmsCommand" | "DescribeListenersCommand" | "GetMetricStatisticsCommand" | "DescribeTargetHealthCommand", number>>;
 }
 
 export interface FakeAws {
@@ -32,7 +34,14 @@ export interface FakeAws {
 }
 
 export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<AwsScenario, "alarms">): FakeAws {
-    const full: AwsScenario = { healthy: {}, requestsPerMinute: 1000, ...scenario };
+    const full: AwsScenario = { healthy: {}, requestsPerMinute: 1000, throttle: {}, ...scenario };
+    /** Throws the SDK's throttling error while the command's budget lasts. */
+    const throttled = (command: keyof AwsScenario["throttle"]) => {
+        const left = full.throttle[command] ?? 0;
+        if (left <= 0) return;
+        full.throttle[command] = left - 1;
+        throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $fault: "client", $metadata: { httpStatusCode: 400 } });
+    };
     const cloudWatch = new CloudWatchClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
     const elb = new ElasticLoadBalancingV2Client({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
     const cw = mockClient(cloudWatch);
@@ -50,11 +59,13 @@ export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<
     };
 
     cw.on(DescribeAlarmsCommand).callsFake(async (input) => {
+        throttled("DescribeAlarmsCommand");
         const name = input.AlarmNames?.[0] ?? "";
         const state = full.alarms[name];
         return { CompositeAlarms: state ? [{ AlarmName: name, StateValue: state }] : [], MetricAlarms: [] };
     });
     cw.on(GetMetricStatisticsCommand).callsFake(async (input) => {
+        throttled("GetMetricStatisticsCommand");
         const suffix = input.Dimensions?.find((d: { Name?: string }) => d.Name === "TargetGroup")?.Value ?? "";
         const colour = await colourOf("targetGroupArnSuffix", suffix);
         const { groups } = await listener();
@@ -65,6 +76,7 @@ export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<
         return { Datapoints: Array.from({ length: minutes }, (_, i) => ({ Sum: perMinute, Timestamp: new Date(input.StartTime!.getTime() + i * 60_000) })) };
     });
     lb.on(DescribeListenersCommand).callsFake(async (input) => {
+        throttled("DescribeListenersCommand");
         const { arn, groups } = await listener();
         if (input.ListenerArns?.[0] !== arn) return { Listeners: [] };
         const weights = full.staleWeights ?? Object.fromEntries(groups.map((g) => [g.arn, g.weight]));
@@ -76,6 +88,7 @@ export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<
         };
     });
     lb.on(DescribeTargetHealthCommand).callsFake(async (input) => {
+        throttled("DescribeTargetHealthCommand");
         const colour = await colourOf("targetGroupArn", input.TargetGroupArn ?? "");
         // The colour's ECS service as deployed runs desiredCount tasks, all healthy unless the scenario says otherwise.
         const service = colour ? (await stack.deployed()).resources.find((r) => r.type === "aws:ecs/service:Service" && r.parent?.endsWith(`::shop-${colour}`)) : undefined;

@@ -41,7 +41,7 @@ export class FakeStack implements StackPort {
     /** Every call, in order: `setConfig shiftwise:traffic.blue=95 ...`, `up`, `preview`, ... */
     readonly calls: string[] = [];
     /** The effective changes of every successful up. */
-    readonly ups: { config: Record<string, string>; changes: StackChanges }[] = [];
+    readonly ups: { config: Record<string, string>; changes: StackChanges; targets?: readonly string[] }[] = [];
     failUp?: UpFailure;
     /** Runs before every up (to edit config behind the driver's back, fire signals, ...). */
     beforeUp?: (upNumber: number) => void;
@@ -154,7 +154,7 @@ export class FakeStack implements StackPort {
             this.deployedConfig = config;
             this.deployedGraph = undefined;
         }
-        this.ups.push({ config, changes: { steps: changes.steps.filter((step) => step.op !== "same") } });
+        this.ups.push({ config, changes: { steps: changes.steps.filter((step) => step.op !== "same") }, ...(options.targets ? { targets: options.targets } : {}) });
         this.historyEntries.unshift({ version: this.upCount, kind: "update", result: "succeeded", startTime });
         if (kill === "after") return killed();
         return changes;

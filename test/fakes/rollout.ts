@@ -29,11 +29,20 @@ export function productionConfig(sections: Record<string, Record<string, unknown
 /** The composite alarm names by the convention the driver falls back to. */
 export const ALARMS = { blue: "shop-production-blue-rollback", green: "shop-production-green-rollback" };
 
+/** What the smoke server answers; `undefined` from `respond` means the normal answer. */
+export interface SmokeAnswer {
+    readonly status: number;
+    readonly headers?: Record<string, string>;
+    readonly body?: string;
+}
+
 /** A local smoke-check target: 200 on the known paths for the colour in the routing header. */
 export class SmokeServer {
     readonly requests: { path: string; colour?: string }[] = [];
     /** Status codes to answer first, one per request, before the normal answer. */
     failFirst: number[] = [];
+    /** Overrides the answer (a broken release, a version header). */
+    respond?: (path: string, colour: string | undefined) => SmokeAnswer | undefined;
     private server?: http.Server;
 
     async start(): Promise<string> {
@@ -41,8 +50,10 @@ export class SmokeServer {
             const colour = request.headers["x-shiftwise-colour"] as string | undefined;
             this.requests.push({ path: request.url ?? "", colour });
             const forced = this.failFirst.shift();
-            response.statusCode = forced ?? (colour === "green" || colour === "blue" ? 200 : 404);
-            response.end("ok");
+            const answer = this.respond?.(request.url ?? "", colour);
+            response.statusCode = forced ?? answer?.status ?? (colour === "green" || colour === "blue" ? 200 : 404);
+            for (const [name, value] of Object.entries(answer?.headers ?? {})) response.setHeader(name, value);
+            response.end(answer?.body ?? "ok");
         });
         await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
         return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
