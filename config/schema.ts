@@ -323,7 +323,10 @@ function isTimeZone(zone: string): boolean {
 
 /** A calendar date YYYY-MM-DD that exists (2025-02-30 does not). */
 const calendarDate = matching(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD", "for example 2025-12-24").refine(
-    (value) => new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
+    (value) => {
+        const date = new Date(`${value}T00:00:00Z`);
+        return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+    },
     { error: "must be a date that exists in the calendar; for example 2025-12-24" },
 );
 
