@@ -130,7 +130,7 @@ describe("driver: adapter safety settings", () => {
             preview: async (options: Record<string, unknown>) => (calls.push({ kind: "preview", options }), {}),
             up: async (options: Record<string, unknown>) => (calls.push({ kind: "up", options }), {}),
         } as unknown as ConstructorParameters<typeof AutomationStack>[0];
-        const stack = new AutomationStack(stand, () => undefined, ["/work/project/policy"]);
+        const stack = new AutomationStack(stand, "/work/project", () => undefined);
         const signal = new AbortController().signal;
         await stack.preview();
         await stack.up({ targets: ["urn:a"], signal });

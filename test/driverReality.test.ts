@@ -57,7 +57,7 @@ describe("rollout driver: reality over memory", function () {
             assert.strictEqual(outcome.exitCode, ExitCode.rolledBack, outcome.message);
             assert.match(outcome.record!.error!, /^step 25%: refused before the up: the update changed more than the forwarding listener: replace urn:pulumi:production::shiftwise::.*aws:rds\/instance:Instance::shop/);
             const forward = h.stack.ups.slice(0, 2);
-            assert.strictEqual(h.stack.calls.filter((call) => call === "up").length - (outcome.record!.rollbacks[0].phases.length), 2, "no up ran for the refused step");
+            assert.strictEqual(h.stack.operations.filter((op) => op.op === "up").length - outcome.record!.rollbacks[0].phases.length, 2, "no up ran for the refused step");
             assert.ok(forward.every((up) => up.changes.steps.every((step) => step.type !== DB_INSTANCE)));
             // (The rollback's own ups are rollback.ts's business: see the README's failure modes.)
         });

@@ -36,10 +36,12 @@ export async function bake(context: RolloutContext, step: StepEntry, plan: BakeP
     let nextRead = from.getTime();
     step.polls = 0;
     for (;;) {
-        await context.poll(plan.label);
+        context.checkInterrupt();
         await prober.maybeProbe().catch((error) => settle(context, step, "probe-failed", error));
         const now = deps.clock.now();
         if (now.getTime() >= nextRead) {
+            // A poll: the poll checks (lease, requests), then the reads; probes alone run in between.
+            await context.poll(plan.label);
             nextRead = now.getTime() + pollSeconds * 1000;
             const reality = await readReality(context, step.traffic, budget, from).catch((error) => settle(context, step, "failed", error));
             if (reality) {
