@@ -81,6 +81,14 @@ export const RDS_INSTANCE_IDENTIFIER: NameLimit = {
 };
 export const RDS_SNAPSHOT_IDENTIFIER: NameLimit = { ...RDS_INSTANCE_IDENTIFIER, what: "RDS snapshot identifier", maxLength: 255, rule: RDS_INSTANCE_IDENTIFIER.rule.replace("63", "255") };
 
+/**
+ * RDS DB parameter group names: 1 to 255 lowercase letters, digits and
+ * hyphens, a letter first, no two hyphens in a row, no hyphen last (RDS API
+ * reference, CreateDBParameterGroup `DBParameterGroupName`;
+ * terraform-provider-aws internal/service/rds/validate.go `validParamGroupName`).
+ */
+export const RDS_PARAMETER_GROUP_NAME: NameLimit = { ...RDS_INSTANCE_IDENTIFIER, what: "RDS parameter group name", maxLength: 255, rule: RDS_INSTANCE_IDENTIFIER.rule.replace("63", "255") };
+
 /** AWS Backup vault names: `^[a-zA-Z0-9\-\_]{2,50}$` (AWS Backup API reference, CreateBackupVault `BackupVaultName`). */
 export const BACKUP_VAULT_NAME: NameLimit = {
     what: "AWS Backup vault name",

@@ -11,6 +11,7 @@ import {
     LOAD_BALANCER_NAME,
     LOG_GROUP_NAME,
     NameLimit,
+    RDS_PARAMETER_GROUP_NAME,
     SECURITY_GROUP_NAME,
     SNS_TOPIC_NAME,
     TARGET_GROUP_NAME,
@@ -41,6 +42,7 @@ export function serviceDerivedNames(service: string): DerivedName[] {
     return [
         { name: autonamed(service), limit: LOAD_BALANCER_NAME },
         ...COLOURS.map((colour) => ({ name: autonamed(`${service}-${colour}`), limit: TARGET_GROUP_NAME })),
+        { name: autonamed(`${service}-db`), limit: RDS_PARAMETER_GROUP_NAME },
         ...["alb", "db", "migration", ...COLOURS].map((suffix) => ({ name: autonamed(`${service}-${suffix}`), limit: SECURITY_GROUP_NAME })),
         ...["execution", "task", "backup-backup", "migration-execution", "migration-task"].map((suffix) => ({ name: autonamed(`${service}-${suffix}`), limit: IAM_ROLE_NAME })),
         ...[...COLOURS, "migration"].map((suffix) => ({ name: `${service}-${suffix}`, limit: ECS_FAMILY })),

@@ -262,6 +262,14 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[]; 
         problems: ['shiftwise:service.name = "sg": the security group name "sg-alb-0000000" starts with "sg-", which AWS reserves; pick another service name'],
     },
     {
+        // Found by the property test: RDS parameter group names refuse two hyphens in a row.
+        name: "a service name with two hyphens in a row",
+        edit: (c) => (c.service.name = "a--b"),
+        problems: [
+            'shiftwise:service.name = "a--b": the RDS parameter group name "a--b-db-0000000" breaks the rule: at most 255 lowercase letters, digits and single hyphens, a letter first and no hyphen last; pick another service name',
+        ],
+    },
+    {
         name: "a version with a character AWS tags refuse",
         edit: (c) => (c.blue.version = "v1.5.0#hotfix"),
         problems: ['shiftwise:blue.version = "v1.5.0#hotfix": must use only letters, digits and + - = . _ : / @, because it becomes an AWS tag value; e.g. v1.5.0'],
