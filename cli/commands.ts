@@ -13,6 +13,7 @@ import { lineReporter } from "../rollout/reporter";
 import { rollbackCommand } from "../rollout/rollback";
 import { nodeFetcher } from "../rollout/smoke";
 import { renderStatus, stackStatus } from "../rollout/status";
+import { LedgerContext, processLedgerContext, watchStatus, withLease } from "./ledgerCommands";
 
 /**
  * The rollout commands of the `shiftwise` CLI: deploy, rollback, resume and
@@ -39,6 +40,8 @@ export interface CommandContext {
     /** Registers SIGINT/SIGTERM handlers; returns the function that removes them. */
     readonly onSignal: (handler: (signal: string) => void) => () => void;
     readonly ask: (question: string) => Promise<string>;
+    /** The release ledger's clients (DynamoDB, SNS); default: the AWS SDK. */
+    readonly ledger?: LedgerContext;
 }
 
 /** The real context: Automation API, AWS SDK, the process's signals and terminal. */
@@ -98,7 +101,9 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
         .option("--pause-at <percent>", "stop after this step for `shiftwise resume`", percentArgument)
         .option("--smoke-base-url <url>", "base URL of the test listener for smoke checks, a host name your certificate covers (default: the testUrl output)")
         .option("-y, --yes", "do not ask for confirmation after pre-flight (required when stdin is not a terminal)")
-        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean }) => {
+        .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
+        .option("--notes <text>", "release notes (or a link to them) for the announcement on the stack's topic (default: the commit)")
+        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string }) => {
             if (!options.yes && !context.stdinIsTty) {
                 io.stderr("shiftwise deploy: pass --yes to deploy without a terminal to confirm on; nothing was changed\n");
                 return setExitCode(ExitCode.invalid);
@@ -114,37 +119,48 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
                         smokeBaseUrl: options.smokeBaseUrl,
                         confirm: options.yes ? undefined : (summary) => confirm(summary, io, context),
                     };
-                    return deploy(deps, request);
+                    return withLease(deps, ledgerContext(context), "deploy", options, (leased) => deploy(leased, request));
                 }),
             );
         });
 
     common(program.command("rollback").description("Restore the checkpoint config of the latest (or given) deployment record: traffic first, in one listener update."))
         .option("--record <file>", "the deployment record whose checkpoint to restore (default: the latest)")
-        .action(async (options: CommonOptions & { record?: string }) => {
-            setExitCode(await withDriver(options, io, context, false, (deps) => rollbackCommand({ ...deps, by: startedBy(context.env) }, options.record)));
+        .option("--force <reason>", "take the stack's lease even from a running deploy (instead of asking it to abort); the reason is recorded")
+        .option("--wait-minutes <n>", "when a deploy holds the lease, how long to wait for it to obey the abort request (default 15)", Number)
+        .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number }) => {
+            setExitCode(await withDriver(options, io, context, false, (deps) => withLease(deps, ledgerContext(context), "rollback", options, (leased) => rollbackCommand({ ...leased, by: startedBy(context.env) }, options.record))));
         });
 
     common(program.command("resume").description("Continue a paused deployment from its record."))
         .option("--record <file>", "the paused deployment record (default: the stack's paused one)")
         .option("--hotfix <reason>", "resume inside a freeze window; the reason is recorded")
         .option("--smoke-base-url <url>", "probe the candidate here instead of the URL the deployment recorded")
-        .action(async (options: CommonOptions & { record?: string; hotfix?: string; smokeBaseUrl?: string }) => {
-            setExitCode(await withDriver(options, io, context, true, (deps) => resume(deps, options.record, { hotfix: options.hotfix, smokeBaseUrl: options.smokeBaseUrl })));
+        .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
+        .action(async (options: CommonOptions & { record?: string; hotfix?: string; smokeBaseUrl?: string; force?: string }) => {
+            setExitCode(
+                await withDriver(options, io, context, true, (deps) =>
+                    withLease(deps, ledgerContext(context), "resume", { force: options.force }, (leased) => resume(leased, options.record, { hotfix: options.hotfix, smokeBaseUrl: options.smokeBaseUrl })),
+                ),
+            );
         });
 
-    common(program.command("status").description("Show the weights (config and AWS), versions, alarm states, healthy targets and the current or last deployment record.")).action(
-        async (options: CommonOptions) => {
+    common(program.command("status").description("Show the weights (config and AWS), versions, alarm states, healthy targets and the current or last deployment record."))
+        .option("-w, --watch", "follow the live release from the ledger (step, bake, requests, both alarms, lease and heartbeat) until it settles; with --json, one JSON document per line")
+        .option("--interval <seconds>", "seconds between redraws with --watch (default 10)", Number, 10)
+        .option("--table <name>", "with --watch: the ledger table, so no Pulumi backend is needed (default: the releaseLedger output)")
+        .option("--region <region>", "with --watch and --table: the table's region")
+        .action(async (options: CommonOptions & { watch?: boolean; interval: number; table?: string; region?: string }) => {
             setExitCode(
                 await guarded(io, async () => {
+                    if (options.watch) return watchStatus({ ...options, intervalSeconds: options.interval, isTty: context.stdoutIsTty }, io, ledgerContext(context));
                     const { stack, aws, records } = await openPorts(options, io, context);
                     const status = await stackStatus({ stack, aws, records });
                     io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
                     return ExitCode.success;
                 }),
             );
-        },
-    );
+        });
 
     common(program.command("maintenance").description("Maintenance mode: the service answers 503 with a maintenance page (on) or forwards by the weights again (off); one listener update, recorded."))
         .argument("<state>", "on or off", (value: string) => {
@@ -171,6 +187,11 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
                 }),
             );
         });
+}
+
+/** The ledger's clients: the context's own (tests), else the AWS SDK's. */
+function ledgerContext(context: CommandContext): LedgerContext {
+    return context.ledger ?? processLedgerContext(context);
 }
 
 function percentArgument(value: string): number {

@@ -3,6 +3,7 @@ import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config";
 import { CommandContext, processContext, registerRolloutCommands } from "./commands";
+import { processLedgerContext, registerLedgerCommands } from "./ledgerCommands";
 import { ExitCode } from "../rollout/exitCodes";
 import { planAsJson, planStack, renderPlan } from "../plan/plan";
 import { StackFileError } from "../evaluation/stackFile";
@@ -44,7 +45,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo, conte
             exitCode = await runPlan(options, io);
         });
 
-    registerRolloutCommands(program, io, (code) => (exitCode = code), context ?? processContext(PROJECT_DIR));
+    const commandContext = context ?? processContext(PROJECT_DIR);
+    registerRolloutCommands(program, io, (code) => (exitCode = code), commandContext);
+    registerLedgerCommands(program, io, (code) => (exitCode = code), () => commandContext.ledger ?? processLedgerContext(commandContext));
 
     try {
         await program.parseAsync([...argv]);

@@ -29,6 +29,8 @@ export interface LedgerSessionOptions {
      * at polls (tests, with a virtual clock). @default undefined
      */
     readonly heartbeatMs?: number;
+    /** The commit being released, recorded for the lead-time metric. @default undefined */
+    readonly commit?: { readonly sha: string; readonly committedAt: string };
     /** Where release events (start, pause, request, rollback, outcome) go: the stack's SNS topic. @default none */
     readonly events?: ReleaseEventSink;
 }
@@ -150,6 +152,7 @@ export class LedgerSession {
     /** Mirrors a record to the ledger under the lease, in order; `flush` waits for it. */
     mirror(record: DeploymentRecord): void {
         record.ledger = this.notes;
+        if (this.options.command === "deploy" && this.options.commit) record.commit ??= this.options.commit;
         const body = JSON.parse(JSON.stringify(record)) as DeploymentRecord;
         const before = this.announced.get(record.id);
         if (!isDeepStrictEqual(before, body)) {

@@ -116,6 +116,8 @@ export interface DeploymentRecord {
     readonly rollbacks: RollbackEntry[];
     pause?: { readonly afterPercent: number; readonly reason: string; readonly at: string };
     resumes?: { readonly at: string; readonly by: StartedBy }[];
+    /** The commit released and its commit time, for the lead-time metric (set by the CLI from git). */
+    commit?: { readonly sha: string; readonly committedAt: string };
     /** The release ledger's notes: the lease that ran it, take-overs, requests served (rollout/ledgerSession.ts). */
     ledger?: LedgerNotes;
     /** Seconds per stage, filled at the end. */

@@ -10,6 +10,7 @@ import { nodeFetcher } from "../rollout/smoke";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
+import { memoryLedgerContext } from "./fakes/memoryLedger";
 import { ALARMS, RELEASE, SmokeServer, productionConfig } from "./fakes/rollout";
 
 /** The CLI over the same fakes: flags, stage lines, exit codes, JSON and signals. */
@@ -27,7 +28,7 @@ describe("shiftwise deploy/rollback/status CLI", function () {
         const out: string[] = [];
         const err: string[] = [];
         let signalHandler: ((signal: string) => void) | undefined;
-        const context: CommandContext = {
+        const base: CommandContext = {
             projectDir: fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-cli-")),
             env: {},
             clock,
@@ -45,6 +46,7 @@ describe("shiftwise deploy/rollback/status CLI", function () {
             },
             ask: async () => "n",
         };
+        const context: CommandContext = { ...base, ledger: memoryLedgerContext(base) };
         const run = (...args: string[]) => main(["node", "shiftwise", ...args], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, context);
         return { stack, aws, clock, out, err, run, context, signal: (name: string) => signalHandler?.(name) };
     }
