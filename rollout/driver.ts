@@ -4,7 +4,9 @@ import { cleanPreviewProblems } from "./guards";
 import { startedBy } from "./records";
 import { describeWindow, activeFreezeWindow } from "./freeze";
 import { driverOutputs, expectedWeights, rollbackAlarmName, shiftwiseConfig, weightProblems } from "./stackView";
+import type { StackConfig } from "../config";
 import { checkpointStage } from "./stages/checkpoint";
+import { migrationStages } from "./stages/migrate";
 import { DeployRequest, DriverDeps, DriverOutcome, Refused, RolloutContext, Stage } from "./stages/context";
 import { runPipeline } from "./stages/pipeline";
 import { runPreflight } from "./stages/preflight";
@@ -28,8 +30,10 @@ export { releaseConfig } from "./stages/preflight";
  * after the checkpoint and before the candidate takes traffic (a migration)
  * goes between `checkpointStage` and `shiftStage`.
  */
-export function deployStages(request: DeployRequest, release: StackConfigEntries): Stage[] {
-    return [checkpointStage, prepareStage(request, release), shiftStage(0)];
+export function deployStages(request: DeployRequest, release: StackConfigEntries, config?: StackConfig): Stage[] {
+    // A migrating release: snapshot, migration and the stable colour's soak, all before the candidate starts.
+    const migration = config ? migrationStages(config, request, release) : [];
+    return [checkpointStage, ...migration, prepareStage(request, release), shiftStage(0)];
 }
 
 /** `shiftwise deploy`. */
@@ -48,7 +52,7 @@ export async function deploy(deps: DriverDeps, request: DeployRequest): Promise<
         return { exitCode: ExitCode.refused, message: "not confirmed; nothing was changed", problems: ["not confirmed"] };
     }
     const context = new RolloutContext(deps, preflight.record, preflight.config);
-    return runPipeline(context, deployStages(request, preflight.releaseConfig));
+    return runPipeline(context, deployStages(request, preflight.releaseConfig, preflight.config));
 }
 
 /** What `shiftwise resume` may add. */

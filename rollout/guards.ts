@@ -13,6 +13,19 @@ export const WEIGHTED_LISTENER_TYPE = "shiftwise:traffic:WeightedListener";
 export const COLOUR_SERVICE_TYPE = "shiftwise:ecs:ColourService";
 export const LISTENER_TYPE = "aws:lb/listener:Listener";
 export const SNAPSHOT_TYPE = "aws:rds/snapshot:Snapshot";
+/** The type token of the release's migration task component. */
+export const MIGRATION_TASK_TYPE = "shiftwise:data:MigrationTask";
+const INGRESS_RULE_TYPE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+/**
+ * A resource of the release's migration: anything under the `MigrationTask`
+ * component (its task definition is replaced with each release image), and the
+ * database's ingress rule for the migration's security group.
+ */
+export function isMigrationStep(step: ResourceStep, serviceName: string): boolean {
+    if (urnTypeChain(step.urn).includes(MIGRATION_TASK_TYPE)) return true;
+    return step.type === INGRESS_RULE_TYPE && urnName(step.urn) === `${serviceName}-db-from-migration` && step.op === "create";
+}
 
 /** Ops that leave a resource alone. */
 const NO_OPS = new Set(["same", "read", "refresh"]);
@@ -72,6 +85,8 @@ export interface ReleaseScope {
     readonly candidate: Colour;
     /** With `--migration-snapshot`: the pre-release snapshot may be created, and an older one dropped from the state if it is retained in AWS. */
     readonly allowSnapshot: boolean;
+    /** With `database.migration`: the migration task's resources may change (see `isMigrationStep`). @default false */
+    readonly allowMigration?: boolean;
 }
 
 /**
@@ -90,12 +105,15 @@ export function releasePreviewProblems(changes: StackChanges, scope: ReleaseScop
     };
     const outside = effectiveSteps(changes).filter((step) => {
         if (candidateUrn !== undefined && underCandidate(step)) return false;
-        if (scope.allowSnapshot && step.type === SNAPSHOT_TYPE) return step.op === "create" || step.retainOnDelete === true;
+        // A new snapshot may be created; an old one may leave the state only if AWS keeps it (retainOnDelete).
+        if (scope.allowSnapshot && step.type === SNAPSHOT_TYPE) return !(step.op === "create" || step.retainOnDelete === true);
+        if (scope.allowMigration && isMigrationStep(step, scope.serviceName)) return false;
         return true;
     });
     const problems: string[] = [];
     if (candidateUrn === undefined) problems.push(`the preview has no ${COLOUR_SERVICE_TYPE} named ${scope.serviceName}-${scope.candidate}`);
-    if (outside.length > 0) problems.push(`the release would change more than the ${scope.candidate} colour${scope.allowSnapshot ? " and the snapshot" : ""}: ${describeSteps(outside)}`);
+    const allowed = [`the ${scope.candidate} colour`, ...(scope.allowSnapshot ? ["the snapshot"] : []), ...(scope.allowMigration ? ["the migration task"] : [])];
+    if (outside.length > 0) problems.push(`the release would change more than ${allowed.join(", ").replace(/, ([^,]*)$/, " and $1")}: ${describeSteps(outside)}`);
     return problems;
 }
 

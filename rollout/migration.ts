@@ -53,6 +53,22 @@ export interface MigrationRunOptions {
     readonly signal?: AbortSignal;
     /** Called with a progress line at every poll. */
     readonly onProgress?: (line: string) => void;
+    /**
+     * Runs at every poll (the driver's lease heartbeat and ledger requests). When
+     * it throws, the task is stopped and `MigrationStopped` carries the result
+     * and the error. @default none
+     */
+    readonly onPoll?: () => Promise<void>;
+}
+
+/** The wait was stopped by the driver's poll check (an abort request, a lost lease): the task was stopped. */
+export class MigrationStopped extends Error {
+    constructor(
+        readonly result: MigrationResult,
+        readonly cause: unknown,
+    ) {
+        super(result.reason ?? "the migration was stopped");
+    }
 }
 
 /** Runs the migration task and waits for its end; never throws for the task's own failures, only returns them. */
@@ -95,6 +111,13 @@ export async function runMigration(tasks: TaskPort, clock: Clock, target: Migrat
         if (options.signal?.aborted) {
             await stopQuietly(tasks, target.cluster, taskArn, "shiftwise: the deployment was interrupted");
             return finish({ outcome: "interrupted", taskArn, lastStatus: last?.lastStatus, reason: "interrupted by a signal; StopTask sent", logsUrl });
+        }
+        try {
+            await options.onPoll?.();
+        } catch (error) {
+            await stopQuietly(tasks, target.cluster, taskArn, "shiftwise: the deployment was stopped");
+            const reason = `stopped by the driver: ${(error as Error).message}; StopTask sent`;
+            throw new MigrationStopped(finish({ outcome: "interrupted", taskArn, lastStatus: last?.lastStatus, reason, logsUrl }), error);
         }
         try {
             const state = await tasks.describeTask(target.cluster, taskArn);

@@ -5,6 +5,7 @@ import * as path from "path";
 import { z } from "zod";
 import type { Colour } from "../config";
 import type { AlarmState, StackConfigEntries } from "../ports/ports";
+import type { MigrationResult } from "./migration";
 
 /**
  * Deployment records: one JSON file per deployment under
@@ -118,11 +119,29 @@ export interface DeploymentRecord {
     resumes?: { readonly at: string; readonly by: StartedBy }[];
     /** The commit released and its commit time, for the lead-time metric (set by the CLI from git). */
     commit?: { readonly sha: string; readonly committedAt: string };
+    /** The release's migration task: outcome, exit code, duration, logs link (rollout/stages/migrate.ts). */
+    migration?: MigrationResult;
+    /** The stable colour watched on the new schema after the migration, before the candidate started. */
+    stableSoak?: StableSoakEntry;
+    /** The down-migration, run only by `shiftwise rollback --migrate-down`. */
+    migrationDown?: MigrationResult;
     /** The release ledger's notes: the lease that ran it, take-overs, requests served (rollout/ledgerSession.ts). */
     ledger?: LedgerNotes;
     /** Seconds per stage, filled at the end. */
     durationsSeconds?: Record<string, number>;
     error?: string;
+}
+
+/** The stable colour's soak on the new schema: what each poll read, and the verdict. */
+export interface StableSoakEntry {
+    readonly colour: Colour;
+    readonly minutes: number;
+    polls: number;
+    lastAlarmState?: AlarmState;
+    healthy?: number;
+    smokeChecks?: number;
+    outcome?: "ok" | "broken" | "inconclusive";
+    problem?: string;
 }
 
 /** What the release ledger adds to a record: the lease that ran it, take-overs and forced leases, requests served. */

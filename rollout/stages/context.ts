@@ -2,6 +2,7 @@
 import type { Colour, StackConfig } from "../../config";
 import { ExitCode, ExitCodeValue } from "../exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "../../ports/ports";
+import type { TaskPort } from "../../ports/tasks";
 import { DeploymentRecord, RecordStore, StageEntry, StepEntry, stageDurations } from "../records";
 import type { Reporter } from "../reporter";
 import { DriverOutputs, driverOutputs } from "../stackView";
@@ -17,6 +18,10 @@ export interface DriverDeps {
     readonly env?: Readonly<Record<string, string | undefined>>;
     /** Fires on SIGINT/SIGTERM: during prepare, shift or bake the driver rolls back. */
     readonly signal?: AbortSignal;
+    /** Runs the release's migration task (ECS RunTask); required when `database.migration` is configured. @default none */
+    readonly tasks?: TaskPort;
+    /** Milliseconds between DescribeTasks calls while the migration runs. @default 10000 */
+    readonly migrationPollMs?: number;
     /** Milliseconds between target-health reads while waiting for the candidate. @default 15000 */
     readonly healthPollMs?: number;
     /** Milliseconds between smoke-check attempts. @default 5000 */
@@ -40,6 +45,8 @@ export interface DeployRequest {
     readonly hotfix?: string;
     /** Take the pre-release snapshot (`database.preReleaseSnapshot` = the version) before the candidate starts. */
     readonly migrationSnapshot?: boolean;
+    /** The image the migration runs (`database.migration.image`); default: the release's `image`. */
+    readonly migrationImage?: string;
     /** Stop after the step with this percent, for `shiftwise resume`. */
     readonly pauseAt?: number;
     /** Base URL for smoke checks instead of the `testUrl` output (see smoke.ts on TLS). */

@@ -19,14 +19,24 @@ export interface Preflight {
 }
 
 /** The checkpoint config with the candidate on the new version (and the snapshot label when migrating). */
-export function releaseConfig(entries: StackConfigEntries, candidate: Colour, request: Pick<DeployRequest, "version" | "image" | "migrationSnapshot">): StackConfigEntries {
+export function releaseConfig(entries: StackConfigEntries, candidate: Colour, request: Pick<DeployRequest, "version" | "image" | "migrationSnapshot" | "migrationImage">): StackConfigEntries {
     const release: StackConfigEntries = { ...entries };
     const colour = sectionOf(entries, candidate) ?? {};
     release[`shiftwise:${candidate}`] = { value: JSON.stringify({ ...colour, version: request.version, image: request.image }) };
-    if (request.migrationSnapshot) {
-        const database = sectionOf(entries, "database") ?? {};
+    const database = sectionOf(entries, "database") ?? {};
+    const migration = database.migration as Record<string, unknown> | undefined;
+    if (request.migrationSnapshot || migration) {
         // snapshotColour keeps the config valid after a rollback, which keeps the label (and the snapshot) but reverts the version.
-        release["shiftwise:database"] = { value: JSON.stringify({ ...database, preReleaseSnapshot: request.version, snapshotColour: candidate }) };
+        // The migration image is pinned in the database section, which a rollback keeps, so `rollback --migrate-down`
+        // still finds the release's down-migration after the colour went back to the old image.
+        release["shiftwise:database"] = {
+            value: JSON.stringify({
+                ...database,
+                preReleaseSnapshot: request.version,
+                snapshotColour: candidate,
+                ...(migration ? { migration: { ...migration, image: request.migrationImage ?? request.image } } : {}),
+            }),
+        };
     }
     return release;
 }
@@ -51,6 +61,9 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest): Pr
         invalid.push(`--pause-at ${request.pauseAt} is not one of the steps ${config.rollout.steps.join(", ")}`);
     }
     if (request.migrationSnapshot && !config.database) invalid.push("--migration-snapshot needs a database: shiftwise:database is not set");
+    const migrating = config.database?.migration !== undefined;
+    if (migrating && !deps.tasks) invalid.push("database.migration is set, but no task runner was given to run it (DriverDeps.tasks)");
+    if (request.migrationImage !== undefined && !migrating) invalid.push("--migration-image needs shiftwise:database.migration");
     const release = releaseConfig(entries, candidate, request);
     try {
         shiftwiseConfig(release);
@@ -93,7 +106,7 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest): Pr
     const checkpointProblems = cleanPreviewProblems(await deps.stack.preview());
     if (checkpointProblems.length > 0) throw new Refused(checkpointProblems);
     const releasePreview = await previewWith(deps.stack, entries, release);
-    const scopeProblems = releasePreviewProblems(releasePreview, { serviceName: config.service.name, candidate, allowSnapshot: request.migrationSnapshot ?? false });
+    const scopeProblems = releasePreviewProblems(releasePreview, { serviceName: config.service.name, candidate, allowSnapshot: (request.migrationSnapshot ?? false) || migrating, allowMigration: migrating });
     if (scopeProblems.length > 0) throw new Refused(scopeProblems);
 
     // Recorded whenever given: a hotfix may also walk into a freeze window that begins during the release.
@@ -108,7 +121,7 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest): Pr
         stable,
         candidate,
         ...(hotfix ? { hotfix } : {}),
-        ...(request.migrationSnapshot ? { migrationSnapshot: request.version } : {}),
+        ...(request.migrationSnapshot || migrating ? { migrationSnapshot: request.version } : {}),
         ...(request.pauseAt !== undefined ? { pauseAt: request.pauseAt } : {}),
         startedAt: now.toISOString(),
         startedBy: startedBy(deps.env ?? {}),

@@ -1,0 +1,203 @@
+// The migration stages on the real program graph: snapshot -> migration -> stable soak -> candidate, failures that stop before traffic moves, and the records.
+import * as assert from "assert";
+import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
+import { deploy } from "../rollout/driver";
+import { ExitCode } from "../rollout/exitCodes";
+import { EcsTaskPort } from "../ports/ecsTasks";
+import { ALARMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
+import type { FakeStack } from "./fakes/fakeStack";
+
+const LISTENER = "aws:lb/listener:Listener";
+const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
+const TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop/4a5b6c7d8e9f40112233445566778899";
+const MIGRATION = { command: ["npm", "run", "migrate"], downCommand: ["npm", "run", "migrate:down"], timeoutMinutes: 10, stableSoakMinutes: 5 };
+
+/** What the stack looked like when RunTask was called. */
+interface AtRunTask {
+    snapshots: string[];
+    candidateImage: string;
+    migrationImage: string;
+    input: Record<string, unknown>;
+}
+
+async function imageOf(stack: FakeStack, name: string): Promise<string> {
+    const task = await stack.deployedResource(TASK_DEFINITION, name);
+    return JSON.parse(String(task?.inputs.containerDefinitions))[0].image;
+}
+
+describe("rollout driver: the migration stages", function () {
+    this.timeout(120_000);
+    const server = new SmokeServer();
+    let smokeBaseUrl = "";
+    before(async () => (smokeBaseUrl = await server.start()));
+    after(() => server.stop());
+    beforeEach(() => {
+        server.requests.length = 0;
+        server.failFirst = [];
+    });
+
+    /** A harness whose ECS answers DescribeTasks from `states` (the last one repeats) and records the stack at RunTask. */
+    function migrating(states: { lastStatus: string; exitCode?: number; stoppedReason?: string; started?: boolean }[], migration: Record<string, unknown> = MIGRATION) {
+        const h = harness({ smokeBaseUrl, config: productionConfig({ database: { migration } }) });
+        const ecsClient = new ECSClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+        const ecs = mockClient(ecsClient);
+        const seen: { atRunTask?: AtRunTask } = {};
+        ecs.on(RunTaskCommand).callsFake(async (input) => {
+            const deployed = await h.stack.deployed();
+            seen.atRunTask = {
+                snapshots: deployed.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot").map((r) => String(r.inputs.dbSnapshotIdentifier)),
+                candidateImage: await imageOf(h.stack, "shop-green"),
+                migrationImage: await imageOf(h.stack, "shop-migration"),
+                input,
+            };
+            return { tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }], failures: [] };
+        });
+        let call = 0;
+        ecs.on(DescribeTasksCommand).callsFake(async () => {
+            const state = states[Math.min(call++, states.length - 1)];
+            return {
+                tasks: [{
+                    taskArn: TASK,
+                    lastStatus: state.lastStatus,
+                    stoppedReason: state.stoppedReason,
+                    startedAt: state.started === false ? undefined : new Date("2025-03-04T10:01:00Z"),
+                    containers: [{ name: "migrate", exitCode: state.exitCode }],
+                }],
+            };
+        });
+        ecs.on(StopTaskCommand).resolves({});
+        const deps = { ...h.deps, tasks: new EcsTaskPort(ecsClient), migrationPollMs: 30_000 };
+        return { ...h, deps, ecs, seen };
+    }
+    const SUCCEEDS = [{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0, stoppedReason: "Essential container in task exited" }];
+
+    it("runs snapshot -> migration -> stable soak -> candidate, and records exit code, duration and logs", async () => {
+        const h = migrating(SUCCEEDS);
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        const record = outcome.record!;
+        assert.deepStrictEqual(
+            record.stages.slice(0, 6).map((stage) => [stage.name, stage.outcome]),
+            [["pre-flight", "ok"], ["checkpoint", "ok"], ["snapshot", "ok"], ["migration", "ok"], ["stable soak", "ok"], ["prepare", "ok"]],
+        );
+        // The snapshot update touched only the snapshots and the migration task, and was targeted at them.
+        const [snapshotUp] = h.stack.ups;
+        assert.ok(snapshotUp.changes.steps.length > 0);
+        for (const step of snapshotUp.changes.steps) {
+            assert.ok(step.type === "aws:rds/snapshot:Snapshot" || step.urn.includes("shiftwise:data:MigrationTask$"), `${step.op} ${step.urn}`);
+        }
+        assert.deepStrictEqual(h.stack.operations.filter((o) => o.op === "up")[0].targets, snapshotUp.changes.steps.map((s) => s.urn));
+        // At RunTask the new snapshot existed, the migration ran the release image, and the candidate still ran the old one.
+        const at = h.seen.atRunTask!;
+        assert.ok(at.snapshots.includes("shop-production-pre-v1-6-0"), JSON.stringify(at.snapshots));
+        assert.strictEqual(at.migrationImage, RELEASE.image);
+        assert.strictEqual(at.candidateImage, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0");
+        const outputs = (await h.stack.deployed()).outputs as Record<string, any>;
+        assert.deepStrictEqual(at.input, {
+            cluster: outputs.migration.clusterArn,
+            taskDefinition: "shop-migration",
+            launchType: "FARGATE",
+            platformVersion: "LATEST",
+            count: 1,
+            networkConfiguration: { awsvpcConfiguration: { subnets: outputs.migration.subnetIds, securityGroups: [outputs.migration.securityGroupId], assignPublicIp: "DISABLED" } },
+            overrides: { containerOverrides: [{ name: "migrate", command: ["npm", "run", "migrate"] }] },
+            startedBy: "shiftwise/production/v1-6-0",
+            enableECSManagedTags: true,
+            propagateTags: "TASK_DEFINITION",
+        });
+        assert.deepStrictEqual(outputs.migration.subnetIds, JSON.parse(productionConfig()["shiftwise:network"]).privateSubnetIds);
+        assert.deepStrictEqual(
+            { outcome: record.migration?.outcome, exitCode: record.migration?.exitCode, seconds: record.migration?.durationSeconds, task: record.migration?.taskArn },
+            { outcome: "succeeded", exitCode: 0, seconds: 30, task: TASK },
+        );
+        assert.match(record.migration!.logsUrl!, /^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:log-groups\/log-group\/\$252Fshiftwise\$252Fproduction\$252Fshop\$252Fmigration\/log-events\/migration\$252Fmigrate\$252F4a5b6c7d/);
+        // The stable colour was watched through the test path for the whole soak before the candidate was asked anything.
+        assert.deepStrictEqual([record.stableSoak?.colour, record.stableSoak?.outcome, record.stableSoak?.lastAlarmState], ["blue", "ok", "OK"]);
+        assert.strictEqual(record.stableSoak?.polls, 11, "every 30 s for 5 min, ends included");
+        const firstGreen = server.requests.findIndex((request) => request.colour === "green");
+        assert.strictEqual(firstGreen, 11);
+        assert.ok(server.requests.slice(0, firstGreen).every((request) => request.colour === "blue" && request.path === "/healthz"));
+        // The pinned migration image stays in the database section, which a rollback keeps.
+        assert.strictEqual((h.stack.section("database") as { migration: { image: string } }).migration.image, RELEASE.image);
+    });
+
+    for (const [name, states, outcome, detail] of [
+        ["a migration that exits 1", [{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 1, stoppedReason: "Essential container in task exited" }], "failed", /migration up failed, exit code 1 in 30 s/],
+        ["a migration that outlives its timeout", [{ lastStatus: "RUNNING" }], "timed-out", /migration up timed-out in 600 s \(still RUNNING after 10 min \(database\.migration\.timeoutMinutes\); StopTask sent\)/],
+        ["a migration task that never starts", [{ lastStatus: "STOPPED", started: false, stoppedReason: "CannotPullContainerError: image not found" }], "never-started", /migration up never-started in 0 s \(CannotPullContainerError: image not found\)/],
+    ] as const) {
+        it(`${name} stops the release before any traffic moves or the candidate starts, and says what to do`, async () => {
+            const h = migrating([...states]);
+            const result = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+            assert.strictEqual(result.exitCode, ExitCode.rolledBack, result.message);
+            assert.match(result.message, detail);
+            assert.match(result.message, /No traffic moved\. The database may be partly migrated; restore the pre-release snapshot shop-production-pre-v1-6-0 with:\n  aws rds restore-db-instance-from-db-snapshot /);
+            assert.match(result.message, /or undo the migration: shiftwise rollback --stack production --migrate-down/);
+            assert.match(result.message, /migration logs: https:\/\/eu-west-1\.console\.aws\.amazon\.com\//);
+            const record = result.record!;
+            assert.strictEqual(record.migration?.outcome, outcome);
+            assert.deepStrictEqual(record.stages.map((s) => s.name).filter((n) => n === "prepare" || n.startsWith("shift")), []);
+            for (const up of h.stack.ups) assert.ok(up.changes.steps.every((s) => s.type !== LISTENER), "no update touched the listener");
+            assert.strictEqual(await imageOf(h.stack, "shop-green"), "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0", "the candidate never started the release");
+            assert.deepStrictEqual(h.stack.section("traffic"), { blue: 100, green: 0 });
+            assert.strictEqual(h.ecs.commandCalls(StopTaskCommand).length, outcome === "timed-out" ? 1 : 0);
+        });
+    }
+
+    it("a migration that breaks the stable colour stops the release with no traffic moved, and points to restore and down-migration", async () => {
+        const h = migrating(SUCCEEDS);
+        // The old code fails on the new schema two minutes into the soak.
+        h.clock.onSleep = () => {
+            const soak = h.records.latest()?.stages.find((stage) => stage.name === "stable soak");
+            if (soak && h.clock.minutesSince(soak.startedAt) >= 2) h.aws.scenario.alarms[ALARMS.blue] = "ALARM";
+        };
+        const result = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(result.exitCode, ExitCode.rolledBack, result.message);
+        assert.match(result.message, /the stable colour blue broke on the new schema: shop-production-blue-rollback is ALARM\. The migration is not backwards compatible; no traffic moved to green\. The database holds the new schema; restore the pre-release snapshot shop-production-pre-v1-6-0 with:/);
+        assert.match(result.message, /or undo the migration: shiftwise rollback --stack production --migrate-down/);
+        const record = result.record!;
+        assert.deepStrictEqual([record.migration?.outcome, record.stableSoak?.outcome, record.stableSoak?.lastAlarmState], ["succeeded", "broken", "ALARM"]);
+        assert.strictEqual(record.stages.find((s) => s.name === "stable soak")?.outcome, "failed");
+        assert.ok(!record.stages.some((s) => s.name === "prepare"));
+        for (const up of h.stack.ups) assert.ok(up.changes.steps.every((s) => s.type !== LISTENER));
+        assert.strictEqual(await imageOf(h.stack, "shop-green"), "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0");
+        assert.deepStrictEqual(h.stack.section("traffic"), { blue: 100, green: 0 });
+        assert.strictEqual(record.status, "rolled-back");
+    });
+
+    it("a stable colour whose smoke paths fail on the new schema also stops it, without a down-migration to offer when none is configured", async () => {
+        const { downCommand, ...noDown } = MIGRATION;
+        void downCommand;
+        const h = migrating(SUCCEEDS, noDown);
+        h.ecs.on(RunTaskCommand).callsFake(async () => {
+            server.failFirst = Array(6).fill(500);
+            return { tasks: [{ taskArn: TASK }], failures: [] };
+        });
+        const result = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(result.exitCode, ExitCode.rolledBack, result.message);
+        assert.match(result.message, /the stable colour blue broke on the new schema: smoke checks failed: .*\/healthz -> HTTP 500 after 6 attempt\(s\)/);
+        assert.doesNotMatch(result.message, /--migrate-down/);
+        assert.deepStrictEqual(server.requests.map((r) => r.colour), Array(6).fill("blue"));
+    });
+
+    it("an inconclusive stable colour (INSUFFICIENT_DATA at the end of the soak) does not let the candidate start", async () => {
+        const h = migrating(SUCCEEDS);
+        h.ecs.on(RunTaskCommand).callsFake(async () => {
+            h.aws.scenario.alarms[ALARMS.blue] = "INSUFFICIENT_DATA";
+            return { tasks: [{ taskArn: TASK }], failures: [] };
+        });
+        const result = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(result.exitCode, ExitCode.rolledBack, result.message);
+        assert.match(result.message, /the stable colour blue could not be judged on the new schema: shop-production-blue-rollback is INSUFFICIENT_DATA at the end of the soak/);
+        assert.strictEqual(result.record!.stableSoak?.outcome, "inconclusive");
+    });
+
+    it("pre-flight refuses a migrating release without a task runner, changing nothing", async () => {
+        const h = migrating(SUCCEEDS);
+        const result = await deploy({ ...h.deps, tasks: undefined }, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(result.exitCode, ExitCode.invalid);
+        assert.match(result.message, /database\.migration is set, but no task runner was given/);
+        assert.deepStrictEqual(h.stack.ups, []);
+    });
+});
