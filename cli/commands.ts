@@ -119,7 +119,7 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
                         smokeBaseUrl: options.smokeBaseUrl,
                         confirm: options.yes ? undefined : (summary) => confirm(summary, io, context),
                     };
-                    return withLease(deps, ledgerContext(context), "deploy", options, (leased) => deploy(leased, request));
+                    return withLease(deps, ledgerContext(context), "deploy", { ...options, release: request }, (leased) => deploy(leased, request));
                 }),
             );
         });

@@ -2,6 +2,8 @@
 import { execFileSync } from "child_process";
 import { Command, InvalidArgumentError } from "commander";
 import type { AwsPort, Clock, LedgerPort, StackPort } from "../ports/ports";
+import type { RecoveryPointPort } from "../ports/recoveryPoints";
+import { predecessorProblems, recoveryPointVerdict } from "../rollout/goNoGo";
 import { ExitCode } from "../rollout/exitCodes";
 import { deliveryMetrics, historyEntry, renderHistory } from "../rollout/history";
 import { LedgerSessionOptions, LeasedCommand, actorName, leasedRollback, runLeased } from "../rollout/ledgerSession";
@@ -29,12 +31,13 @@ export interface LedgerContext {
     readonly openAws: (region: string) => AwsPort;
     readonly openLedger: (region: string, tableName: string, stack: string) => LedgerPort;
     readonly openEvents: (region: string, topicArn: string, plan: ReleasePlan) => ReleaseEventSink;
+    readonly openRecoveryPoints: (region: string) => RecoveryPointPort;
     /** Registers SIGINT/SIGTERM; returns the function that removes the handler. */
     readonly onSignal: (handler: (signal: string) => void) => () => void;
 }
 
 /** The real ledger context: DynamoDB and SNS through the AWS SDK with the default credential chain. */
-export function processLedgerContext(base: Omit<LedgerContext, "openLedger" | "openEvents">): LedgerContext {
+export function processLedgerContext(base: Omit<LedgerContext, "openLedger" | "openEvents" | "openRecoveryPoints">): LedgerContext {
     return {
         ...base,
         openLedger: (region, tableName, stack) => {
@@ -48,6 +51,11 @@ export function processLedgerContext(base: Omit<LedgerContext, "openLedger" | "o
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { SnsReleaseEvents } = require("../ports/snsEvents") as typeof import("../ports/snsEvents");
             return new SnsReleaseEvents(new SNSClient({ region }), topicArn, plan);
+        },
+        openRecoveryPoints: (region) => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { SdkRecoveryPoints } = require("../ports/recoveryPoints") as typeof import("../ports/recoveryPoints");
+            return SdkRecoveryPoints.forRegion(region);
         },
     };
 }
@@ -136,7 +144,7 @@ export async function withLease(
     deps: DriverDeps,
     context: LedgerContext,
     command: LeasedCommand,
-    flags: { readonly force?: string; readonly notes?: string; readonly waitMinutes?: number },
+    flags: { readonly force?: string; readonly notes?: string; readonly waitMinutes?: number; readonly release?: GoNoGoRelease },
     body: (deps: DriverDeps) => Promise<DriverOutcome>,
 ): Promise<DriverOutcome> {
     const outputs = await deps.stack.outputs();
@@ -146,6 +154,10 @@ export async function withLease(
     if (!tableName || !region) {
         deps.reporter.line("lease", "the stack has no releaseLedger output yet (run `pulumi up` with this version of shiftwise once); running without the lease");
         return body(deps);
+    }
+    if (command === "deploy" && flags.release) {
+        const refused = await goNoGo(deps, context, { entries, outputs, region }, flags.release);
+        if (refused) return refused;
     }
     const owner = actorName(startedBy(context.env));
     const options: LedgerSessionOptions = {
@@ -159,6 +171,63 @@ export async function withLease(
     };
     if (command === "rollback") return leasedRollback(deps, { ...options, waitMs: (flags.waitMinutes ?? 15) * 60_000, pollMs: 5000 }, body);
     return runLeased(deps, options, body);
+}
+
+/** What the go/no-go needs to know of the release. */
+export interface GoNoGoRelease {
+    readonly version: string;
+    readonly image: string;
+    readonly hotfix?: string;
+    readonly migrationSnapshot?: boolean;
+}
+
+/**
+ * The runbooks' go/no-go before a deploy takes the lease: the release
+ * completed on `rollout.requiresSuccessOn` (from that stack's ledger) unless
+ * `--hotfix`; and before a release that migrates the database, the newest
+ * recovery point is shown and must be younger than
+ * `rollout.maxRecoveryPointAgeHours`. Undefined means go.
+ */
+export async function goNoGo(
+    deps: DriverDeps,
+    context: LedgerContext,
+    stack: { readonly entries: Awaited<ReturnType<StackPort["getAllConfig"]>>; readonly outputs: Record<string, unknown>; readonly region: string },
+    release: GoNoGoRelease,
+): Promise<DriverOutcome | undefined> {
+    let config;
+    try {
+        config = shiftwiseConfig(stack.entries);
+    } catch {
+        return undefined; // pre-flight refuses an invalid config with every problem listed
+    }
+    const problems: string[] = [];
+    const predecessor = config.rollout.requiresSuccessOn;
+    if (predecessor && release.hotfix === undefined) {
+        const ledger = await predecessorLedger(context, predecessor, stack.region);
+        const records = (await ledger.records(200)).map((item) => item.body as unknown as DeploymentRecord);
+        const found = predecessorProblems(records, predecessor, release);
+        problems.push(...found);
+        if (found.length === 0) deps.reporter.line("go/no-go", `${release.version} (${release.image}) completed a release on ${predecessor}`);
+    }
+    const identifier = (stack.outputs.database as { identifier?: string } | null | undefined)?.identifier;
+    const migrates = release.migrationSnapshot === true || config.database?.migration !== undefined;
+    if (migrates && identifier) {
+        const verdict = recoveryPointVerdict(await context.openRecoveryPoints(stack.region).newestRecoveryPoint(identifier), config.rollout.maxRecoveryPointAgeHours, deps.clock.now());
+        deps.reporter.line("go/no-go", verdict.evidence);
+        problems.push(...verdict.problems);
+    }
+    if (problems.length === 0) return undefined;
+    deps.reporter.line("go/no-go", `refused: ${problems.join("; ")}`);
+    return { exitCode: ExitCode.refused, message: `pre-flight refused the deployment; nothing was changed:\n  - ${problems.join("\n  - ")}`, problems };
+}
+
+/** The predecessor stack's ledger, found from its outputs (same account; its own region). */
+async function predecessorLedger(context: LedgerContext, predecessor: string, fallbackRegion: string): Promise<LedgerPort> {
+    const stack = await context.openStack(predecessor, () => undefined);
+    const tableName = ((await stack.outputs()).releaseLedger as { tableName?: string } | undefined)?.tableName;
+    if (!tableName) throw new Error(`rollout.requiresSuccessOn: stack ${predecessor} has no releaseLedger output; update it with this version of shiftwise first`);
+    const region = (await stack.getAllConfig())["aws:region"]?.value ?? fallbackRegion;
+    return context.openLedger(region, tableName, predecessor);
 }
 
 function eventsFor(context: LedgerContext, region: string, outputs: Record<string, unknown>, entries: Awaited<ReturnType<StackPort["getAllConfig"]>>, notes: string | undefined): ReleaseEventSink | undefined {

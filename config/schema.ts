@@ -383,6 +383,14 @@ export const rolloutSchema = z
             watchMinutes: integer(0, 1440, "how long to keep judging the release at 100%, e.g. 10").default(10),
             /** Minutes after success before the old colour is scaled to 0 tasks; absent: never (it stays warm). */
             scaleDownAfterMinutes: integer(0, 10080, "minutes after the release before the old colour is scaled to zero; omit to keep it warm").optional(),
+            /**
+             * A stack (e.g. `staging`) whose release ledger must show a completed release of the
+             * same version and image before this stack deploys it; `--hotfix` skips the check.
+             * Pulumi stack names: alphanumerics, hyphens, underscores and periods.
+             */
+            requiresSuccessOn: matching(/^[A-Za-z0-9_.-]{1,100}$/, "must be a stack name", "for example staging").optional(),
+            /** Hours: before a release that migrates the database, its newest recovery point must be younger. */
+            maxRecoveryPointAgeHours: integer(1, 8760, "the oldest recovery point a migrating release accepts, in hours, e.g. 24").default(24),
             /** Consecutive failed AWS reads tolerated before the driver stops judging and rolls back. */
             readErrorBudget: integer(0, 100, "how many failed AWS reads in a row are tolerated, e.g. 3").default(3),
             /** Probes of the candidate through the test listener during every bake. */

@@ -25,8 +25,8 @@ describe("shiftwise ledger commands (in process)", function () {
     before(async () => (smokeBaseUrl = await server.start()));
     after(() => server.stop());
 
-    function cli(ledger = new MemoryLedger()) {
-        const stack = new FakeStack({ stackName: "production", config: productionConfig() });
+    function cli(ledger = new MemoryLedger(), more: Parameters<typeof memoryLedgerContext>[3] & { config?: Record<string, string> } = {}) {
+        const stack = new FakeStack({ stackName: "production", config: more.config ?? productionConfig() });
         const aws = fakeAws(stack, { alarms: { [ALARMS.blue]: "OK", [ALARMS.green]: "OK" } });
         const clock = new FakeClock("2025-03-05T10:00:00Z");
         const out: string[] = [];
@@ -44,7 +44,7 @@ describe("shiftwise ledger commands (in process)", function () {
             onSignal: () => () => undefined,
             ask: async () => "n",
         };
-        const context: CommandContext = { ...base, ledger: memoryLedgerContext(base, ledger, published) };
+        const context: CommandContext = { ...base, ledger: memoryLedgerContext(base, ledger, published, more) };
         const run = (...args: string[]) => main(["node", "shiftwise", ...args], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, context);
         return { stack, clock, out, err, run, ledger, published };
     }
@@ -72,6 +72,34 @@ describe("shiftwise ledger commands (in process)", function () {
         assert.deepStrictEqual((item.body as { ledger: { events: { kind: string; reason: string; previousOwner: string }[] } }).ledger.events, [
             { kind: "force", at: "2025-03-05T10:00:00.000Z", by: `octocat@${os.hostname()} (github-actions run 7)`, reason: "alice's laptop died", previousOwner: "alice@laptop", previousCommand: "deploy" },
         ]);
+    });
+
+    it("go/no-go: rollout.requiresSuccessOn refuses a release that did not complete on staging, unless --hotfix", async () => {
+        const staging = new MemoryLedger();
+        const c = cli(new MemoryLedger(), { ledgers: { staging }, config: productionConfig({ rollout: { requiresSuccessOn: "staging" } }) });
+        assert.strictEqual(await c.run(...deployArgs, "--smoke-base-url", smokeBaseUrl), ExitCode.refused);
+        assert.match(c.err.join("") + c.out.join(""), /v1\.6\.0 \(123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/shop:v1\.6\.0\) has not completed a release on staging/);
+        assert.deepStrictEqual(c.stack.calls, []);
+        assert.strictEqual(c.ledger.lease, undefined, "refused before taking the lease");
+
+        await staging.putRecord({ id: "s1", startedAt: "2025-03-05T08:00:00.000Z", status: "succeeded", body: { id: "s1", status: "succeeded", version: RELEASE.version, image: RELEASE.image } });
+        c.out.length = 0;
+        assert.strictEqual(await c.run(...deployArgs, "--smoke-base-url", smokeBaseUrl), ExitCode.success, c.err.join(""));
+        assert.match(c.out.join(""), /go\/no-go: v1\.6\.0 .* completed a release on staging/);
+
+        const hotfix = cli(new MemoryLedger(), { ledgers: { staging: new MemoryLedger() }, config: productionConfig({ rollout: { requiresSuccessOn: "staging" } }) });
+        assert.strictEqual(await hotfix.run(...deployArgs, "--smoke-base-url", smokeBaseUrl, "--hotfix", "INC-7 payment outage"), ExitCode.success, hotfix.err.join(""));
+    });
+
+    it("go/no-go: a migrating release shows the newest recovery point's age and refuses one older than the limit", async () => {
+        const stale = cli(new MemoryLedger(), { recoveryPoint: { at: new Date("2025-03-04T09:00:00Z"), source: "RDS automated backup rds:shop-production-2025-03-04" } });
+        assert.strictEqual(await stale.run(...deployArgs, "--smoke-base-url", smokeBaseUrl, "--migration-snapshot"), ExitCode.refused);
+        assert.match(stale.err.join("") + stale.out.join(""), /newest recovery point 1 d 1 h old: RDS automated backup rds:shop-production-2025-03-04 at 2025-03-04T09:00:00\.000Z, older than rollout\.maxRecoveryPointAgeHours \(24 h\)/);
+        assert.deepStrictEqual(stale.stack.calls, []);
+
+        const none = cli(new MemoryLedger(), {});
+        assert.strictEqual(await none.run(...deployArgs, "--smoke-base-url", smokeBaseUrl, "--migration-snapshot"), ExitCode.refused);
+        assert.match(none.err.join("") + none.out.join(""), /has no completed recovery point/);
     });
 
     it("abort, pause and promote need a running release and a reason", async () => {

@@ -4,6 +4,7 @@ import type { Lease, LeaseAttempt, LeaseEvent, LedgerPort, LedgerRecordItem, Led
 import { LeaseLost } from "../../ports/ports";
 import type { LedgerContext } from "../../cli/ledgerCommands";
 import type { ReleaseEvent } from "../../rollout/releaseEvents";
+import type { RecoveryPoint } from "../../ports/recoveryPoints";
 
 /** The same contract as `DynamoLedger`, in one process: tokens, expiry and force as the adapter decides them. */
 export class MemoryLedger implements LedgerPort {
@@ -66,6 +67,16 @@ export class MemoryLedger implements LedgerPort {
 }
 
 /** A ledger context over one `MemoryLedger`, collecting published events. */
-export function memoryLedgerContext(base: Omit<LedgerContext, "openLedger" | "openEvents">, ledger = new MemoryLedger(), published: ReleaseEvent[] = []): LedgerContext {
-    return { ...base, openLedger: () => ledger, openEvents: () => ({ publish: (event) => void published.push(event), flush: async () => undefined }) };
+export function memoryLedgerContext(
+    base: Omit<LedgerContext, "openLedger" | "openEvents" | "openRecoveryPoints">,
+    ledger = new MemoryLedger(),
+    published: ReleaseEvent[] = [],
+    more: { readonly ledgers?: Record<string, MemoryLedger>; readonly recoveryPoint?: RecoveryPoint } = {},
+): LedgerContext {
+    return {
+        ...base,
+        openLedger: (_region, _table, stack) => more.ledgers?.[stack] ?? ledger,
+        openEvents: () => ({ publish: (event) => void published.push(event), flush: async () => undefined }),
+        openRecoveryPoints: () => ({ newestRecoveryPoint: async () => more.recoveryPoint }),
+    };
 }
