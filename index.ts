@@ -12,7 +12,7 @@ import { Notifications } from "./components/notifications";
 import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
 import { StackKey } from "./components/stackKey";
-import { TEST_HEADER, WeightedListener } from "./components/weightedListener";
+import { TEST_HEADER, TEST_TOKEN_HEADER, WeightedListener } from "./components/weightedListener";
 import { maintenancePage } from "./config/maintenancePage";
 import { COLOURS, Colour, DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
 
@@ -290,6 +290,10 @@ export const serviceUrl = traffic.serviceUrl;
 /** Test listener address; add the header `x-shiftwise-colour: blue|green`. */
 export const testUrl = traffic.testUrl;
 export const testHeader = TEST_HEADER;
+/** The test listener forwards only requests that also carry this header with the `testToken` secret. */
+export const testTokenHeader = TEST_TOKEN_HEADER;
+/** The per-stack test token (a secret): `pulumi stack output --show-secrets testToken`. */
+export const testToken = traffic.testToken;
 /** The forwarding listener that every traffic step updates. */
 export const listenerArn = traffic.listener.arn;
 export const loadBalancerArnSuffix = traffic.loadBalancer.arnSuffix;

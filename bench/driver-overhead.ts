@@ -72,6 +72,10 @@ class InstantStack implements StackPort {
         const colour = (name: "blue" | "green") => ({ targetGroupArn: TG[name], targetGroupArnSuffix: `targetgroup/shop-${name}/1`, desiredCount: 3 });
         return { listenerArn: LISTENER_ARN, loadBalancerArnSuffix: "app/shop/1", testUrl: "https://shop.example.com:8443", testHeader: "x-shiftwise-colour", blue: colour("blue"), green: colour("green") };
     }
+
+    async secretOutput(): Promise<string | undefined> {
+        return undefined;
+    }
     async history() {
         return [];
     }

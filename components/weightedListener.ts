@@ -1,9 +1,13 @@
 // The ALB with its weighted HTTPS listener, HTTP redirect and test listener.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 
 /** The request header the test listener routes on; its value is the colour. */
 export const TEST_HEADER = "x-shiftwise-colour";
+
+/** The request header that must carry the stack's test token for the test listener to forward at all. */
+export const TEST_TOKEN_HEADER = "x-shiftwise-test-token";
 
 /** What the listener needs to know about one colour. */
 export interface ListenerColourArgs {
@@ -104,6 +108,8 @@ export class WeightedListener extends pulumi.ComponentResource {
     public readonly webAclAssociation?: aws.wafv2.WebAclAssociation;
     public readonly serviceUrl: pulumi.Output<string>;
     public readonly testUrl: pulumi.Output<string>;
+    /** The per-stack secret the test listener's rules require in `TEST_TOKEN_HEADER`: being inside `testCidrs` is not enough. */
+    public readonly testToken: pulumi.Output<string>;
 
     constructor(name: string, args: WeightedListenerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shiftwise:traffic:WeightedListener", name, {}, opts);
@@ -227,11 +233,18 @@ export class WeightedListener extends pulumi.ComponentResource {
             }],
             tags,
         }, parent);
+        // Letters and digits only: ALB header conditions treat * and ? as wildcards, and a value holds at most
+        // 128 characters (ELBv2 API reference, HttpHeaderConditionConfig). Generated once; a step never changes it.
+        const token = new random.RandomPassword(`${name}-test-token`, { length: 48, special: false }, { parent: this, additionalSecretOutputs: ["result"] });
+        this.testToken = pulumi.secret(token.result);
         Object.entries(colours).forEach(([colour, target], index) =>
             new aws.lb.ListenerRule(`${name}-test-${colour}`, {
                 listenerArn: this.testListener.arn,
                 priority: 10 * (index + 1),
-                conditions: [{ httpHeader: { httpHeaderName: TEST_HEADER, values: [colour] } }],
+                conditions: [
+                    { httpHeader: { httpHeaderName: TEST_HEADER, values: [colour] } },
+                    { httpHeader: { httpHeaderName: TEST_TOKEN_HEADER, values: [this.testToken] } },
+                ],
                 actions: [{ type: "forward", targetGroupArn: target.targetGroupArn }],
                 tags,
             }, parent),
@@ -248,6 +261,7 @@ export class WeightedListener extends pulumi.ComponentResource {
             webAclAssociation: this.webAclAssociation,
             serviceUrl: this.serviceUrl,
             testUrl: this.testUrl,
+            testToken: this.testToken,
         });
     }
 }

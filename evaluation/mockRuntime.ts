@@ -115,12 +115,13 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
     process.on("unhandledRejection", onUnhandled);
     try {
         const run = async () => {
-            const exports = await pulumi.runtime.runInPulumiStack(async () => require(programPath));
+            let module: Record<string, unknown> = {};
+            const exports = await pulumi.runtime.runInPulumiStack(async () => (module = require(programPath)));
             await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-            return exports;
+            return markSecretOutputs((exports ?? {}) as Record<string, unknown>, module);
         };
         const outputs = await Promise.race([run(), failed]);
-        return { resources: [...captured.values()], outputs: normalise(outputs ?? {}) as Record<string, unknown> };
+        return { resources: [...captured.values()], outputs: normalise(outputs) as Record<string, unknown> };
     } catch (error) {
         throw new ProgramError(error, [...captured.values()].filter((r) => r.type !== "pulumi:pulumi:Stack"));
     } finally {
@@ -128,6 +129,21 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
         Error.prepareStackTrace = prepareStackTrace;
         forgetModule(programPath);
     }
+}
+
+/**
+ * The resolved stack outputs, with each output the program exported as a
+ * secret wrapped as `{ __secret }`: the engine keeps such an output encrypted,
+ * and a resolved value no longer says so.
+ */
+async function markSecretOutputs(resolved: Record<string, unknown>, exported: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const marked: Record<string, unknown> = { ...resolved };
+    for (const [key, value] of Object.entries(exported)) {
+        if (pulumi.Output.isInstance(value) && (await (value as unknown as { isSecret: Promise<boolean> }).isSecret) && key in marked) {
+            marked[key] = { __secret: marked[key] };
+        }
+    }
+    return marked;
 }
 
 /** Unloads a module completely: Node also keeps each loaded module in its parent's `children`, which would hold every evaluated graph alive. */
@@ -336,6 +352,9 @@ class AwsMocks implements pulumi.runtime.Mocks {
                     arnSuffix: `targetgroup/${name}/${suffix}`,
                     name: inputs.name ?? name,
                 };
+            case "random:index/randomPassword:RandomPassword":
+                // A stable stand-in of the requested length, letters and digits like the program asks for.
+                return { result: fakeId("", type, name).repeat(4).slice(0, Number(inputs.length ?? 16)), bcryptHash: fakeId("$2a$10$", type, name) };
             case "aws:lb/listener:Listener":
                 return { arn: this.arn("elasticloadbalancing", `listener/app/${name}/${suffix}`) };
             case "aws:lb/listenerRule:ListenerRule":

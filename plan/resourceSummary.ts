@@ -1,6 +1,7 @@
 // One line of key settings per resource for the plan.
 import type { CapturedResource } from "../evaluation/mockRuntime";
 import { revealSafe } from "../evaluation/mockRuntime";
+import { TEST_HEADER } from "../components/weightedListener";
 
 type Inputs = Record<string, any>;
 
@@ -37,6 +38,30 @@ const SUMMARIES: Record<string, (inputs: Inputs) => string> = {
     "aws:ecs/cluster:Cluster": (i) => `containerInsights ${i.settings?.find((s: Inputs) => s.name === "containerInsights")?.value}`,
 };
 
+/** The secret wrapper's content, or the value itself. */
+function opened(value: unknown): any {
+    return value && typeof value === "object" && "__secret" in value ? (value as { __secret: unknown }).__secret : value;
+}
+
+/**
+ * Inputs a secret turned wholly secret, opened for the one-line summary only
+ * where the summary prints nothing secret: a task definition's summary prints
+ * the image, CPU, memory and port, never the environment, so its container
+ * definitions are opened; a test-listener rule keeps every header value but
+ * the routing header's hidden.
+ */
+const OPEN_FOR_SUMMARY: Record<string, (inputs: Inputs) => Inputs> = {
+    "aws:ecs/taskDefinition:TaskDefinition": (i) => ({ ...i, containerDefinitions: opened(i.containerDefinitions) }),
+    "aws:lb/listenerRule:ListenerRule": (i) => {
+        const conditions = i.conditions?.__secret as Inputs[] | undefined;
+        if (!conditions) return i;
+        return {
+            ...i,
+            conditions: conditions.map((c) => (c.httpHeader && c.httpHeader.httpHeaderName !== TEST_HEADER ? { httpHeader: { ...c.httpHeader, values: ["[secret]"] } } : c)),
+        };
+    },
+};
+
 function shortId(id: unknown): string {
     return String(id ?? "?");
 }
@@ -70,7 +95,8 @@ export function summariseResource(resource: CapturedResource): string {
     const summary = SUMMARIES[resource.type];
     if (!summary) return "";
     try {
-        return summary(revealSafe(resource.inputs) as Inputs);
+        const open = OPEN_FOR_SUMMARY[resource.type];
+        return summary(revealSafe(open ? open(resource.inputs) : resource.inputs) as Inputs);
     } catch {
         return "";
     }

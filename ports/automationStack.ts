@@ -73,6 +73,11 @@ export class AutomationStack implements StackPort {
         return plainOutputs(await this.stack.outputs());
     }
 
+    async secretOutput(name: string): Promise<string | undefined> {
+        const value = (await this.stack.outputs())[name]?.value;
+        return typeof value === "string" ? value : undefined;
+    }
+
     async history(limit: number): Promise<StackHistoryEntry[]> {
         const updates = await this.stack.history(limit, 1);
         return updates.map((update) => ({

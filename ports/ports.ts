@@ -92,8 +92,10 @@ export interface StackPort {
     preview(options?: PreviewOptions): Promise<StackChanges>;
     /** `pulumi up`: applies the current config (to `options.targets` only, when given); rejects when the update fails or is cancelled. */
     up(options?: StackOperationOptions): Promise<StackChanges>;
-    /** The stack outputs of the last update, plain values. */
+    /** The stack outputs of the last update, plain values (secret ones masked). */
     outputs(): Promise<Record<string, unknown>>;
+    /** One secret stack output's value (e.g. `testToken`), never written to records; undefined when absent. */
+    secretOutput(name: string): Promise<string | undefined>;
     /** The most recent updates, newest first. */
     history(limit: number): Promise<StackHistoryEntry[]>;
 }

@@ -27,6 +27,8 @@ export interface SmokeRequest {
     /** The routing header and the colour it selects. */
     readonly header: string;
     readonly colour: Colour;
+    /** Headers every request also carries: the stack's test token. @default {} */
+    readonly extraHeaders?: Readonly<Record<string, string>>;
     /** Extra attempts per path after the first. */
     readonly retries: number;
     /** @default 5000 */
@@ -74,10 +76,10 @@ export async function runSmokeChecks(fetcher: Fetcher, clock: Clock, request: Sm
 }
 
 /** One GET of `url` through the test listener, judged; rejects only on abort. */
-export async function probe(fetcher: Fetcher, url: string, request: Pick<SmokeRequest, "header" | "colour" | "timeoutMs" | "expect">, signal?: AbortSignal): Promise<{ ok: boolean; last: string }> {
+export async function probe(fetcher: Fetcher, url: string, request: Pick<SmokeRequest, "header" | "colour" | "extraHeaders" | "timeoutMs" | "expect">, signal?: AbortSignal): Promise<{ ok: boolean; last: string }> {
     try {
         const timeout = AbortSignal.timeout(request.timeoutMs ?? 10_000);
-        const response = await fetcher(url, { headers: { [request.header]: request.colour }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        const response = await fetcher(url, { headers: { ...request.extraHeaders, [request.header]: request.colour }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         const problem = responseProblem(response, request.expect ?? {});
         return { ok: problem === undefined, last: problem ?? `HTTP ${response.status}` };
     } catch (error) {

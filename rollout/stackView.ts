@@ -1,7 +1,7 @@
 // The deployed stack as the driver sees it: parsed config and the shiftwise outputs.
 import { COLOURS, Colour, StackConfig, parseStackConfig, shiftwiseSections } from "../config";
 import { engineConfig } from "./configPaths";
-import type { StackConfigEntries } from "../ports/ports";
+import type { StackConfigEntries, StackPort } from "../ports/ports";
 
 /** Typed reads of the stack's outputs and config that the driver relies on (see index.ts). */
 
@@ -24,6 +24,8 @@ export interface DriverOutputs {
     readonly loadBalancerArnSuffix: string;
     readonly testUrl?: string;
     readonly testHeader: string;
+    /** The header that carries the stack's test token (`testTokenHeader`); its value is read with `StackPort.secretOutput("testToken")`. */
+    readonly testTokenHeader?: string;
     readonly blue: ColourOutputs;
     readonly green: ColourOutputs;
 }
@@ -50,9 +52,17 @@ export function driverOutputs(outputs: Record<string, unknown>): DriverOutputs {
         loadBalancerArnSuffix: outputs.loadBalancerArnSuffix as string,
         testUrl: typeof outputs.testUrl === "string" ? outputs.testUrl : undefined,
         testHeader: typeof outputs.testHeader === "string" ? outputs.testHeader : "x-shiftwise-colour",
+        testTokenHeader: typeof outputs.testTokenHeader === "string" ? outputs.testTokenHeader : undefined,
         blue: outputs.blue as ColourOutputs,
         green: outputs.green as ColourOutputs,
     };
+}
+
+/** The headers that authenticate requests to the test listener: the stack's token, when the stack has one. */
+export async function testListenerHeaders(stack: Pick<StackPort, "secretOutput">, outputs: DriverOutputs): Promise<Record<string, string>> {
+    if (!outputs.testTokenHeader) return {};
+    const token = await stack.secretOutput("testToken");
+    return token ? { [outputs.testTokenHeader]: token } : {};
 }
 
 /** The colour's composite alarm: the `rollbackAlarmName` output, else the naming convention `<service>-<stack>-<colour>-rollback`. */

@@ -26,6 +26,7 @@ describe("rollout driver scenarios", function () {
     beforeEach(() => {
         server.requests.length = 0;
         server.failFirst = [];
+        server.requiredToken = undefined;
     });
 
     const checkpoint = productionConfig();
@@ -54,7 +55,9 @@ describe("rollout driver scenarios", function () {
         // every poll re-reads the listener: at least once per 30 s poll of each 10-minute bake and of the 10-minute watch
         assert.ok(h.aws.commands().filter((name) => name === "DescribeListenersCommand").length >= 5 * 20, "the listener is read at every poll");
         // the smoke check, then probes every 10 s through every bake and the watch, all to the candidate
-        assert.deepStrictEqual(server.requests[0], { path: "/healthz", colour: "green" });
+        // ...each carrying the stack's test token, read from the secret stack output
+        assert.deepStrictEqual(server.requests[0], { path: "/healthz", colour: "green", token: await h.stack.secretOutput("testToken") });
+        assert.match(server.requests[0].token ?? "", /^[A-Za-z0-9]{48}$/);
         assert.ok(server.requests.length >= 1 + 5 * 60, `${server.requests.length} requests`);
         assert.ok(server.requests.every((request) => request.colour === "green" && request.path === "/healthz"));
         // every step's up was restricted to exactly the listener it previewed

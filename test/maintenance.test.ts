@@ -25,7 +25,7 @@ for (const stack of ["staging", "production"]) {
             const test = one(evaluation, LISTENER, "shop-test");
             const rules = ofType(evaluation, "aws:lb/listenerRule:ListenerRule");
             assert.deepStrictEqual(
-                rules.map((rule) => [rule.inputs.listenerArn, (rule.inputs.conditions as any[])[0].httpHeader.values[0], (rule.inputs.actions as any[])[0]]),
+                rules.map((rule) => [rule.inputs.listenerArn, ((rule.inputs.conditions as any).__secret ?? rule.inputs.conditions)[0].httpHeader.values[0], (rule.inputs.actions as any[])[0]]),
                 ["blue", "green"].map((colour) => [test.state.arn, colour, { type: "forward", targetGroupArn: one(evaluation, "aws:lb/targetGroup:TargetGroup", `shop-${colour}`).state.arn }]),
             );
         });

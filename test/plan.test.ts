@@ -38,7 +38,7 @@ describe("shiftwise plan", () => {
             assert.match(result.stdout, new RegExp(`^  green   10%  #{2}\\.{18}  v1\\.5\\.0 on ${tasks} task\\(s\\)  candidate$`, "m"));
             assert.match(result.stdout, /aws:lb\/listener:Listener shop  HTTPS:443 ELBSecurityPolicy-TLS13-1-2-2021-06 -> forward shop-blue=90 shop-green=10, stickiness off/);
             assert.match(result.stdout, /aws:lb\/listener:Listener shop-http  HTTP:80 -> redirect HTTP_301 to HTTPS:443/);
-            assert.match(result.stdout, /aws:lb\/listenerRule:ListenerRule shop-test-green  priority 20: x-shiftwise-colour: green -> forward shop-green/);
+            assert.match(result.stdout, /aws:lb\/listenerRule:ListenerRule shop-test-green  priority 20: x-shiftwise-colour: green and x-shiftwise-test-token: \[secret\] -> forward shop-green/);
             assert.match(result.stdout, new RegExp(`aws:lb/loadBalancer:LoadBalancer shop  internet-facing ALB, dropInvalidHeaderFields true, deletionProtection ${stack === "production"}`));
             const protectedStack = stack === "production";
             assert.ok(

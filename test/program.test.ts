@@ -92,7 +92,13 @@ for (const stack of ["staging", "production"]) {
                 ["blue", "green"].map((colour, i) => ({
                     listener: test.state.arn,
                     priority: 10 * (i + 1),
-                    conditions: [{ httpHeader: { httpHeaderName: "x-shiftwise-colour", values: [colour] } }],
+                    // and the stack's test token, which makes the condition list a secret
+                    conditions: {
+                        __secret: [
+                            { httpHeader: { httpHeaderName: "x-shiftwise-colour", values: [colour] } },
+                            { httpHeader: { httpHeaderName: "x-shiftwise-test-token", values: [(evaluation.outputs.testToken as { __secret: string }).__secret] } },
+                        ],
+                    },
                     actions: [{ type: "forward", targetGroupArn: targetGroupArn(evaluation, colour) }],
                 })),
             );

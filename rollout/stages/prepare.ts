@@ -1,4 +1,5 @@
 // The rollout's prepare stage: the candidate on the new version at weight 0, healthy and smoke-checked.
+import { testListenerHeaders } from "../stackView";
 import type { StackConfigEntries } from "../../ports/ports";
 import { configPatch } from "../configPaths";
 import { beyondPreview, effectiveSteps, releasePreviewProblems } from "../guards";
@@ -58,6 +59,7 @@ async function smokeCheck(context: RolloutContext, smokeBaseUrl: string | undefi
             baseUrl,
             paths: [config.service.healthCheckPath, ...config.rollout.smokePaths],
             header: outputs.testHeader,
+            extraHeaders: await testListenerHeaders(deps.stack, outputs),
             colour: candidate,
             retries: config.rollout.smokeRetries,
             retryDelayMs: deps.smokeRetryDelayMs,

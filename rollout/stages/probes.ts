@@ -1,4 +1,5 @@
 // Probes of the candidate through the test listener during every bake, with a per-step failure budget.
+import { testListenerHeaders } from "../stackView";
 import { GateFailed, RolloutContext } from "./context";
 import { probe } from "../smoke";
 
@@ -33,7 +34,7 @@ export class Prober {
         const paths = settings.paths.length > 0 ? settings.paths : [config.service.healthCheckPath, ...smokePaths];
         for (const path of paths) {
             const url = new URL(path, baseUrl).toString();
-            const result = await probe(deps.fetcher, url, { header: outputs.testHeader, colour: candidate, expect: { ...smokeExpect, version: record.version } }, deps.signal).catch(() => {
+            const result = await probe(deps.fetcher, url, { header: outputs.testHeader, extraHeaders: await testListenerHeaders(deps.stack, outputs), colour: candidate, expect: { ...smokeExpect, version: record.version } }, deps.signal).catch(() => {
                 this.context.checkInterrupt();
                 return { ok: false, last: "aborted" };
             });

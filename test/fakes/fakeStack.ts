@@ -185,6 +185,11 @@ export class FakeStack implements StackPort {
         return (await this.deployed()).outputs;
     }
 
+    async secretOutput(name: string): Promise<string | undefined> {
+        const value = (await this.deployed()).outputs[name] as { __secret?: unknown } | undefined;
+        return typeof value?.__secret === "string" ? value.__secret : undefined;
+    }
+
     async history(limit: number): Promise<StackHistoryEntry[]> {
         return this.historyEntries.slice(0, limit);
     }

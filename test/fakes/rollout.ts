@@ -38,7 +38,9 @@ export interface SmokeAnswer {
 
 /** A local smoke-check target: 200 on the known paths for the colour in the routing header. */
 export class SmokeServer {
-    readonly requests: { path: string; colour?: string }[] = [];
+    readonly requests: { path: string; colour?: string; token?: string }[] = [];
+    /** Like the test listener's rules: without this `x-shiftwise-test-token`, every request gets the default 404. */
+    requiredToken?: string;
     /** Status codes to answer first, one per request, before the normal answer. */
     failFirst: number[] = [];
     /** Overrides the answer (a broken release, a version header). */
@@ -48,10 +50,12 @@ export class SmokeServer {
     async start(): Promise<string> {
         this.server = http.createServer((request, response) => {
             const colour = request.headers["x-shiftwise-colour"] as string | undefined;
-            this.requests.push({ path: request.url ?? "", colour });
+            const token = request.headers["x-shiftwise-test-token"] as string | undefined;
+            this.requests.push({ path: request.url ?? "", colour, token });
             const forced = this.failFirst.shift();
             const answer = this.respond?.(request.url ?? "", colour);
-            response.statusCode = forced ?? answer?.status ?? (colour === "green" || colour === "blue" ? 200 : 404);
+            const routed = (colour === "green" || colour === "blue") && (this.requiredToken === undefined || token === this.requiredToken);
+            response.statusCode = forced ?? answer?.status ?? (routed ? 200 : 404);
             for (const [name, value] of Object.entries(answer?.headers ?? {})) response.setHeader(name, value);
             response.end(answer?.body ?? "ok");
         });
