@@ -88,3 +88,23 @@ export function formatSeconds(seconds: number): string {
 function round(value: number): number {
     return Math.round(value * 100) / 100;
 }
+
+/** The probe settings (`rollout.probe`) the probe bound needs. */
+export interface ProbeInputs {
+    /** Paths probed each round. */
+    readonly paths: number;
+    readonly everySeconds: number;
+    /** Failed probes a step tolerates; one more rolls back. */
+    readonly failureBudget: number;
+}
+
+/**
+ * The exposure bound of a release that fails its probe paths outright: the
+ * rollback starts after `failureBudget + 1` failed probes, `paths` of them per
+ * round, so at most that many rounds of `everySeconds` after the failure
+ * begins. It does not wait for the alarms' periods.
+ */
+export function probeExposureSeconds(inputs: ProbeInputs): number {
+    const rounds = Math.ceil((inputs.failureBudget + 1) / Math.max(1, inputs.paths));
+    return rounds * inputs.everySeconds;
+}

@@ -1,7 +1,7 @@
 // The rollout runbook section of the plan: steps, gates, pre-flight and rollback.
 import { otherColour, stableColour } from "../config";
 import type { StackConfig } from "../config";
-import { Exposure, formatSeconds, worstCaseExposure } from "./exposure";
+import { Exposure, formatSeconds, probeExposureSeconds, worstCaseExposure } from "./exposure";
 import { describeWindow } from "../rollout/freeze";
 
 /** What the runbook needs from a plan (see plan.ts `StackPlan`). */
@@ -18,6 +18,11 @@ export function stackExposure(config: StackConfig): Exposure {
         datapointsToAlarm: config.alarms.datapointsToAlarm,
         pollSeconds: config.rollout.pollSeconds,
     });
+}
+
+/** The paths the bake probes: `rollout.probe.paths`, else the health check path and `smokePaths`. */
+function probePaths(config: StackConfig): string[] {
+    return config.rollout.probe.paths.length > 0 ? [...config.rollout.probe.paths] : [config.service.healthCheckPath, ...config.rollout.smokePaths];
 }
 
 /** The rollout runbook section of `shiftwise plan`: how `shiftwise deploy` will walk this stack. */
@@ -37,6 +42,7 @@ export function renderRunbook(plan: RunbookInput): string {
         `  rollback: shiftwise rollback --stack ${stack}  (traffic back in one listener update, then the checkpoint config; never the database or snapshots)`,
         `  worst-case exposure of a bad release, from a step's up to its rollback: ${formatSeconds(exposure.worst.total)} (${formatSeconds(exposure.worst.firstFullPeriod)} to the first whole period + ${alarms.evaluationPeriods} x 60s periods + ${formatSeconds(exposure.worst.metricDelay)} metric delay + ${formatSeconds(exposure.worst.poll)} poll); ${formatSeconds(exposure.steady.total)} when every period breaches`,
         `    ${exposure.steps.map((step) => `${step.percent}% of traffic for ${formatSeconds(step.seconds)} (${step.percentMinutes} %-min)`).join(", ")}`,
+        `  probe bound: a release that fails its probe paths (${probePaths(config).join(", ")}, every ${rollout.probe.everySeconds}s, ${rollout.probe.failureBudget} failure(s) tolerated) is rolled back within ${formatSeconds(probeExposureSeconds({ paths: probePaths(config).length, everySeconds: rollout.probe.everySeconds, failureBudget: rollout.probe.failureBudget }))} of its first failed probe, whatever the alarms say`,
         `    assumes the candidate serves at least alarms.minRequests (${alarms.minRequests}) requests a minute; below that the error-rate alarms cannot fire and the request minimum holds the step`,
     ];
     return lines.join("\n");

@@ -7,6 +7,8 @@ import { inWindow, describeWindow, localTime } from "../rollout/freeze";
 import { ErrorBudget, beyondPreview, judgePoll } from "../rollout/guards";
 import { responseProblem } from "../rollout/smoke";
 import { productionConfig } from "./fakes/rollout";
+import { probeExposureSeconds } from "../plan/exposure";
+import { renderRunbook } from "../plan/runbook";
 import { shiftwiseSections } from "../config";
 
 const NAMES = { blue: "b-alarm", green: "g-alarm" };
@@ -148,5 +150,21 @@ describe("driver: adapter safety settings", () => {
         for (const client of [port.clients.cloudWatch, port.clients.elb]) {
             assert.deepStrictEqual([await client.config.maxAttempts(), client.config.retryMode], [5, "adaptive"]);
         }
+    });
+});
+
+describe("driver: the probe exposure bound", () => {
+    it("rolls back after failureBudget + 1 failed probes, paths of them per round", () => {
+        assert.strictEqual(probeExposureSeconds({ paths: 1, everySeconds: 10, failureBudget: 2 }), 30);
+        assert.strictEqual(probeExposureSeconds({ paths: 2, everySeconds: 10, failureBudget: 2 }), 20);
+        assert.strictEqual(probeExposureSeconds({ paths: 3, everySeconds: 5, failureBudget: 0 }), 5);
+        assert.strictEqual(probeExposureSeconds({ paths: 0, everySeconds: 7, failureBudget: 1 }), 14);
+    });
+
+    it("the plan's runbook shows both bounds: the alarms' and the probes'", () => {
+        const config = parseStackConfig(shiftwiseSections(productionConfig({ rollout: { probe: { paths: ["/healthz", "/api/ping"], everySeconds: 15, failureBudget: 3 } } })));
+        const runbook = renderRunbook({ stack: "production", config });
+        assert.match(runbook, /worst-case exposure of a bad release, from a step's up to its rollback: /);
+        assert.match(runbook, /probe bound: a release that fails its probe paths \(\/healthz, \/api\/ping, every 15s, 3 failure\(s\) tolerated\) is rolled back within 30s of its first failed probe/);
     });
 });
