@@ -1,13 +1,12 @@
 // The rollout's pre-flight: validate, refuse in a freeze or on an unhealthy stable colour, preview the checkpoint and the release, build the record.
 import type { Colour, StackConfig } from "../../config";
 import { ConfigError, otherColour, stableColour } from "../../config";
-import { configPatch, redactSecrets, sectionOf } from "../configPaths";
+import { redactSecrets, sectionOf } from "../configPaths";
 import { ExitCode } from "../exitCodes";
 import { describeWindow, activeFreezeWindow } from "../freeze";
-import { cleanPreviewProblems, effectiveSteps, releasePreviewProblems } from "../guards";
-import type { StackConfigEntries, StackPort } from "../../ports/ports";
+import { cleanPreviewProblems, describeSteps, effectiveSteps, releasePreviewProblems } from "../guards";
+import type { StackChanges, StackConfigEntries } from "../../ports/ports";
 import { DeploymentRecord, recordId, startedBy } from "../records";
-import { applyPatch } from "../rollback";
 import { DriverOutputs, driverOutputs, rollbackAlarmName, shiftwiseConfig } from "../stackView";
 import { DeployRequest, DriverDeps, Refused } from "./context";
 
@@ -16,7 +15,33 @@ export interface Preflight {
     readonly config: StackConfig;
     readonly releaseConfig: StackConfigEntries;
     readonly summary: string;
+    /** Every check made, in order, for the go/no-go table. */
+    readonly checks: readonly PreflightCheck[];
+    /** The release preview: what the prepare stage will change. */
+    readonly releasePreview: StackChanges;
 }
+
+/** One pre-flight check: what was checked, whether it passed, and what it read to decide. */
+export interface PreflightCheck {
+    readonly check: string;
+    readonly ok: boolean;
+    readonly evidence: string;
+}
+
+/** How pre-flight runs. */
+export interface PreflightOptions {
+    /**
+     * Make every check even after one failed (`deploy --dry-run`): the stack
+     * and AWS reads and both previews run whatever the earlier checks said, and
+     * `Refused` carries every problem at the end. @default false
+     */
+    readonly collectAll?: boolean;
+    /** Receives each check as it is made (also when pre-flight then refuses). @default none */
+    readonly onCheck?: (check: PreflightCheck) => void;
+}
+
+/** The message of a pre-flight stopped by SIGINT/SIGTERM. */
+export const PREFLIGHT_INTERRUPTED = "interrupted by a signal during pre-flight; nothing was changed";
 
 /** The checkpoint config with the candidate on the new version (and the snapshot label when migrating). */
 export function releaseConfig(entries: StackConfigEntries, candidate: Colour, request: Pick<DeployRequest, "version" | "image" | "migrationSnapshot" | "migrationImage">): StackConfigEntries {
@@ -41,17 +66,52 @@ export function releaseConfig(entries: StackConfigEntries, candidate: Colour, re
     return release;
 }
 
-export async function runPreflight(deps: DriverDeps, request: DeployRequest): Promise<Preflight> {
+/**
+ * Pre-flight: reads the stack config, the stack's outputs, AWS and two
+ * previews, and changes nothing: the release is previewed from a temporary
+ * copy of the stack file (`StackPort.preview({ config })`), so a process killed
+ * here leaves the stack file as it was. A signal stops it at the next read
+ * with `Refused` (exit 3) and the engine cancels a preview in flight.
+ */
+export async function runPreflight(deps: DriverDeps, request: DeployRequest, options: PreflightOptions = {}): Promise<Preflight> {
     const now = deps.clock.now();
     const stackName = deps.stack.stackName;
+    const checks: PreflightCheck[] = [];
+    const deferred: string[] = [];
+    const note = (check: string, ok: boolean, evidence: string) => {
+        const entry = { check, ok, evidence };
+        checks.push(entry);
+        options.onCheck?.(entry);
+    };
+    /** Refuses with `found` now, or (collecting) at the end. */
+    const gate = (found: readonly string[]) => {
+        if (options.collectAll) deferred.push(...found);
+        else if (found.length > 0) throw new Refused(found);
+    };
+    const interrupted = () => {
+        if (deps.signal?.aborted) throw new Refused([PREFLIGHT_INTERRUPTED]);
+    };
+    /** A preview the signal cancels: the engine stops, and pre-flight refuses as interrupted. */
+    const preview = async (options: Parameters<typeof deps.stack.preview>[0]) => {
+        try {
+            return await deps.stack.preview({ ...options, signal: deps.signal });
+        } finally {
+            interrupted();
+        }
+    };
     const entries = await deps.stack.getAllConfig();
+    interrupted();
     let config: StackConfig;
     try {
         config = shiftwiseConfig(entries);
     } catch (error) {
-        if (error instanceof ConfigError) throw new Refused(error.problems, ExitCode.invalid);
+        if (error instanceof ConfigError) {
+            note("stack config is valid", false, error.problems.join("; "));
+            throw new Refused(error.problems, ExitCode.invalid);
+        }
         throw error;
     }
+    note("stack config is valid", true, `${Object.keys(entries).length} keys`);
     const stable = stableColour(config.traffic);
     const candidate = otherColour(stable);
     const problems: string[] = [];
@@ -71,43 +131,60 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest): Pr
         if (!(error instanceof ConfigError)) throw error;
         invalid.push(...error.problems.map((problem) => `the release config is invalid: ${problem}`));
     }
+    note("request and release config are valid", invalid.length === 0, invalid.length === 0 ? `${candidate} ${config[candidate].version} -> ${request.version} (${request.image})` : invalid.join("; "));
     if (invalid.length > 0) throw new Refused(invalid, ExitCode.invalid);
 
     const window = activeFreezeWindow(config.rollout.freezeWindows, now);
     if (window && request.hotfix === undefined) problems.push(`inside the freeze window ${describeWindow(window)}; pass --hotfix "<reason>" to deploy anyway`);
+    note("outside freeze windows", !window || request.hotfix !== undefined, window ? `${describeWindow(window)} at ${now.toISOString()}${request.hotfix !== undefined ? `; --hotfix: ${request.hotfix}` : ""}` : `${now.toISOString()} is in none of ${config.rollout.freezeWindows.length} window(s)`);
     if (config.traffic[candidate] !== 0) {
         problems.push(`the candidate colour ${candidate} carries ${config.traffic[candidate]}% of traffic; a deployment starts from 100/0: finish the last one (\`shiftwise resume\`) or move traffic back (\`shiftwise rollback\`)`);
     }
+    note("traffic starts from 100/0", config.traffic[candidate] === 0, `shiftwise:traffic blue ${config.traffic.blue}%, green ${config.traffic.green}%`);
     const unfinished = deps.records.unfinished();
     if (unfinished) problems.push(`deployment ${unfinished.id} (${unfinished.version}) is ${unfinished.status}: \`shiftwise resume\` or \`shiftwise rollback\` it first`);
-    if (config[candidate].version === request.version && config[candidate].image === request.image) {
-        problems.push(`${candidate} already runs ${request.version} (${request.image})`);
-    }
+    note("no unfinished deployment", !unfinished, unfinished ? `${unfinished.id} is ${unfinished.status}` : `no in-progress, paused or rollback-failed record in ${deps.records.dir}`);
+    const already = config[candidate].version === request.version && config[candidate].image === request.image;
+    if (already) problems.push(`${candidate} already runs ${request.version} (${request.image})`);
+    note("the release is new", !already, `${candidate} runs ${config[candidate].version} (${config[candidate].image})`);
 
     const rawOutputs = await deps.stack.outputs();
+    interrupted();
     let outputs: DriverOutputs;
     try {
         outputs = driverOutputs(rawOutputs);
     } catch (error) {
-        throw new Refused([...problems, (error as Error).message]);
+        note("stack outputs", false, (error as Error).message);
+        throw new Refused([...deferred, ...problems, (error as Error).message]);
     }
     const stableAlarm = rollbackAlarmName(outputs, stable, config.service.name, stackName);
     const candidateAlarm = rollbackAlarmName(outputs, candidate, config.service.name, stackName);
     const stableState = await deps.aws.compositeAlarmState(stableAlarm);
     if (stableState !== "OK") problems.push(`the stable colour's composite alarm ${stableAlarm} is ${stableState ?? "missing"}, not OK`);
-    if ((await deps.aws.compositeAlarmState(candidateAlarm)) === undefined) problems.push(`the candidate's composite alarm ${candidateAlarm} does not exist, so the release could not be judged`);
+    note("stable colour's alarm is OK", stableState === "OK", `${stableAlarm}: ${stableState ?? "missing"}`);
+    const candidateState = await deps.aws.compositeAlarmState(candidateAlarm);
+    if (candidateState === undefined) problems.push(`the candidate's composite alarm ${candidateAlarm} does not exist, so the release could not be judged`);
+    note("candidate's alarm exists", candidateState !== undefined, `${candidateAlarm}: ${candidateState ?? "missing"}`);
     const health = await deps.aws.targetHealth(outputs[stable].targetGroupArn);
+    interrupted();
     if (health.healthy < config[stable].desiredCount) {
         problems.push(`the stable colour ${stable} has ${health.healthy} healthy target(s), fewer than its desiredCount ${config[stable].desiredCount}`);
     }
-    if (problems.length > 0) throw new Refused(problems);
+    note("stable colour is healthy", health.healthy >= config[stable].desiredCount, `${stable}: ${health.healthy}/${health.total} healthy, desiredCount ${config[stable].desiredCount}`);
+    gate(problems);
 
     // The checkpoint preview proves the rollback path: restoring this config is a no-op for the engine.
-    const checkpointProblems = cleanPreviewProblems(await deps.stack.preview());
-    if (checkpointProblems.length > 0) throw new Refused(checkpointProblems);
-    const releasePreview = await previewWith(deps.stack, entries, release);
+    const checkpointPreview = await preview({});
+    const checkpointProblems = cleanPreviewProblems(checkpointPreview);
+    note("checkpoint preview is clean (the rollback path)", checkpointProblems.length === 0, checkpointProblems.length === 0 ? "pulumi preview of the current config: no changes" : checkpointProblems.join("; "));
+    gate(checkpointProblems);
+    // The release is previewed from a copy of the stack file: pre-flight never writes the stack's config.
+    const releasePreview = await preview({ config: release });
     const scopeProblems = releasePreviewProblems(releasePreview, { serviceName: config.service.name, candidate, allowSnapshot: (request.migrationSnapshot ?? false) || migrating, allowMigration: migrating });
-    if (scopeProblems.length > 0) throw new Refused(scopeProblems);
+    const releaseSteps = effectiveSteps(releasePreview);
+    note(`release preview changes only ${candidate}${request.migrationSnapshot || migrating ? " and the snapshot" : ""}${migrating ? " and the migration task" : ""}`, scopeProblems.length === 0, scopeProblems.length === 0 ? `${releaseSteps.length} change(s): ${describeSteps(releaseSteps)}` : scopeProblems.join("; "));
+    gate(scopeProblems);
+    if (deferred.length > 0) throw new Refused(deferred);
 
     // Recorded whenever given: a hotfix may also walk into a freeze window that begins during the release.
     const hotfix = request.hotfix !== undefined ? { reason: request.hotfix, freezeWindow: window ? describeWindow(window) : "none when it started" } : undefined;
@@ -138,15 +215,5 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest): Pr
     const changed = effectiveSteps(releasePreview).length;
     const summary = `${stackName}: ${candidate} ${config[candidate].version} -> ${request.version} at weight 0, then steps ${config.rollout.steps.join(", ")}% (bake ${config.rollout.bakeMinutes} min, >= ${config.rollout.minRequestsPerStep} requests each); the release changes ${changed} resource(s) of ${candidate}${hotfix ? `; HOTFIX during ${hotfix.freezeWindow}: ${hotfix.reason}` : ""}`;
     deps.reporter.line("pre-flight", `ok: ${summary}`);
-    return { record, config, releaseConfig: release, summary };
-}
-
-/** Previews `target` and puts `current` back, whatever happens. */
-async function previewWith(stack: StackPort, current: StackConfigEntries, target: StackConfigEntries) {
-    await applyPatch(stack, configPatch(current, target));
-    try {
-        return await stack.preview();
-    } finally {
-        await applyPatch(stack, configPatch(await stack.getAllConfig(), current));
-    }
+    return { record, config, releaseConfig: release, summary, checks, releasePreview };
 }
