@@ -48,13 +48,11 @@ export interface StepEntry {
 
 /** One phase of a rollback attempt. */
 export interface RollbackPhase {
-    /** `capacity` (the serving colour's count, then its health), `traffic` (the listener only), `config` (the rest of the checkpoint), `verify` (preview and AWS). */
-    readonly name: "capacity" | "traffic" | "config" | "verify";
+    /** `write` (the checkpoint config, validated), `capacity` (the serving colour's count, then its health), `traffic` (the listener only), `config` (the rest of the checkpoint), `verify` (preview, config and AWS). */
+    readonly name: "write" | "capacity" | "traffic" | "config" | "verify";
     readonly startedAt: string;
     finishedAt?: string;
-    /** True when the phase wrote stack config (validated before the write). */
-    configWritten?: boolean;
-    /** The resources its targeted `up` changed. */
+    /** The resources its targeted `up` changed; absent when the phase ran no `up`. */
     changed?: string[];
     problems?: string[];
 }
@@ -67,6 +65,8 @@ export interface RollbackEntry {
     readonly trigger: "driver" | "command";
     finishedAt?: string;
     outcome?: "succeeded" | "failed";
+    /** True when the attempt wrote stack config (false on a retry that found the checkpoint config written). */
+    wroteConfig?: boolean;
     phases: RollbackPhase[];
     error?: string;
 }

@@ -10,24 +10,36 @@ import type { Reporter } from "./reporter";
 import { DriverOutputs, driverOutputs, expectedWeights, shiftwiseConfig, weightProblems } from "./stackView";
 
 /**
- * Restoring a checkpoint. Each phase writes config (validated first), previews,
- * and runs `up` restricted to the resources that phase may change, so that a
- * retried rollback acts on what is deployed, not on what the stack file says:
- *  1. `capacity`: every colour that carries traffic in the checkpoint gets its
- *     checkpoint section back (its desiredCount above all), and the driver
- *     waits until AWS reports that many healthy targets;
- *  2. `traffic`: `shiftwise:traffic` goes back and only the forwarding listener
- *     is updated; the weights are read back from AWS;
- *  3. `config`: every other key goes back (the idle candidate's version and
- *     image); it may not touch a colour that serves traffic;
- *  4. `verify`: a preview of the stack shows no changes and AWS shows the
- *     checkpoint's weights.
- * `shiftwise:database` and secrets are never touched: the snapshot label stays,
- * so no snapshot resource is dropped, and a record never holds secrets.
+ * Restoring a checkpoint. The checkpoint config is written once (validated
+ * first), then applied in phases, each a preview and an `up` restricted to the
+ * resources that phase may change, so that a retried rollback acts on what is
+ * deployed, not on what the stack file says:
+ *  1. `write`: the checkpoint config, in one validated write;
+ *  2. `capacity`: every colour that carries traffic in the checkpoint is
+ *     scaled to its checkpoint count (only scaled: anything more needs
+ *     `--replace-serving`), and the driver waits until AWS reports that many
+ *     healthy targets;
+ *  3. `traffic`: only the forwarding listener is updated; the weights are read
+ *     back from AWS;
+ *  4. `config`: the rest (the idle candidate's version and image); it may not
+ *     touch a colour that serves traffic, nor replace or delete shared resources;
+ *  5. `verify`: a preview of the stack shows no changes, the stack config is
+ *     the checkpoint's, and AWS shows the checkpoint's weights.
+ * Secrets are never touched (a record holds only fingerprints), nor are the
+ * snapshot label fields of `shiftwise:database`, so no snapshot resource is
+ * dropped; the rest of the database section goes back to the checkpoint.
  */
 
-/** Keys a rollback leaves as they are. */
-export const ROLLBACK_KEEPS = ["shiftwise:database"] as const;
+/** The database section: restored, except for the snapshot label fields. */
+export const DATABASE_KEY = "shiftwise:database";
+
+/**
+ * Fields of `shiftwise:database` a rollback leaves as they are: the label of
+ * the newest pre-release snapshot and its colour. Reverting them would drop
+ * that snapshot resource from the stack (it is retained in AWS, but the stack
+ * would lose track of it) and make the next release re-take it.
+ */
+export const SNAPSHOT_LABEL_FIELDS = ["preReleaseSnapshot", "snapshotColour"] as const;
 
 /** What a rollback needs. */
 export interface RollbackDeps {
@@ -90,25 +102,34 @@ export function servingColours(traffic: Readonly<Record<Colour, number>>): Colou
     return COLOURS.filter((colour) => traffic[colour] > 0);
 }
 
-/** `current` with every key the checkpoint restores set to the checkpoint's value (kept keys and secrets stay). */
+/**
+ * `current` with every key set to the checkpoint's value. Secrets stay as they
+ * are (a record holds only their fingerprints). The database section goes back
+ * too, except its snapshot label fields; a database section that only one side
+ * has stays as it is now, so a rollback never removes the database.
+ */
 export function checkpointTarget(current: StackConfigEntries, checkpoint: StackConfigEntries): StackConfigEntries {
     const target: StackConfigEntries = { ...current };
     for (const key of new Set([...Object.keys(current), ...Object.keys(checkpoint)])) {
-        if ((ROLLBACK_KEEPS as readonly string[]).includes(key) || current[key]?.secret || checkpoint[key]?.secret) continue;
+        if (current[key]?.secret || checkpoint[key]?.secret) continue;
+        if (key === DATABASE_KEY) {
+            if (current[key] !== undefined && checkpoint[key] !== undefined) target[key] = { value: JSON.stringify(databaseTarget(sectionOf(current, "database"), sectionOf(checkpoint, "database"))) };
+            continue;
+        }
         if (checkpoint[key] === undefined) delete target[key];
         else target[key] = { value: checkpoint[key].value };
     }
     return target;
 }
 
-/** `current` with only `keys` taken from `target`. */
-export function withKeys(current: StackConfigEntries, target: StackConfigEntries, keys: readonly string[]): StackConfigEntries {
-    const next: StackConfigEntries = { ...current };
-    for (const key of keys) {
-        if (target[key] === undefined) delete next[key];
-        else next[key] = target[key];
+/** The checkpoint's database section with today's snapshot label fields. */
+function databaseTarget(current: Record<string, unknown> | undefined, checkpoint: Record<string, unknown> | undefined): Record<string, unknown> {
+    const target: Record<string, unknown> = { ...checkpoint };
+    for (const field of SNAPSHOT_LABEL_FIELDS) {
+        if (current?.[field] === undefined) delete target[field];
+        else target[field] = current[field];
     }
-    return next;
+    return target;
 }
 
 /**
@@ -173,10 +194,19 @@ export function configPhaseProblems(changes: StackChanges, serviceName: string, 
     return problems;
 }
 
+/** Steps that only scale a colour (what the capacity phase may apply to a serving colour without `replaceServing`). */
+export function isScaleOnly(step: ResourceStep): boolean {
+    if (step.op !== "update") return false;
+    if (step.type === "aws:ecs/service:Service") return step.diffs.every((key) => key === "desiredCount");
+    // A Deployment's replicas sit in `spec`; its image is guarded by servingReplacementProblems before anything runs.
+    if (step.type === "kubernetes:apps/v1:Deployment") return step.diffs.every((key) => key === "spec");
+    return false;
+}
+
 /** One rollback in progress: the record, its entry and the ports. */
 class Restore {
     readonly entry: RollbackEntry;
-    phase: RollbackPhase["name"] = "capacity";
+    phase: RollbackPhase["name"] = "write";
 
     constructor(
         private readonly deps: RollbackDeps,
@@ -184,67 +214,89 @@ class Restore {
         private readonly outputs: DriverOutputs,
         private readonly target: StackConfigEntries,
         private readonly config: StackConfig,
+        private readonly replaceServing: boolean,
         reason: string,
         trigger: RollbackEntry["trigger"],
     ) {
         this.entry = { reason, trigger, startedAt: deps.clock.now().toISOString(), phases: [] };
     }
 
-    /**
-     * Writes the config `next`, validated first: a config the program would
-     * reject is never written. If the write fails half-way, the config before
-     * it is put back. Returns false when there was nothing to write.
-     */
-    async write(current: StackConfigEntries, next: StackConfigEntries): Promise<boolean> {
-        const patch = configPatch(current, next, ROLLBACK_KEEPS);
-        if (isEmptyPatch(patch)) return false;
-        try {
-            shiftwiseConfig(next);
-        } catch (error) {
-            if (!(error instanceof ConfigError)) throw error;
-            throw new Error(`refusing to write a stack config the program would reject: ${error.problems.join("; ")}`);
-        }
-        try {
-            await applyPatch(this.deps.stack, patch);
-        } catch (error) {
-            await applyPatch(this.deps.stack, configPatch(await this.deps.stack.getAllConfig(), current, ROLLBACK_KEEPS)).catch(() => undefined);
-            throw error;
-        }
-        return true;
+    private begin(name: RollbackPhase["name"]): RollbackPhase {
+        this.phase = name;
+        const phase: RollbackPhase = { name, startedAt: this.deps.clock.now().toISOString() };
+        this.entry.phases.push(phase);
+        this.deps.records.save(this.record);
+        return phase;
     }
 
-    /** Writes `keys` of the target, previews, and applies only the steps `select` picks from the preview. */
-    async runPhase(name: RollbackPhase["name"], keys: readonly string[] | "all", select: (preview: StackChanges) => ResourceStep[], guard: (preview: StackChanges) => string[] = () => []): Promise<ResourceStep[]> {
+    private end(phase: RollbackPhase, problems: string[]): void {
+        phase.problems = problems;
+        phase.finishedAt = this.deps.clock.now().toISOString();
+        this.deps.records.save(this.record);
+        if (problems.length > 0) throw new Error(problems.join("; "));
+    }
+
+    /**
+     * Write: the whole checkpoint config in one validated write, so the stack
+     * file goes from one valid config to another and no half-restored config
+     * ever sits in it. The program's check runs first, and a write that fails
+     * half-way is undone. The later phases apply it piece by piece with
+     * targeted ups; a retry finds the file written and applies what is pending.
+     */
+    async write(): Promise<void> {
         const { deps } = this;
-        this.phase = name;
-        const phase: RollbackPhase = { name, startedAt: deps.clock.now().toISOString() };
-        this.entry.phases.push(phase);
-        deps.records.save(this.record);
+        const phase = this.begin("write");
         const current = await deps.stack.getAllConfig();
-        const next = keys === "all" ? this.target : withKeys(current, this.target, keys);
-        phase.configWritten = await this.write(current, next);
+        const patch = configPatch(current, this.target);
+        this.entry.wroteConfig = !isEmptyPatch(patch);
+        if (this.entry.wroteConfig) {
+            // restoreCheckpoint parsed the target already; parse again right before the write in case the file changed meanwhile.
+            try {
+                shiftwiseConfig(this.target);
+            } catch (error) {
+                if (!(error instanceof ConfigError)) throw error;
+                return this.end(phase, [`refusing to write a stack config the program would reject: ${error.problems.join("; ")}`]);
+            }
+            try {
+                await applyPatch(deps.stack, patch);
+            } catch (error) {
+                await applyPatch(deps.stack, configPatch(await deps.stack.getAllConfig(), current)).catch(() => undefined);
+                return this.end(phase, [`${(error as Error).message} (the config before the write was put back)`]);
+            }
+        }
+        this.end(phase, []);
+    }
+
+    /** Previews, checks, and runs one `up` restricted to the steps `select` picks. */
+    async apply(name: RollbackPhase["name"], select: (preview: StackChanges) => readonly ResourceStep[], guard: (preview: StackChanges, selected: ResourceStep[]) => string[]): Promise<ResourceStep[]> {
+        const { deps } = this;
+        const phase = this.begin(name);
         const preview = await deps.stack.preview();
-        const problems = guard(preview);
-        const selected = select(preview).filter((step) => effectiveSteps({ steps: [step] }).length > 0);
+        const selected = effectiveSteps({ steps: select(preview) });
+        const problems = guard(preview, selected);
         let changed: ResourceStep[] = [];
         if (problems.length === 0 && selected.length > 0) {
             const targets = selected.map((step) => step.urn);
             changed = effectiveSteps(await deps.stack.up({ targets }));
+            phase.changed = changed.map((step) => `${step.op} ${step.urn}`);
             const stray = changed.filter((step) => !targets.includes(step.urn));
             if (stray.length > 0) problems.push(`the update changed resources it was not targeted at: ${describeSteps(stray)}`);
         }
-        phase.changed = changed.map((step) => `${step.op} ${step.urn}`);
-        phase.problems = problems;
-        phase.finishedAt = deps.clock.now().toISOString();
-        deps.records.save(this.record);
-        if (problems.length > 0) throw new Error(problems.join("; "));
+        this.end(phase, problems);
         return changed;
     }
 
-    /** Capacity: each serving colour's checkpoint section, then its healthy targets. */
+    /** Capacity: the serving colour as the checkpoint has it (its count), then its healthy targets. */
     async capacity(colour: Colour): Promise<void> {
         const { deps } = this;
-        await this.runPhase("capacity", [`shiftwise:${colour}`], (preview) => stepsUnder(preview, colourComponentUrn(preview, this.config.service.name, colour)));
+        await this.apply(
+            "capacity",
+            (preview) => stepsUnder(preview, colourComponentUrn(preview, this.config.service.name, colour)),
+            (_, selected) => {
+                const replacing = selected.filter((step) => !isScaleOnly(step));
+                return replacing.length > 0 && !this.replaceServing ? [`${colour} serves traffic after the rollback, and restoring it would do more than scale it: ${describeSteps(replacing)}; pass --replace-serving to allow it`] : [];
+            },
+        );
         const desired = this.config[colour].desiredCount;
         const healthy = await this.waitHealthy(colour, desired);
         deps.reporter.line("rollback", `capacity: ${colour} has ${healthy} healthy target(s), its checkpoint desiredCount is ${desired}`);
@@ -253,7 +305,11 @@ class Restore {
     /** Traffic: the listener alone, then the weights as AWS reports them. */
     async traffic(): Promise<void> {
         const { deps, record } = this;
-        const changed = await this.runPhase("traffic", ["shiftwise:traffic"], (preview) => preview.steps.filter((step) => isForwardingListener(step, this.outputs.listenerArn)));
+        const changed = await this.apply(
+            "traffic",
+            (preview) => preview.steps.filter((step) => isForwardingListener(step, this.outputs.listenerArn)),
+            () => [],
+        );
         if (changed.length > 0) {
             const problems = listenerOnlyProblems({ steps: changed }, this.outputs.listenerArn);
             if (problems.length > 0) throw new Error(problems.join("; "));
@@ -264,26 +320,22 @@ class Restore {
     }
 
     /** The rest of the checkpoint, never touching a serving colour unless allowed. */
-    async rest(replaceServing: boolean): Promise<void> {
+    async rest(): Promise<void> {
         const serving = servingColours(this.record.checkpoint.traffic);
-        await this.runPhase("config", "all", (preview) => effectiveSteps(preview), (preview) => configPhaseProblems(preview, this.config.service.name, serving, replaceServing));
+        await this.apply("config", (preview) => preview.steps, (preview) => configPhaseProblems(preview, this.config.service.name, serving, this.replaceServing));
     }
 
     /** Verify: the deployed stack is the checkpoint's (a clean preview), and so are AWS's weights. */
     async verify(): Promise<void> {
         const { deps, record } = this;
-        this.phase = "verify";
-        const phase: RollbackPhase = { name: "verify", startedAt: deps.clock.now().toISOString() };
-        this.entry.phases.push(phase);
+        const phase = this.begin("verify");
         const problems: string[] = [];
         const pending = effectiveSteps(await deps.stack.preview());
         if (pending.length > 0) problems.push(`the deployed stack still differs from the checkpoint config: ${describeSteps(pending)}`);
-        const left = configPatch(await deps.stack.getAllConfig(), this.target, ROLLBACK_KEEPS);
+        const left = configPatch(await deps.stack.getAllConfig(), this.target);
         if (!isEmptyPatch(left)) problems.push(`the stack config still differs from the checkpoint: ${JSON.stringify(left)}`);
         problems.push(...(await verifyWeights(deps.aws, deps.clock, this.outputs, record.checkpoint.traffic)));
-        phase.problems = problems;
-        phase.finishedAt = deps.clock.now().toISOString();
-        if (problems.length > 0) throw new Error(problems.join("; "));
+        this.end(phase, problems);
     }
 
     private async waitHealthy(colour: Colour, desired: number): Promise<number> {
@@ -320,15 +372,16 @@ export async function restoreCheckpoint(deps: RollbackDeps, record: DeploymentRe
     const serving = servingReplacementProblems(record, config, await deps.stack.outputs());
     if (serving.length > 0 && !options.replaceServing) throw new RollbackRefused(serving);
 
-    const restore = new Restore(deps, record, outputs, target, config, reason, trigger);
+    const restore = new Restore(deps, record, outputs, target, config, options.replaceServing ?? false, reason, trigger);
     record.rollbacks.push(restore.entry);
     const file = deps.records.save(record);
     const retryCommand = `shiftwise rollback --stack ${record.stack} --record ${file}${options.replaceServing ? " --replace-serving" : ""}`;
     deps.reporter.line("rollback", `restoring the checkpoint of ${record.id} (${reason})`);
     try {
+        await restore.write();
         for (const colour of servingColours(record.checkpoint.traffic)) await restore.capacity(colour);
         await restore.traffic();
-        await restore.rest(options.replaceServing ?? false);
+        await restore.rest();
         await restore.verify();
         restore.entry.outcome = "succeeded";
         restore.entry.finishedAt = deps.clock.now().toISOString();
@@ -370,9 +423,9 @@ async function describeState(deps: RollbackDeps, outputs: DriverOutputs, record:
             lines.push(`stack config ${colour}: ${settings?.version}, ${settings?.desiredCount} task(s) (checkpoint ${record.checkpoint.versions[colour]})`);
         }
     });
-    await read("deployed stack", async () => {
-        const deployed = (await deps.stack.outputs()) as Record<string, { version?: string; desiredCount?: number } | undefined>;
-        lines.push(`deployed: ${COLOURS.map((colour) => `${colour} ${deployed[colour]?.version}, ${deployed[colour]?.desiredCount} task(s)`).join("; ")}`);
+    await read("stack outputs", async () => {
+        const deployed = (await deps.stack.outputs()) as Record<string, { version?: string } | undefined>;
+        lines.push(`stack outputs (the last complete update): ${COLOURS.map((colour) => `${colour} ${deployed[colour]?.version}`).join(", ")}`);
     });
     await read("listener in AWS", async () => {
         const weights = await deps.aws.listenerWeights(outputs.listenerArn);

@@ -94,9 +94,9 @@ describe("rollout driver scenarios", function () {
         assert.strictEqual(record.status, "rolled-back");
         assert.deepStrictEqual(record.steps.map((s) => [s.percent, s.outcome]), [[5, "promoted"], [25, "alarm"]]);
         assert.match(record.rollbacks[0].reason, /shop-production-green-rollback is ALARM at 25%/);
-        assert.deepStrictEqual(record.rollbacks[0].phases.map((p) => p.name), ["capacity", "traffic", "config", "verify"]);
-        assert.deepStrictEqual(record.rollbacks[0].phases[0].changed, [], "blue already ran its checkpoint count");
-        assert.deepStrictEqual(record.rollbacks[0].phases[1].problems, [], "the traffic phase changed only the listener");
+        assert.deepStrictEqual(record.rollbacks[0].phases.map((p) => p.name), ["write", "capacity", "traffic", "config", "verify"]);
+        assert.strictEqual(record.rollbacks[0].phases[1].changed, undefined, "blue already ran its checkpoint count: no up");
+        assert.deepStrictEqual(record.rollbacks[0].phases[2].problems, [], "the traffic phase changed only the listener");
         // the rollback's first up moved only the listener; the second reverted only the idle candidate
         const [trafficUp, configUp] = h.stack.ups.slice(3);
         assert.deepStrictEqual(trafficUp.changes.steps.map((s) => s.type), [LISTENER]);
@@ -202,7 +202,7 @@ describe("rollout driver scenarios", function () {
         const record = h.records.read(done.recordFile!);
         assert.strictEqual(record.status, "rolled-back");
         assert.deepStrictEqual(record.rollbacks.map((r) => [r.trigger, r.reason, r.outcome]), [["command", "requested by oncall", "succeeded"]]);
-        assert.deepStrictEqual(record.rollbacks[0].phases[1].problems, []);
+        assert.deepStrictEqual(record.rollbacks[0].phases[2].problems, []);
     });
 
     it("--pause-at stops after that step and resume completes the deployment", async () => {

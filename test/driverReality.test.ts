@@ -57,14 +57,14 @@ describe("rollout driver: reality over memory", function () {
             assert.match(outcome.record!.error!, /^step 25%: refused before the up: the update changed more than the forwarding listener: replace urn:pulumi:production::shiftwise::.*aws:rds\/instance:Instance::shop/);
             const listenerUps = h.stack.ups.filter((up) => up.changes.steps.some((step) => step.type === LISTENER));
             assert.deepStrictEqual(listenerUps.map((up) => JSON.parse(up.config["shiftwise:traffic"])), [{ blue: 95, green: 5 }, { blue: 100, green: 0 }], "the listener moved to 5% and back, never to 25%");
-            // No up of the deployment or of its rollback replaced the database; the rollback moved traffic back and then
-            // refused to apply the stray edit (exit 6, the stack file still holds it for a human to undo).
+            // No up of the deployment or of its rollback replaced the database. The rollback restores the checkpoint's
+            // database section (all but the snapshot label fields), so the stray edit is undone in the stack file too.
             assert.ok(
                 h.stack.ups.every((up) => up.changes.steps.every((step) => step.type !== DB_INSTANCE)),
                 `an up replaced the database: ${JSON.stringify(h.stack.ups.map((up) => up.changes.steps.filter((s) => s.type === DB_INSTANCE).map((s) => s.op)))}`,
             );
-            assert.strictEqual(outcome.exitCode, ExitCode.rollbackFailed, outcome.message);
-            assert.match(outcome.message, /listener in AWS: blue 100%, green 0%/);
+            assert.strictEqual(outcome.exitCode, ExitCode.rolledBack, outcome.message);
+            assert.strictEqual((h.stack.section("database") as { databaseName: string }).databaseName, "shop");
         });
     });
 

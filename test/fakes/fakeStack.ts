@@ -163,7 +163,9 @@ export class FakeStack implements StackPort {
     /**
      * `pulumi up --target`: only the targeted resources take their new state;
      * every other resource keeps its deployed one (and stays pending for the
-     * next preview). The stack's outputs are the program's new ones.
+     * next preview). The stack's outputs stay as they were until an up leaves
+     * nothing pending (the conservative reading: `pulumi:pulumi:Stack` is not
+     * targeted).
      */
     private async applyTargeted(config: Record<string, string>, all: StackChanges, targets: ReadonlySet<string>): Promise<StackChanges> {
         const before = await this.deployed();
@@ -176,7 +178,8 @@ export class FakeStack implements StackPort {
             const afterByUrn = new Map(after.resources.map((resource) => [resource.urn, resource]));
             const kept = before.resources.filter((resource) => !targets.has(resource.urn)).map((resource) => resource);
             const taken = [...targets].map((urn) => afterByUrn.get(urn)).filter((resource) => resource !== undefined);
-            this.deployedGraph = { resources: [...kept, ...taken], outputs: after.outputs };
+            // The root stack resource is not among the targets, so its outputs keep their last values until an update applies everything.
+            this.deployedGraph = { resources: [...kept, ...taken], outputs: before.outputs };
         }
         return { steps: all.steps.filter((step) => step.op === "same" || targets.has(step.urn)) };
     }
