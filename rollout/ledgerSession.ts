@@ -65,6 +65,7 @@ export class LedgerSession {
     private writes: Promise<void> = Promise.resolve();
     private writeError?: Error;
     private announced = new Map<string, DeploymentRecord>();
+    private inherited = new Map<string, LedgerNotes | undefined>();
     readonly notes: LedgerNotes;
 
     private constructor(
@@ -151,7 +152,10 @@ export class LedgerSession {
 
     /** Mirrors a record to the ledger under the lease, in order; `flush` waits for it. */
     mirror(record: DeploymentRecord): void {
-        record.ledger = this.notes;
+        // A record another holding ran keeps its notes (the deploy's requests under a later rollback's).
+        if (!this.inherited.has(record.id)) this.inherited.set(record.id, record.ledger?.lease.token === this.notes.lease.token ? undefined : record.ledger);
+        const earlier = this.inherited.get(record.id);
+        record.ledger = earlier ? { lease: this.notes.lease, events: [...earlier.events, ...this.notes.events], requests: [...earlier.requests, ...this.notes.requests] } : this.notes;
         if (this.options.command === "deploy" && this.options.commit) record.commit ??= this.options.commit;
         const body = JSON.parse(JSON.stringify(record)) as DeploymentRecord;
         const before = this.announced.get(record.id);
@@ -165,6 +169,11 @@ export class LedgerSession {
                 if (error instanceof LeaseLost) this.lost = error;
                 this.writeError = error;
             });
+    }
+
+    /** Remembers a record as the ledger holds it, so its next save announces only what changed (a resume, not a start). */
+    remember(record: DeploymentRecord): void {
+        this.announced.set(record.id, JSON.parse(JSON.stringify(record)) as DeploymentRecord);
     }
 
     /** Waits for the mirrored writes; throws the first one that failed (other than a lost lease). */
@@ -207,10 +216,10 @@ export class LedgerRecordStore extends RecordStore {
  * that what the driver reads as "in progress" is what the ledger says; the
  * ledger wins over an older local copy.
  */
-export async function pullRecords(ledger: LedgerPort, store: RecordStore, limit = 20): Promise<number> {
-    const items = await ledger.records(limit);
-    for (const item of items) store.save(item.body as unknown as DeploymentRecord);
-    return items.length;
+export async function pullRecords(ledger: LedgerPort, store: RecordStore, limit = 20): Promise<DeploymentRecord[]> {
+    const records = (await ledger.records(limit)).map((item) => item.body as unknown as DeploymentRecord);
+    for (const record of records) store.save(record);
+    return records;
 }
 
 /**
@@ -235,11 +244,12 @@ export async function runLeased(
     const session = opened.session;
     for (const event of session.notes.events) deps.reporter.line("lease", `${event.kind} of the lease held by ${event.previousOwner} (${event.previousCommand}): ${event.reason}`);
     try {
-        await pullRecords(options.ledger, deps.records);
+        for (const record of await pullRecords(options.ledger, deps.records)) session.remember(record);
         const records = new LedgerRecordStore(deps.records, session);
         return await body({ ...deps, records, pollChecks: [...(deps.pollChecks ?? []), session.pollCheck] });
     } finally {
         await session.close();
+        for (const failure of options.events?.failures ?? []) deps.reporter.line("notify", `could not publish to the stack's topic: ${failure}`);
     }
 }
 

@@ -15,6 +15,8 @@ export interface ReleaseEvent {
 export interface ReleaseEventSink {
     publish(event: ReleaseEvent): void;
     flush(): Promise<void>;
+    /** Events that could not be sent, with why. @default [] */
+    readonly failures?: readonly string[];
 }
 
 /** What the announcement of a start says beyond the record. */
