@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourRelease, ColourService, HealthCheckArgs } from "./colourService";
+import { ECR_PULL_ACTIONS } from "./ecrImage";
 
 /** What one colour runs, and what its ECS service waits for. */
 export interface ColourArgs extends ColourRelease {
@@ -93,6 +94,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
                 clusterArn: this.cluster.arn,
                 clusterName: this.cluster.name,
                 executionRoleArn: this.executionRole.arn,
+                executionRoleName: this.executionRole.name,
                 taskRoleArn: this.taskRole.arn,
                 logGroupName: `/shiftwise/${args.environmentName}/${args.serviceName}/${colourName}`,
                 logRetentionDays: args.logRetentionDays,
@@ -125,13 +127,17 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
 }
 
 /** Exactly what ECS needs to start the tasks: pull from ECR, write to the given log groups, read the named secrets. */
-export function executionPolicy(logGroupArns: pulumi.Input<string>[], secrets: pulumi.Input<Record<string, pulumi.Input<string>>>): pulumi.Output<string> {
+export function executionPolicy(
+    logGroupArns: pulumi.Input<string>[],
+    secrets: pulumi.Input<Record<string, pulumi.Input<string>>>,
+    repositoryArns: string[] = [],
+): pulumi.Output<string> {
     return pulumi.all([pulumi.all(logGroupArns), pulumi.output(secrets)]).apply(([logArns, secretArns]) => {
         const statements: object[] = [
-            // GetAuthorizationToken does not support resource-level permissions.
+            // AWS requires Resource "*" here: GetAuthorizationToken has no resource-level permissions (ECR's service
+            // authorization reference lists no resource type for it).
             { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-            // Each colour may pull from any repository, so a colour can change images without touching the other colour.
-            { Sid: "EcrPull", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: "arn:aws:ecr:*:*:repository/*" },
+            ...(repositoryArns.length > 0 ? [{ Sid: "EcrPull", Effect: "Allow", Action: ECR_PULL_ACTIONS, Resource: repositoryArns }] : []),
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logArns.map((arn) => `${arn}:log-stream:*`) },
         ];
         const secretResources = [...new Set(Object.values(secretArns).map(secretResourceArn))].sort();

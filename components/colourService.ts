@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourTarget, ColourWorkload, ExpectedTargetsMetric, HealthCheckArgs } from "./colourTarget";
+import { ECR_PULL_ACTIONS, ecrRepositoryArn } from "./ecrImage";
 
 export type { HealthCheckArgs } from "./colourTarget";
 
@@ -48,6 +49,12 @@ export interface ColourServiceArgs extends ColourRelease {
     /** The cluster's name: Container Insights metrics carry it as `ClusterName`. */
     readonly clusterName: pulumi.Input<string>;
     readonly executionRoleArn: pulumi.Input<string>;
+    /**
+     * Name of that execution role. When the image is a plain-string private ECR reference, the colour attaches its own
+     * policy to pull from exactly that repository, so changing a colour's repository touches only the colour.
+     * @default undefined (no pull policy: public registries need none)
+     */
+    readonly executionRoleName?: pulumi.Input<string>;
     readonly taskRoleArn: pulumi.Input<string>;
     /** Name of the log group created for the container's output, e.g. `/shiftwise/production/shop/blue`. */
     readonly logGroupName: string;
@@ -175,6 +182,17 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
             tags: { ...tags, ...writableRootTag, "shiftwise:version": args.version },
         }, { parent: this });
 
+        const repositoryArn = typeof args.image === "string" ? ecrRepositoryArn(args.image) : undefined;
+        const pullPolicy = args.executionRoleName !== undefined && repositoryArn !== undefined
+            ? new aws.iam.RolePolicy(`${name}-pull`, {
+                role: args.executionRoleName,
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Sid: "PullColourImage", Effect: "Allow", Action: ECR_PULL_ACTIONS, Resource: repositoryArn }],
+                }),
+            }, { parent: this })
+            : undefined;
+
         this.service = new aws.ecs.Service(name, {
             cluster: args.clusterArn,
             taskDefinition: this.taskDefinition.arn,
@@ -192,7 +210,11 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
             // `pulumi up` returns only once the colour's tasks are running and stable.
             waitForSteadyState: true,
             tags,
-        }, { parent: this, dependsOn: args.serviceDependsOn });
+        }, {
+            parent: this,
+            // New tasks pull the image, so a changed repository's grant must exist first.
+            dependsOn: pulumi.output(args.serviceDependsOn ?? []).apply((resources) => [...resources, ...(pullPolicy ? [pullPolicy] : [])]),
+        });
 
         this.workloadName = this.service.name;
         this.expectedTargets = {

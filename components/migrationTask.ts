@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { executionPolicy } from "./blueGreenEnvironment";
 import { SCRATCH_PATH } from "./colourService";
+import { ecrRepositoryArn } from "./ecrImage";
 
 export interface MigrationTaskArgs {
     /** The service name, e.g. `shop`; the task family is `<serviceName>-migration`. */
@@ -125,7 +126,7 @@ export class MigrationTask extends pulumi.ComponentResource {
         }, parent);
         new aws.iam.RolePolicy(`${name}-execution`, {
             role: this.executionRole.id,
-            policy: executionPolicy([this.logGroup.arn], args.secrets ?? {}),
+            policy: executionPolicy([this.logGroup.arn], args.secrets ?? {}, migrationRepositories(args.image)),
         }, parent);
         this.taskRole = new aws.iam.Role(`${name}-task`, {
             assumeRolePolicy: assumeByEcsTasks,
@@ -203,4 +204,10 @@ export class MigrationTask extends pulumi.ComponentResource {
             logGroupName: this.logGroupName,
         });
     }
+}
+
+/** The ECR repository the migration pulls from, when its image is a plain-string private ECR reference. */
+function migrationRepositories(image: pulumi.Input<string>): string[] {
+    const arn = typeof image === "string" ? ecrRepositoryArn(image) : undefined;
+    return arn ? [arn] : [];
 }

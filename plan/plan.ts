@@ -6,6 +6,7 @@ import { readProjectName, readStackFile, stackFilePath } from "../evaluation/sta
 import { summariseResource } from "./resourceSummary";
 import { renderRunbook } from "./runbook";
 import { renderSafety } from "./safety";
+import { renderSecurity } from "./security";
 import type { PlanRequest, StackPlan } from "./stackPlan";
 
 export type { PlanRequest, StackPlan } from "./stackPlan";
@@ -51,6 +52,7 @@ export function renderPlan(plan: StackPlan): string {
         renderTraffic(plan),
         renderResources(plan.evaluation),
         renderSafety(plan),
+        renderSecurity(plan),
         renderRunbook(plan),
         renderOutputs(plan.evaluation),
     ];

@@ -1,6 +1,7 @@
 // The project's policies, exported as plain arrays so tests can run them offline.
 import * as aws from "@pulumi/aws";
-import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { secureByDefaultResourcePolicies, secureByDefaultStackPolicies } from "./secureByDefault";
 
 /**
  * shiftwise's CrossGuard policies, as plain arrays so tests can run them
@@ -117,10 +118,15 @@ export const securityPolicies: ResourceValidationPolicy[] = [
     },
     {
         name: "shiftwise-encrypted-topic",
-        description: "SNS topics are encrypted with KMS.",
+        description: "SNS topics are encrypted with a customer-managed KMS key that CloudWatch alarms can use (checkov CKV_AWS_26).",
         enforcementLevel: "mandatory",
         validateResource: validateResourceOfType(aws.sns.Topic, (topic, _args, report) => {
-            if (!topic.kmsMasterKeyId) report("set kmsMasterKeyId, e.g. alias/aws/sns");
+            // The AWS managed key's policy cannot grant cloudwatch.amazonaws.com, so alarms could not publish (README, Notifications).
+            const advice = "use a customer-managed KMS key whose key policy lets cloudwatch.amazonaws.com call kms:Decrypt and kms:GenerateDataKey*";
+            if (!topic.kmsMasterKeyId) report(`set kmsMasterKeyId: ${advice}`);
+            else if (String(topic.kmsMasterKeyId).endsWith("alias/aws/sns")) {
+                report(`kmsMasterKeyId is the AWS managed alias/aws/sns, to which CloudWatch alarms cannot publish; ${advice}`);
+            }
         }),
     },
     {
@@ -160,5 +166,11 @@ export const trafficPolicies: ResourceValidationPolicy[] = [
     },
 ];
 
-/** Every shiftwise policy. */
-export const allPolicies: ResourceValidationPolicy[] = [...securityPolicies, ...trafficPolicies];
+/** Every resource policy. */
+export const resourcePolicies: ResourceValidationPolicy[] = [...securityPolicies, ...secureByDefaultResourcePolicies, ...trafficPolicies];
+
+/** Every stack policy: rules that relate resources (a bucket and its public access block, a VPC and its flow log). */
+export const stackPolicies: StackValidationPolicy[] = [...secureByDefaultStackPolicies];
+
+/** Every shiftwise policy, as the pack loads them. */
+export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [...resourcePolicies, ...stackPolicies];

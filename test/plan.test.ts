@@ -7,6 +7,7 @@ import * as path from "path";
 import { promisify } from "util";
 import YAML from "yaml";
 import { main } from "../cli/main";
+import { renderSecurity } from "../plan/security";
 import { ExitCode } from "../rollout/exitCodes";
 import { PROJECT_DIR } from "./harness";
 
@@ -105,5 +106,45 @@ describe("shiftwise plan", () => {
     it("runs as the package bin, the way `npx shiftwise plan` does", async () => {
         const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), "plan", "--stack", "staging"], { cwd: os.tmpdir() });
         assert.match(stdout, /^  blue    90%/m);
+    });
+});
+
+describe("shiftwise plan: secure-by-default section", () => {
+    it("shows where production's logs go, how its containers and database are hardened, and its web ACL", async () => {
+        const result = await run("plan", "--stack", "production");
+        const section = result.stdout.slice(result.stdout.indexOf("Secure by default\n")).split("\n\n")[0].split("\n");
+        assert.deepStrictEqual(section.slice(1).map((line) => line.replace(/shop-logs-[0-9a-f]{7}/, "shop-logs-<id>")), [
+            "  access logs: s3://shop-logs-<id>/alb/AWSLogs/ in the stack's bucket (SSE-S3, public access blocked, TLS only, expires after 90 days, kept when the stack is destroyed)",
+            "  flow logs: the VPC is adopted, not created here; its flow logs are managed where it is",
+            "  log groups: 4 of 4 encrypted with a customer-managed key; 4 of 4 KMS keys rotate yearly",
+            "  container shop-blue/shop: read-only root, scratch /tmp, unprivileged, user from the image",
+            "  container shop-green/shop: read-only root, scratch /tmp, unprivileged, user from the image",
+            "  database shop-production: Performance Insights 7 days (customer-managed key), Enhanced Monitoring every 60 s, CA rds-ca-rsa2048-g1, TLS required (rds.force_ssl=1), logs exported: postgresql, upgrade",
+            "  web ACL: arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/shop-production/4f6c2a1e-8b3d-4e5f-9a7b-1c2d3e4f5a6b",
+        ]);
+    });
+
+    it("notes a public load balancer without a web ACL, a writable root and flow logs to CloudWatch", async () => {
+        const file = writeStackFile((config) => {
+            config["shiftwise:green"] = { ...config["shiftwise:green"], readonlyRootFilesystem: false, user: "1000:1000" };
+        });
+        const result = await run("plan", "--stack", "staging", "--config-file", file);
+        assert.strictEqual(result.code, ExitCode.success, result.stderr);
+        assert.match(result.stdout, /^  flow logs: ALL traffic to CloudWatch Logs \/shiftwise\/staging\/shop\/vpc-flow-logs, 90 days$/m);
+        assert.match(result.stdout, /^  container shop-green\/shop: WRITABLE root \(opted out\), scratch \/tmp, unprivileged, user 1000:1000$/m);
+        assert.match(result.stdout, /^  note: the internet-facing load balancer shop has no web ACL; set shiftwise:service\.webAclArn to an existing regional AWS WAF web ACL$/m);
+    });
+});
+
+describe("plan: security notes", () => {
+    it("says when the instance class has no Performance Insights", () => {
+        const db = {
+            urn: "urn:db", type: "aws:rds/instance:Instance", name: "db", custom: true, state: {},
+            options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependencies: [] },
+            inputs: { identifier: "legacy", engine: "mysql", instanceClass: "db.t3.micro", performanceInsightsEnabled: false, monitoringInterval: 60, caCertIdentifier: "rds-ca-rsa2048-g1", enabledCloudwatchLogsExports: ["error"] },
+        };
+        const text = renderSecurity({ evaluation: { resources: [db], outputs: {} }, config: {} as never });
+        assert.ok(text.includes("  database legacy: Performance Insights off, Enhanced Monitoring every 60 s, CA rds-ca-rsa2048-g1, TLS not required, logs exported: error\n"), text);
+        assert.ok(text.endsWith("  note: RDS offers no Performance Insights for mysql on db.t3.micro; choose a larger class to have it"), text);
     });
 });

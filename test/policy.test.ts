@@ -1,8 +1,8 @@
 // Tests of the policy pack against both stacks and bad resources.
 import * as assert from "assert";
-import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { allPolicies } from "../policy/policies";
-import { CapturedResource, evaluate, stackConfig } from "./harness";
+import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { allPolicies, resourcePolicies, stackPolicies } from "../policy/policies";
+import { CapturedResource, ProgramEvaluation, evaluate, stackConfig, withFields as withFieldsOf } from "./harness";
 
 class NotApplicable extends Error {}
 
@@ -43,7 +43,7 @@ function policyArgs(resource: Pick<CapturedResource, "type" | "name" | "urn" | "
 }
 
 /** Runs every policy against one resource; returns "policy: message" per violation. */
-async function violations(resource: Parameters<typeof policyArgs>[0], policies: ResourceValidationPolicy[] = allPolicies): Promise<string[]> {
+async function violations(resource: Parameters<typeof policyArgs>[0], policies: ResourceValidationPolicy[] = resourcePolicies): Promise<string[]> {
     const found: string[] = [];
     for (const policy of policies) {
         const validations = [policy.validateResource ?? []].flat();
@@ -63,17 +63,6 @@ function fake(type: string, inputs: Record<string, unknown>, options: Partial<Ca
 }
 
 describe("CrossGuard policies", () => {
-    for (const stack of ["staging", "production"]) {
-        it(`the ${stack} program passes every mandatory policy`, async () => {
-            const evaluation = await evaluate(stackConfig(stack), stack);
-            const found: string[] = [];
-            for (const resource of evaluation.resources.filter((r) => r.custom)) {
-                for (const violation of await violations(resource)) found.push(`${resource.name}: ${violation}`);
-            }
-            assert.deepStrictEqual(found, []);
-        });
-    }
-
     const CASES: [string, ReturnType<typeof fake>, string[]][] = [
         [
             "an HTTPS listener with a TLS 1.2-only policy",
@@ -100,7 +89,7 @@ describe("CrossGuard policies", () => {
         ],
         [
             "an ALB that keeps invalid headers",
-            fake("aws:lb/loadBalancer:LoadBalancer", { loadBalancerType: "application", dropInvalidHeaderFields: false }),
+            fake("aws:lb/loadBalancer:LoadBalancer", { loadBalancerType: "application", dropInvalidHeaderFields: false, accessLogs: { enabled: true, bucket: "logs" } }),
             ["shiftwise-alb-drops-invalid-headers: set dropInvalidHeaderFields: true so request smuggling through malformed headers is rejected at the edge"],
         ],
         [
@@ -127,16 +116,25 @@ describe("CrossGuard policies", () => {
                 "shiftwise-database-encrypted-private: set manageMasterUserPassword: true and no password, so the password lives in Secrets Manager, not in config or state",
                 "shiftwise-database-final-snapshot: set skipFinalSnapshot: false and a finalSnapshotIdentifier",
                 "shiftwise-protected-database: deletionProtection is on but the resource option protect is off",
+                "shiftwise-database-monitoring: set performanceInsightsEnabled: true",
+                "shiftwise-database-monitoring: set monitoringInterval (1 to 60 seconds) and a monitoringRoleArn",
+                "shiftwise-database-monitoring: set caCertIdentifier to a current CA, e.g. rds-ca-rsa2048-g1",
+                "shiftwise-database-monitoring: export the engine's logs with enabledCloudwatchLogsExports",
             ],
         ],
         [
             "an unencrypted topic",
             fake("aws:sns/topic:Topic", {}),
-            ["shiftwise-encrypted-topic: set kmsMasterKeyId, e.g. alias/aws/sns"],
+            ["shiftwise-encrypted-topic: set kmsMasterKeyId: use a customer-managed KMS key whose key policy lets cloudwatch.amazonaws.com call kms:Decrypt and kms:GenerateDataKey*"],
+        ],
+        [
+            "a topic on the AWS managed SNS key",
+            fake("aws:sns/topic:Topic", { kmsMasterKeyId: "alias/aws/sns" }),
+            ["shiftwise-encrypted-topic: kmsMasterKeyId is the AWS managed alias/aws/sns, to which CloudWatch alarms cannot publish; use a customer-managed KMS key whose key policy lets cloudwatch.amazonaws.com call kms:Decrypt and kms:GenerateDataKey*"],
         ],
         [
             "a password in a plain environment variable",
-            fake("aws:ecs/taskDefinition:TaskDefinition", { containerDefinitions: JSON.stringify([{ name: "shop", environment: [{ name: "DB_PASSWORD", value: "x" }] }]) }),
+            fake("aws:ecs/taskDefinition:TaskDefinition", { containerDefinitions: JSON.stringify([{ name: "shop", readonlyRootFilesystem: true, environment: [{ name: "DB_PASSWORD", value: "x" }] }]) }),
             ["shiftwise-no-plaintext-container-secrets: container shop: DB_PASSWORD is a plain environment variable; move it to secrets (Secrets Manager or SSM)"],
         ],
     ];
@@ -145,4 +143,219 @@ describe("CrossGuard policies", () => {
             assert.deepStrictEqual(await violations(resource), expected);
         });
     }
+});
+
+/** A resource of a graph as the policy tests edit it: plain data, so a break never touches the cached evaluation. */
+type GraphResource = Pick<CapturedResource, "type" | "name" | "urn" | "inputs"> & { options: Partial<CapturedResource["options"]> };
+
+function graphOf(evaluation: ProgramEvaluation): GraphResource[] {
+    return evaluation.resources
+        .filter((resource) => resource.custom)
+        .map((resource) => ({ ...structuredClone({ type: resource.type, name: resource.name, urn: resource.urn, inputs: resource.inputs }), options: { ...resource.options } }));
+}
+
+/** The resources as the policy engine hands them to stack policies, with their dependencies resolved to resources. */
+function policyResources(graph: GraphResource[]): PolicyResource[] {
+    const byUrn = new Map<string, PolicyResource>();
+    const resources = graph.map((resource) => {
+        const args = policyArgs(resource);
+        const policyResource = { type: args.type, props: args.props, urn: args.urn, name: args.name, opts: args.opts, dependencies: [], propertyDependencies: {}, isType: args.isType, asType: args.asType } as unknown as PolicyResource;
+        byUrn.set(resource.urn, policyResource);
+        return policyResource;
+    });
+    graph.forEach((resource, i) => {
+        resources[i].dependencies = (resource.options.dependencies ?? []).flatMap((urn) => byUrn.get(urn) ?? []);
+    });
+    return resources;
+}
+
+/** Every violation of every policy in a whole graph, as "level policy: message". */
+async function graphViolations(graph: GraphResource[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const resource of graph) {
+        for (const policy of resourcePolicies) {
+            for (const validate of [policy.validateResource ?? []].flat()) {
+                try {
+                    await validate(policyArgs(resource), (message) => found.push(`${policy.enforcementLevel} ${policy.name}: ${resource.name}: ${message}`));
+                } catch (error) {
+                    if (!(error instanceof NotApplicable)) throw error;
+                }
+            }
+        }
+    }
+    const resources = policyResources(graph);
+    for (const policy of stackPolicies as StackValidationPolicy[]) {
+        await policy.validateStack(
+            { resources, stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable: (reason?: string): never => { throw new NotApplicable(reason); } },
+            (message) => found.push(`${policy.enforcementLevel} ${policy.name}: ${message}`),
+        );
+    }
+    return found;
+}
+
+function named(graph: GraphResource[], type: string, name?: string): GraphResource {
+    const matches = graph.filter((resource) => resource.type === type && (name === undefined || resource.name === name));
+    assert.strictEqual(matches.length, 1, `expected one ${type} ${name ?? ""}, found ${matches.map((m) => m.name).join(", ")}`);
+    return matches[0];
+}
+
+function without(graph: GraphResource[], type: string): GraphResource[] {
+    return graph.filter((resource) => resource.type !== type);
+}
+
+const TASK = "aws:ecs/taskDefinition:TaskDefinition";
+const DB = "aws:rds/instance:Instance";
+
+function editContainers(task: GraphResource, edit: (container: Record<string, unknown>) => void): void {
+    const containers = JSON.parse(String(task.inputs.containerDefinitions)) as Record<string, unknown>[];
+    containers.forEach(edit);
+    task.inputs.containerDefinitions = JSON.stringify(containers);
+}
+
+function editJson(resource: GraphResource, key: string, edit: (document: any) => void): void {
+    const document = JSON.parse(String(resource.inputs[key]));
+    edit(document);
+    resource.inputs[key] = JSON.stringify(document);
+}
+
+describe("CrossGuard policies on whole graphs", () => {
+    it("every policy of the pack is a resource or a stack policy, and the WAF and plaintext-secret ones stay advisory", () => {
+        assert.strictEqual(allPolicies.length, resourcePolicies.length + stackPolicies.length);
+        const advisory = allPolicies.filter((policy) => policy.enforcementLevel === "advisory").map((policy) => policy.name).sort();
+        assert.deepStrictEqual(advisory, ["shiftwise-no-plaintext-container-secrets", "shiftwise-waf-on-public-alb"]);
+    });
+
+    it("the production stack violates nothing, mandatory or advisory", async () => {
+        assert.deepStrictEqual(await graphViolations(graphOf(await evaluate(stackConfig("production"), "production"))), []);
+    });
+
+    it("the staging stack violates no mandatory policy; the advisory WAF policy notes its public ALB", async () => {
+        assert.deepStrictEqual(await graphViolations(graphOf(await evaluate(stackConfig("staging")))), [
+            "advisory shiftwise-waf-on-public-alb: internet-facing load balancer shop has no web ACL; set shiftwise:service.webAclArn",
+        ]);
+    });
+
+    /** Each break edits the production graph in one point and must cost exactly one violation. */
+    const BREAKS: [string, (graph: GraphResource[]) => GraphResource[], string][] = [
+        [
+            "access logs off",
+            (g) => { delete named(g, "aws:lb/loadBalancer:LoadBalancer").inputs.accessLogs; return g; },
+            "mandatory shiftwise-alb-access-logs: shop: set accessLogs { enabled: true, bucket } so every request is recorded in S3",
+        ],
+        [
+            "a log bucket without its public access block",
+            (g) => without(g, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"),
+            "mandatory shiftwise-log-bucket-hardened: bucket shop-logs needs a BucketPublicAccessBlock with all four settings true",
+        ],
+        [
+            "a log bucket policy that admits plain HTTP",
+            (g) => { editJson(named(g, "aws:s3/bucketPolicy:BucketPolicy"), "policy", (p) => p.Statement.shift()); return g; },
+            'mandatory shiftwise-log-bucket-hardened: bucket shop-logs needs a BucketPolicy that denies every request with aws:SecureTransport "false"',
+        ],
+        [
+            "a log bucket that keeps logs forever",
+            (g) => without(g, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"),
+            "mandatory shiftwise-log-bucket-hardened: bucket shop-logs needs a BucketLifecycleConfiguration that expires objects",
+        ],
+        [
+            "a log group without a customer-managed key",
+            (g) => { delete named(g, "aws:cloudwatch/logGroup:LogGroup", "shop-blue").inputs.kmsKeyId; return g; },
+            "mandatory shiftwise-encrypted-log-groups: log group /shiftwise/production/shop/blue: set kmsKeyId to a customer-managed KMS key",
+        ],
+        [
+            "a key that stops rotating",
+            (g) => { named(g, "aws:kms/key:Key", "shop-key").inputs.enableKeyRotation = false; return g; },
+            "mandatory shiftwise-kms-key-rotation: shop-key: set enableKeyRotation: true",
+        ],
+        [
+            "a writable root filesystem without the opt-out",
+            (g) => { editContainers(named(g, TASK, "shop-green"), (c) => (c.readonlyRootFilesystem = false)); return g; },
+            "mandatory shiftwise-read-only-root-filesystem: shop-green: container shop: set readonlyRootFilesystem: true and mount a scratch volume for what it writes (or opt the colour out, which tags the task definition shiftwise:writable-root-filesystem)",
+        ],
+        [
+            "a privileged container",
+            (g) => { editContainers(named(g, TASK, "shop-blue"), (c) => (c.privileged = true)); return g; },
+            "mandatory shiftwise-unprivileged-containers: shop-blue: container shop: remove privileged: true",
+        ],
+        [
+            "a container configured to run as root",
+            (g) => { editContainers(named(g, TASK, "shop-blue"), (c) => (c.user = "0:0")); return g; },
+            "mandatory shiftwise-unprivileged-containers: shop-blue: container shop: runs as root; remove user or name an unprivileged one",
+        ],
+        [
+            "Performance Insights off",
+            (g) => { named(g, DB).inputs.performanceInsightsEnabled = false; return g; },
+            "mandatory shiftwise-database-monitoring: shop-db: set performanceInsightsEnabled: true",
+        ],
+        [
+            "Performance Insights on the AWS managed key",
+            (g) => { delete named(g, DB).inputs.performanceInsightsKmsKeyId; return g; },
+            "mandatory shiftwise-database-monitoring: shop-db: set performanceInsightsKmsKeyId to the stack's customer-managed key",
+        ],
+        [
+            "Enhanced Monitoring off",
+            (g) => { named(g, DB).inputs.monitoringInterval = 0; return g; },
+            "mandatory shiftwise-database-monitoring: shop-db: set monitoringInterval (1 to 60 seconds) and a monitoringRoleArn",
+        ],
+        [
+            "the old rds-ca-2019 CA",
+            (g) => { named(g, DB).inputs.caCertIdentifier = "rds-ca-2019"; return g; },
+            "mandatory shiftwise-database-monitoring: shop-db: set caCertIdentifier to a current CA, e.g. rds-ca-rsa2048-g1",
+        ],
+        [
+            "no log exports",
+            (g) => { named(g, DB).inputs.enabledCloudwatchLogsExports = []; return g; },
+            "mandatory shiftwise-database-monitoring: shop-db: export the engine's logs with enabledCloudwatchLogsExports",
+        ],
+        [
+            "TLS not forced by the parameter group",
+            (g) => { named(g, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters = [{ name: "rds.force_ssl", value: "0", applyMethod: "immediate" }]; return g; },
+            "mandatory shiftwise-database-tls: database shop-db: use a parameter group of the stack with rds.force_ssl = 1, so clients cannot connect without TLS",
+        ],
+        [
+            "the web ACL removed from the public ALB",
+            (g) => without(g, "aws:wafv2/webAclAssociation:WebAclAssociation"),
+            "advisory shiftwise-waf-on-public-alb: internet-facing load balancer shop has no web ACL; set shiftwise:service.webAclArn",
+        ],
+        [
+            "a role policy that allows every S3 action",
+            (g) => { editJson(named(g, "aws:iam/rolePolicy:RolePolicy", "shop-db-monitoring"), "policy", (p) => (p.Statement[0].Action = ["s3:*"])); return g; },
+            "mandatory shiftwise-iam-least-privilege: shop-db-monitoring: statement MetricsLogGroup allows every action (s3:*); list the actions it needs",
+        ],
+        [
+            "a role policy on every resource",
+            (g) => { editJson(named(g, "aws:iam/rolePolicy:RolePolicy", "shop-db-monitoring"), "policy", (p) => (p.Statement[1].Resource = "*")); return g; },
+            'mandatory shiftwise-iam-least-privilege: shop-db-monitoring: statement MetricsLogStreams applies to every resource; name the resources (only ecr:GetAuthorizationToken needs "*")',
+        ],
+        [
+            "a pull grant on every repository of every account",
+            (g) => { editJson(named(g, "aws:iam/rolePolicy:RolePolicy", "shop-blue-pull"), "policy", (p) => (p.Statement[0].Resource = "arn:aws:ecr:*:*:repository/*")); return g; },
+            'mandatory shiftwise-iam-least-privilege: shop-blue-pull: statement PullColourImage applies to every resource; name the resources (only ecr:GetAuthorizationToken needs "*")',
+        ],
+    ];
+    for (const [what, edit, expected] of BREAKS) {
+        it(`reports ${what}, and only that`, async () => {
+            const graph = edit(graphOf(await evaluate(stackConfig("production"), "production")));
+            assert.deepStrictEqual(await graphViolations(graph), [expected]);
+        });
+    }
+
+    it("accepts a colour's documented opt-out from the read-only root filesystem", async () => {
+        const evaluation = await evaluate(withFieldsOf(stackConfig("production"), "green", { readonlyRootFilesystem: false }), "production");
+        assert.deepStrictEqual(await graphViolations(graphOf(evaluation)), []);
+    });
+
+    it("reports a created VPC without flow logs, and only that", async () => {
+        const graph = without(graphOf(await evaluate(stackConfig("staging"))), "aws:ec2/flowLog:FlowLog");
+        const found = (await graphViolations(graph)).filter((violation) => violation.startsWith("mandatory"));
+        assert.deepStrictEqual(found, ["mandatory shiftwise-vpc-flow-logs: VPC shop-net has no flow log of ALL traffic; add an aws.ec2.FlowLog"]);
+    });
+
+    it("reports a log group whose key does not admit CloudWatch Logs, and only that", async () => {
+        const graph = graphOf(await evaluate(stackConfig("staging")));
+        editJson(named(graph, "aws:kms/key:Key", "shop-key"), "policy", (p) => (p.Statement = p.Statement.filter((s: any) => s.Sid !== "CloudWatchLogsEncrypts")));
+        const found = (await graphViolations(graph)).filter((violation) => violation.startsWith("mandatory"));
+        const groups = graph.filter((r) => r.type === "aws:cloudwatch/logGroup:LogGroup").map((r) => r.inputs.name);
+        assert.deepStrictEqual(found, groups.map((name) => `mandatory shiftwise-encrypted-log-groups: log group ${name}: key shop-key must admit logs.<region>.amazonaws.com in its key policy`));
+    });
 });

@@ -1,7 +1,9 @@
 // Tests of the secure-by-default resources: key, log bucket, access and flow logs, containers, database monitoring, WAF.
 import * as assert from "assert";
 import { ELB_LOG_DELIVERY_SERVICE, elbLogDeliveryPrincipal } from "../components/logDelivery";
-import { performanceInsightsSupported } from "../components/database";
+import { PERFORMANCE_INSIGHTS_UNSUPPORTED, performanceInsightsSupported } from "../components/database";
+import { WRITABLE_ROOT_TAG } from "../components/colourService";
+import { NO_PERFORMANCE_INSIGHTS, WRITABLE_ROOT_TAG as POLICY_WRITABLE_ROOT_TAG } from "../policy/secureByDefault";
 import { CapturedResource, ProgramEvaluation, evaluate, ofType, one, sectionValue, stackConfig, withFields, withSection } from "./harness";
 
 const KEY = "aws:kms/key:Key";
@@ -165,6 +167,7 @@ describe("secure by default", () => {
             assert.deepStrictEqual([blue.readonlyRootFilesystem, blue.user], [true, undefined]);
             assert.strictEqual((taskOf(after, "green").inputs.tags as Json)["shiftwise:writable-root-filesystem"], "opted out for green");
             assert.strictEqual((taskOf(after, "blue").inputs.tags as Json)["shiftwise:writable-root-filesystem"], undefined);
+            assert.strictEqual(WRITABLE_ROOT_TAG, POLICY_WRITABLE_ROOT_TAG, "the policy pack must recognise the opt-out tag");
         });
     });
 
@@ -205,6 +208,10 @@ describe("secure by default", () => {
             assert.strictEqual(performanceInsightsSupported("mysql", "db.t4g.micro"), false);
             assert.strictEqual(performanceInsightsSupported("mariadb", "db.t3.small"), false);
             assert.strictEqual(performanceInsightsSupported("mysql", "db.t4g.medium"), true);
+        });
+
+        it("and the policy pack knows the same classes", () => {
+            assert.deepStrictEqual(NO_PERFORMANCE_INSIGHTS, Object.fromEntries(Object.entries(PERFORMANCE_INSIGHTS_UNSUPPORTED).filter(([, classes]) => classes.length > 0)));
         });
     });
 
