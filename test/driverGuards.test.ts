@@ -4,7 +4,7 @@ import { ConfigError, parseStackConfig } from "../config";
 import { AutomationStack } from "../ports/automationStack";
 import { AwsSdkPort, RETRY_SETTINGS } from "../ports/awsSdk";
 import { inWindow, describeWindow, localTime } from "../rollout/freeze";
-import { ErrorBudget, beyondPreview, judgePoll } from "../rollout/guards";
+import { ErrorBudget, beyondPreview, cleanPreviewProblems, describeSteps, judgePoll, listenerOnlyProblems, releasePreviewProblems, urnName, urnTypeChain } from "../rollout/guards";
 import { responseProblem } from "../rollout/smoke";
 import { productionConfig } from "./fakes/rollout";
 import { probeExposureSeconds } from "../plan/exposure";
@@ -166,5 +166,80 @@ describe("driver: the probe exposure bound", () => {
         const runbook = renderRunbook({ stack: "production", config });
         assert.match(runbook, /worst-case exposure of a bad release, from a step's up to its rollback: /);
         assert.match(runbook, /probe bound: a release that fails its probe paths \(\/healthz, \/api\/ping, every 15s, 3 failure\(s\) tolerated\) is rolled back within 30s of its first failed probe/);
+    });
+});
+
+describe("driver: the step and release guards on synthetic engine steps", () => {
+    const LISTENER_URN = "urn:pulumi:production::shiftwise::shiftwise:traffic:WeightedListener$aws:lb/listener:Listener::shop-https";
+    const listener = (op: string, diffs: string[], extra: Record<string, unknown> = {}) => ({ op, urn: LISTENER_URN, type: "aws:lb/listener:Listener", diffs, arn: "arn:l", ...extra });
+
+    it("listenerOnlyProblems: exactly one in-place update of the forwarding listener's defaultActions", () => {
+        assert.deepStrictEqual(listenerOnlyProblems({ steps: [listener("update", ["defaultActions"])] }, "arn:l"), []);
+        assert.deepStrictEqual(listenerOnlyProblems({ steps: [listener("same", [])] }, "arn:l"), ["the update changed nothing, so the listener weights did not move"]);
+        assert.deepStrictEqual(listenerOnlyProblems({ steps: [listener("replace", ["defaultActions", "port"])] }, "arn:l"), [
+            `the forwarding listener was replaced, not updated in place: ${LISTENER_URN}`,
+            "the forwarding listener changed port besides defaultActions",
+        ]);
+        assert.deepStrictEqual(listenerOnlyProblems({ steps: [listener("update", ["defaultActions"]), listener("delete", [])] }, "arn:l"), [
+            `the forwarding listener was deleted, not updated in place: ${LISTENER_URN}`,
+            "2 steps touched the forwarding listener; expected one",
+        ]);
+        // another listener ARN, another type or outside WeightedListener is not the forwarding listener
+        assert.deepStrictEqual(listenerOnlyProblems({ steps: [listener("update", ["defaultActions"], { arn: "arn:other" })] }, "arn:l"), [
+            `the update changed more than the forwarding listener: update ${LISTENER_URN} (defaultActions)`,
+        ]);
+        assert.deepStrictEqual(listenerOnlyProblems({ steps: [listener("update", ["defaultActions"], { type: "aws:lb/listenerRule:ListenerRule" })] }, "arn:l"), [
+            `the update changed more than the forwarding listener: update ${LISTENER_URN} (defaultActions)`,
+        ]);
+        const bare = "urn:pulumi:production::shiftwise::aws:lb/listener:Listener::shop-https";
+        assert.deepStrictEqual(listenerOnlyProblems({ steps: [listener("update", ["defaultActions", "tags"], { urn: bare })] }, "arn:l"), [
+            `the update changed more than the forwarding listener: update ${bare} (defaultActions, tags)`,
+        ]);
+    });
+
+    it("urnTypeChain, urnName and describeSteps read URNs exactly", () => {
+        assert.deepStrictEqual(urnTypeChain(LISTENER_URN), ["shiftwise:traffic:WeightedListener", "aws:lb/listener:Listener"]);
+        assert.deepStrictEqual(urnTypeChain("not-a-urn"), []);
+        assert.deepStrictEqual(urnTypeChain("a::b::c"), []);
+        assert.strictEqual(urnName(LISTENER_URN), "shop-https");
+        assert.strictEqual(describeSteps([{ op: "update", urn: "u1", type: "t", diffs: ["a", "b"] }, { op: "create", urn: "u2", type: "t", diffs: [] }]), "update u1 (a, b); create u2");
+    });
+
+    const COLOUR = "urn:pulumi:production::shiftwise::shiftwise:ecs:ColourService::shop-green";
+    const TASK = "urn:pulumi:production::shiftwise::shiftwise:ecs:ColourService$aws:ecs/taskDefinition:TaskDefinition::shop-green";
+    const SNAP = "urn:pulumi:production::shiftwise::shiftwise:data:Database$aws:rds/snapshot:Snapshot::shop-pre-v1";
+    const MIGRATION = "urn:pulumi:production::shiftwise::shiftwise:data:MigrationTask$aws:ecs/taskDefinition:TaskDefinition::shop-migration";
+    const INGRESS = "urn:pulumi:production::shiftwise::aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::shop-db-from-migration";
+    const base = [
+        { op: "same", urn: COLOUR, type: "shiftwise:ecs:ColourService", diffs: [] },
+        { op: "replace", urn: TASK, type: "aws:ecs/taskDefinition:TaskDefinition", diffs: ["containerDefinitions"], parent: COLOUR },
+    ];
+    const scope = { serviceName: "shop", candidate: "green" as const, allowSnapshot: false };
+
+    it("releasePreviewProblems: the candidate's subtree, and the snapshot and migration only when allowed", () => {
+        assert.deepStrictEqual(releasePreviewProblems({ steps: base }, scope), []);
+        const snapshot = { op: "create", urn: SNAP, type: "aws:rds/snapshot:Snapshot", diffs: [] };
+        assert.deepStrictEqual(releasePreviewProblems({ steps: [...base, snapshot] }, scope), [`the release would change more than the green colour: create ${SNAP}`]);
+        assert.deepStrictEqual(releasePreviewProblems({ steps: [...base, snapshot] }, { ...scope, allowSnapshot: true }), []);
+        const dropped = { op: "delete", urn: SNAP, type: "aws:rds/snapshot:Snapshot", diffs: [] };
+        assert.deepStrictEqual(releasePreviewProblems({ steps: [...base, dropped] }, { ...scope, allowSnapshot: true }), [`the release would change more than the green colour and the snapshot: delete ${SNAP}`]);
+        assert.deepStrictEqual(releasePreviewProblems({ steps: [...base, { ...dropped, retainOnDelete: true }] }, { ...scope, allowSnapshot: true }), []);
+        const migration = [{ op: "replace", urn: MIGRATION, type: "aws:ecs/taskDefinition:TaskDefinition", diffs: [] }, { op: "create", urn: INGRESS, type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", diffs: [] }];
+        assert.deepStrictEqual(releasePreviewProblems({ steps: [...base, ...migration] }, { ...scope, allowMigration: true }), []);
+        assert.deepStrictEqual(releasePreviewProblems({ steps: [...base, ...migration] }, { ...scope, allowSnapshot: true, allowMigration: true }), []);
+        assert.deepStrictEqual(releasePreviewProblems({ steps: [...base, { ...migration[1], op: "delete" }] }, { ...scope, allowSnapshot: true, allowMigration: true }), [
+            `the release would change more than the green colour, the snapshot and the migration task: delete ${INGRESS}`,
+        ]);
+        assert.deepStrictEqual(releasePreviewProblems({ steps: base }, { ...scope, candidate: "blue" }), [
+            "the preview has no shiftwise:ecs:ColourService named shop-blue",
+            `the release would change more than the blue colour: replace ${TASK} (containerDefinitions)`,
+        ]);
+        const impostor = [{ ...base[0], type: "shiftwise:traffic:WeightedListener" }, base[1]];
+        assert.strictEqual(releasePreviewProblems({ steps: impostor }, scope)[0], "the preview has no shiftwise:ecs:ColourService named shop-green");
+    });
+
+    it("cleanPreviewProblems: any pending change is a problem, no-ops are not", () => {
+        assert.deepStrictEqual(cleanPreviewProblems({ steps: [{ op: "same", urn: "u", type: "t", diffs: [] }, { op: "read", urn: "r", type: "t", diffs: [] }, { op: "refresh", urn: "f", type: "t", diffs: [] }] }), []);
+        assert.match(cleanPreviewProblems({ steps: [{ op: "update", urn: "u", type: "t", diffs: ["x"] }] })[0], /^the current config does not match the deployed stack \(1 pending change\(s\): update u \(x\)\)/);
     });
 });
