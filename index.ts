@@ -306,7 +306,7 @@ export const kubernetesNamespace = kubernetesEnvironment ? kubernetesEnvironment
 export const weights = { blue: config.traffic.blue, green: config.traffic.green };
 /** Maintenance mode: when on, the forwarding listener answers 503 with the page and forwards nothing. */
 export const maintenance = { enabled: config.maintenance.enabled, reason: config.maintenance.reason ?? null };
-export const stable = stableColour(config.traffic);
+export const stable = stableColour(config.traffic, config.releaseColour);
 export const candidate = otherColour(stable);
 export const blue = colourOutputs("blue");
 export const green = colourOutputs("green");

@@ -118,10 +118,11 @@ function runAndExit(file, args, env) {
     });
 }
 
-/** The environment with `binary`'s folder first on PATH, so child scripts run on it too. */
+/** The environment with `binary`'s folder first on PATH, so child scripts run on it too, then the project's node_modules/.bin. */
 function envWithNode(binary, env = process.env) {
     const key = Object.keys(env).find((k) => k.toUpperCase() === "PATH") || "PATH";
-    return Object.assign({}, env, { [key]: `${path.dirname(binary)}${path.delimiter}${env[key] || ""}` });
+    const bin = path.join(PROJECT_DIR, "node_modules", ".bin");
+    return Object.assign({}, env, { [key]: [path.dirname(binary), bin, env[key] || ""].join(path.delimiter) });
 }
 
 module.exports = { MIN_MAJOR, supportedNode, runAndExit, envWithNode };

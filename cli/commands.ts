@@ -1,8 +1,10 @@
 // The CLI's commands: each parses its flags, builds the real ports, runs the rollout or plan, and prints the outcome.
+import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Command, InvalidArgumentError } from "commander";
-import { ConfigError } from "../config";
+import { colourSchema, rolloutSchema, shiftwiseSections } from "../config";
+import { readProjectName, readStackFile, stackFilePath } from "../evaluation/stackFile";
 import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "../ports/ports";
@@ -14,6 +16,8 @@ import { rollbackCommand } from "../rollout/rollback";
 import { nodeFetcher } from "../rollout/smoke";
 import { renderStatus, stackStatus } from "../rollout/status";
 import { LedgerContext, processLedgerContext, watchStatus, withLease } from "./ledgerCommands";
+import { UsageError } from "./failures";
+import type { Directories } from "./main";
 
 /**
  * The rollout commands of the `shiftwise` CLI: deploy, rollback, resume and
@@ -85,17 +89,31 @@ interface CommonOptions {
     json?: boolean;
 }
 
-/** Adds deploy, rollback, resume and status to `program`; `setExitCode` receives each command's exit code. */
-export function registerRolloutCommands(program: Command, io: CommandIo, setExitCode: (code: number) => void, context: CommandContext): void {
-    const common = (command: Command) =>
+/**
+ * Adds deploy, rollback, resume and status to `program`; `setExitCode`
+ * receives each command's exit code. `contextFor` builds the real context
+ * only once the flags are valid, so bad flags never reach Pulumi.
+ */
+export function registerRolloutCommands(
+    program: Command,
+    io: CommandIo,
+    setExitCode: (code: number) => void,
+    contextFor: () => CommandContext,
+    directories: () => Directories,
+): void {
+    const common = (command: Command, example: string) =>
         command
-            .requiredOption("-s, --stack <name>", "stack name, e.g. production")
-            .option("--records-dir <dir>", `folder of deployment records; each stack gets a subfolder (default ${DEFAULT_RECORDS_DIR})`)
-            .option("--json", "print the outcome as JSON on stdout; stage lines go to stderr");
+            .requiredOption("-s, --stack <name>", "(required) stack name, e.g. production")
+            .option("--records-dir <dir>", `folder of deployment records, relative to the current directory; each stack gets a subfolder (default: ${DEFAULT_RECORDS_DIR} in the project)`)
+            .option("--json", "print the outcome as one JSON document on stdout; stage lines go to stderr")
+            .addHelpText("after", `\nExample:\n  ${example}`);
 
-    common(program.command("deploy").description("Release a version: pre-flight, checkpoint, prepare the candidate at weight 0, shift traffic step by step with bakes, finish."))
-        .requiredOption("--version <version>", "release label, e.g. v1.5.0")
-        .requiredOption("--image <ref>", "container image pinned by tag or digest")
+    common(
+        program.command("deploy").description("Release a version: pre-flight, checkpoint, prepare the candidate at weight 0, shift traffic step by step with bakes, finish."),
+        "shiftwise deploy --stack production --version v1.6.0 --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0 --yes",
+    )
+        .requiredOption("--version <version>", "(required) release label, e.g. v1.5.0", versionArgument)
+        .requiredOption("--image <ref>", "(required) container image pinned by tag or digest", imageArgument)
         .option("--hotfix <reason>", "deploy inside a freeze window; the reason is recorded")
         .option("--migration-snapshot", "take the pre-release RDS snapshot (database.preReleaseSnapshot = the version) before the candidate starts")
         .option("--pause-at <percent>", "stop after this step for `shiftwise resume`", percentArgument)
@@ -104,12 +122,11 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
         .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
         .option("--notes <text>", "release notes (or a link to them) for the announcement on the stack's topic (default: the commit)")
         .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string }) => {
-            if (!options.yes && !context.stdinIsTty) {
-                io.stderr("shiftwise deploy: pass --yes to deploy without a terminal to confirm on; nothing was changed\n");
-                return setExitCode(ExitCode.invalid);
-            }
+            checkPauseAt(options.pauseAt, directories().projectDir, options.stack);
+            const context = contextFor();
+            if (!options.yes && !context.stdinIsTty) throw new UsageError("pass --yes to deploy without a terminal to confirm on; nothing was changed", [], "deploy");
             setExitCode(
-                await withDriver(options, io, context, true, (deps) => {
+                await withDriver(options, io, context, directories(), true, (deps) => {
                     const request: DeployRequest = {
                         version: options.version,
                         image: options.image,
@@ -124,45 +141,59 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
             );
         });
 
-    common(program.command("rollback").description("Restore the checkpoint config of the latest (or given) deployment record: traffic first, in one listener update."))
-        .option("--record <file>", "the deployment record whose checkpoint to restore (default: the latest)")
+    common(
+        program.command("rollback").description("Restore the checkpoint config of the latest (or given) deployment record: traffic first, in one listener update."),
+        "shiftwise rollback --stack production",
+    )
+        .option("--record <file>", "the deployment record whose checkpoint to restore, relative to the current directory (default: the latest)")
         .option("--force <reason>", "take the stack's lease even from a running deploy (instead of asking it to abort); the reason is recorded")
         .option("--wait-minutes <n>", "when a deploy holds the lease, how long to wait for it to obey the abort request (default 15)", Number)
         .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number }) => {
-            setExitCode(await withDriver(options, io, context, false, (deps) => withLease(deps, ledgerContext(context), "rollback", options, (leased) => rollbackCommand({ ...leased, by: startedBy(context.env) }, options.record))));
-        });
-
-    common(program.command("resume").description("Continue a paused deployment from its record."))
-        .option("--record <file>", "the paused deployment record (default: the stack's paused one)")
-        .option("--hotfix <reason>", "resume inside a freeze window; the reason is recorded")
-        .option("--smoke-base-url <url>", "probe the candidate here instead of the URL the deployment recorded")
-        .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
-        .action(async (options: CommonOptions & { record?: string; hotfix?: string; smokeBaseUrl?: string; force?: string }) => {
+            const context = contextFor();
+            const record = options.record && path.resolve(directories().userDir, options.record);
             setExitCode(
-                await withDriver(options, io, context, true, (deps) =>
-                    withLease(deps, ledgerContext(context), "resume", { force: options.force }, (leased) => resume(leased, options.record, { hotfix: options.hotfix, smokeBaseUrl: options.smokeBaseUrl })),
+                await withDriver(options, io, context, directories(), false, (deps) =>
+                    withLease(deps, ledgerContext(context), "rollback", options, (leased) => rollbackCommand({ ...leased, by: startedBy(context.env) }, record)),
                 ),
             );
         });
 
-    common(program.command("status").description("Show the weights (config and AWS), versions, alarm states, healthy targets and the current or last deployment record."))
+    common(program.command("resume").description("Continue a paused deployment from its record."), "shiftwise resume --stack production")
+        .option("--record <file>", "the paused deployment record, relative to the current directory (default: the stack's paused one)")
+        .option("--hotfix <reason>", "resume inside a freeze window; the reason is recorded")
+        .option("--smoke-base-url <url>", "probe the candidate here instead of the URL the deployment recorded")
+        .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
+        .action(async (options: CommonOptions & { record?: string; hotfix?: string; smokeBaseUrl?: string; force?: string }) => {
+            const record = options.record && path.resolve(directories().userDir, options.record);
+            const context = contextFor();
+            setExitCode(
+                await withDriver(options, io, context, directories(), true, (deps) =>
+                    withLease(deps, ledgerContext(context), "resume", { force: options.force }, (leased) => resume(leased, record, { hotfix: options.hotfix, smokeBaseUrl: options.smokeBaseUrl })),
+                ),
+            );
+        });
+
+    common(
+        program.command("status").description("Show the weights (config and AWS), versions, alarm states, healthy targets and the current or last deployment record."),
+        "shiftwise status --stack production --json",
+    )
         .option("-w, --watch", "follow the live release from the ledger (step, bake, requests, both alarms, lease and heartbeat) until it settles; with --json, one JSON document per line")
         .option("--interval <seconds>", "seconds between redraws with --watch (default 10)", Number, 10)
         .option("--table <name>", "with --watch: the ledger table, so no Pulumi backend is needed (default: the releaseLedger output)")
         .option("--region <region>", "with --watch and --table: the table's region")
         .action(async (options: CommonOptions & { watch?: boolean; interval: number; table?: string; region?: string }) => {
-            setExitCode(
-                await guarded(io, async () => {
-                    if (options.watch) return watchStatus({ ...options, intervalSeconds: options.interval, isTty: context.stdoutIsTty }, io, ledgerContext(context));
-                    const { stack, aws, records } = await openPorts(options, io, context);
-                    const status = await stackStatus({ stack, aws, records });
-                    io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
-                    return ExitCode.success;
-                }),
-            );
+            const context = contextFor();
+            if (options.watch) return setExitCode(await watchStatus({ ...options, intervalSeconds: options.interval, isTty: context.stdoutIsTty }, io, ledgerContext(context)));
+            const { stack, aws, records } = await openPorts(options, io, context, directories());
+            const status = await stackStatus({ stack, aws, records });
+            io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
+            setExitCode(ExitCode.success);
         });
 
-    common(program.command("maintenance").description("Maintenance mode: the service answers 503 with a maintenance page (on) or forwards by the weights again (off); one listener update, recorded."))
+    common(
+        program.command("maintenance").description("Maintenance mode: the service answers 503 with a maintenance page (on) or forwards by the weights again (off); one listener update, recorded."),
+        'shiftwise maintenance on --stack production --reason "database upgrade until 14:00 UTC"',
+    )
         .argument("<state>", "on or off", (value: string) => {
             if (value !== "on" && value !== "off") throw new InvalidArgumentError('must be "on" or "off"');
             return value;
@@ -170,23 +201,48 @@ export function registerRolloutCommands(program: Command, io: CommandIo, setExit
         .option("--reason <text>", "why (required for on): shown on the page and recorded")
         .action(async (state: "on" | "off", options: CommonOptions & { reason?: string }) => {
             if (state === "on" && !options.reason?.trim()) {
-                io.stderr('shiftwise maintenance on: --reason "<why>" is required; it is shown on the page and recorded; nothing was changed\n');
-                return setExitCode(ExitCode.invalid);
+                throw new UsageError('--reason "<why>" is required; it is shown on the page and recorded; nothing was changed', [], "maintenance on");
             }
-            setExitCode(
-                await guarded(io, async () => {
-                    // Maintenance reads nothing from AWS: the stack and the records are enough.
-                    const stack = await context.openStack(options.stack, options.json ? io.stderr : () => undefined);
-                    const records = new RecordStore(path.resolve(context.projectDir, options.recordsDir ?? DEFAULT_RECORDS_DIR), options.stack);
-                    const write = options.json ? io.stderr : io.stdout;
-                    const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: false });
-                    const outcome = await setMaintenance({ stack, clock: context.clock, reporter, recordsDir: records.dir, by: startedBy(context.env) }, { enabled: state === "on", reason: options.reason });
-                    if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
-                    else if (outcome.exitCode !== ExitCode.success) io.stderr(`${outcome.message}\n`);
-                    return outcome.exitCode;
-                }),
-            );
+            const dirs = directories();
+            const context = contextFor();
+            // Maintenance reads nothing from AWS: the stack and the records are enough.
+            const stack = await context.openStack(options.stack, options.json ? io.stderr : () => undefined);
+            const records = new RecordStore(recordsDirOf(options, context, dirs), options.stack);
+            const write = options.json ? io.stderr : io.stdout;
+            const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: false });
+            const outcome = await setMaintenance({ stack, clock: context.clock, reporter, recordsDir: records.dir, by: startedBy(context.env) }, { enabled: state === "on", reason: options.reason });
+            if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
+            else if (outcome.exitCode !== ExitCode.success) io.stderr(`${outcome.message}\n`);
+            setExitCode(outcome.exitCode);
         });
+}
+
+/** `--version`: the release label, checked by the same rule as a colour's `version`. */
+function versionArgument(value: string): string {
+    return checkedBy(colourSchema.shape.version, value, "e.g. --version v1.6.0");
+}
+
+/** `--image`: a container image pinned by tag or digest, checked by the same rule as a colour's `image`. */
+function imageArgument(value: string): string {
+    return checkedBy(colourSchema.shape.image, value, "e.g. --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0");
+}
+
+function checkedBy(schema: { safeParse(value: unknown): { success: boolean; error?: { issues: readonly { message: string }[] } } }, value: string, example: string): string {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new InvalidArgumentError(`${JSON.stringify(value)} ${result.error?.issues[0]?.message ?? "is invalid"} (${example})`);
+    return value;
+}
+
+/** `--pause-at` must be one of the stack's steps; checked against the committed stack file, before Pulumi is touched. */
+function checkPauseAt(pauseAt: number | undefined, projectDir: string, stack: string): void {
+    if (pauseAt === undefined) return;
+    const file = stackFilePath(projectDir, stack);
+    // Without a local stack file the driver checks it against the stack's config in pre-flight.
+    if (!fs.existsSync(file)) return;
+    const rollout = rolloutSchema.safeParse(shiftwiseSections(readStackFile(file, readProjectName(projectDir)).config).rollout ?? {});
+    if (rollout.success && !rollout.data.steps.includes(pauseAt)) {
+        throw new UsageError(`--pause-at ${pauseAt} is not one of the steps ${rollout.data.steps.join(", ")} (shiftwise:rollout.steps in ${path.basename(file)}); nothing was changed`);
+    }
 }
 
 /** The ledger's clients: the context's own (tests), else the AWS SDK's. */
@@ -200,14 +256,19 @@ function percentArgument(value: string): number {
     return percent;
 }
 
-async function openPorts(options: CommonOptions, io: CommandIo, context: CommandContext) {
+/** A relative --records-dir is the user's, like any path on a command line; the default lives in the project. */
+function recordsDirOf(options: CommonOptions, context: CommandContext, directories: Directories): string {
+    return options.recordsDir ? path.resolve(directories.userDir, options.recordsDir) : path.resolve(context.projectDir, DEFAULT_RECORDS_DIR);
+}
+
+async function openPorts(options: CommonOptions, io: CommandIo, context: CommandContext, directories: Directories) {
     const engineLog = options.json ? io.stderr : () => undefined;
     const stack = await context.openStack(options.stack, engineLog);
     const config = await stack.getAllConfig();
     const region = config["aws:region"]?.value;
-    if (!region) throw new Error(`stack ${options.stack} has no aws:region; run \`pulumi config set aws:region <region> --stack ${options.stack}\``);
-    const recordsDir = path.resolve(context.projectDir, options.recordsDir ?? DEFAULT_RECORDS_DIR);
-    return { stack, aws: context.openAws(region), records: new RecordStore(recordsDir, options.stack, (warning) => io.stderr(`shiftwise: warning: ${warning}\n`)) };
+    if (!region) throw new UsageError(`stack ${options.stack} has no aws:region; run \`pulumi config set aws:region <region> --stack ${options.stack}\``);
+    const records = new RecordStore(recordsDirOf(options, context, directories), options.stack, (warning) => io.stderr(`shiftwise: warning: ${warning}\n`));
+    return { stack, aws: context.openAws(region), records };
 }
 
 /** Builds the driver's dependencies, wires signals, runs `body` and prints its outcome. */
@@ -215,11 +276,12 @@ async function withDriver(
     options: CommonOptions,
     io: CommandIo,
     context: CommandContext,
+    directories: Directories,
     interruptible: boolean,
-    body: (deps: DriverDeps) => Promise<DriverOutcome | { exitCode: number; message: string }>,
+    body: (deps: DriverDeps) => Promise<DriverOutcome | { exitCode: number; message: string; problems?: readonly string[] }>,
 ): Promise<number> {
-    return guarded(io, async () => {
-        const { stack, aws, records } = await openPorts(options, io, context);
+    {
+        const { stack, aws, records } = await openPorts(options, io, context, directories);
         const write = options.json ? io.stderr : io.stdout;
         const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: context.stdoutIsTty && !options.json });
         const controller = new AbortController();
@@ -236,30 +298,18 @@ async function withDriver(
         try {
             const outcome = await body({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal });
             if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
-            else (outcome.exitCode === ExitCode.success ? io.stdout : io.stderr)(`${outcome.message}\n`);
+            else (outcome.exitCode === ExitCode.success ? io.stdout : io.stderr)(`${closingLine(outcome)}\n`);
             return outcome.exitCode;
         } finally {
             removeHandlers();
         }
-    });
+    }
 }
 
-/** Maps errors to exit codes with a message; never swallows one silently. */
-async function guarded(io: CommandIo, body: () => Promise<number>): Promise<number> {
-    try {
-        return await body();
-    } catch (error) {
-        if (error instanceof ConfigError) {
-            io.stderr(`${error.message}\n`);
-            return ExitCode.invalid;
-        }
-        if (/ENOENT: pulumi|spawn pulumi ENOENT/.test(String((error as Error)?.message))) {
-            io.stderr("shiftwise: the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to your backend\n");
-            return ExitCode.error;
-        }
-        io.stderr(`shiftwise: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-        return ExitCode.error;
-    }
+/** The outcome's message; when the stage line already listed the problems (a refusal), only its first line, so each is printed once. */
+function closingLine(outcome: { exitCode: number; message: string; problems?: readonly string[] }): string {
+    const alreadyListed = outcome.exitCode === ExitCode.refused && (outcome.problems?.length ?? 0) > 0;
+    return alreadyListed ? outcome.message.split("\n")[0].replace(/:$/, " (see the stage line above)") : outcome.message;
 }
 
 async function confirm(summary: string, io: CommandIo, context: CommandContext): Promise<boolean> {

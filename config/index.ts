@@ -146,9 +146,15 @@ export function migrationRelease(config: Pick<StackConfig, "blue" | "green" | "d
     return { image: config[colour].image, cpuArchitecture: migration.cpuArchitecture ?? config[colour].cpuArchitecture, release: label, colour };
 }
 
-/** The stable colour carries the larger weight (blue on a tie); the other is the candidate. */
-export function stableColour(traffic: StackConfig["traffic"]): Colour {
-    return traffic.green > traffic.blue ? "green" : "blue";
+/**
+ * The stable colour carries the larger weight; the other is the candidate. At
+ * an even split the release decides: the candidate is `releaseColour`, which
+ * names the release's colour, so a 50/50 step never swaps the two. Without it
+ * (no release named) blue is taken as stable, and `plan` says so.
+ */
+export function stableColour(traffic: StackConfig["traffic"], releaseColour?: Colour): Colour {
+    if (traffic.green !== traffic.blue) return traffic.green > traffic.blue ? "green" : "blue";
+    return releaseColour ? otherColour(releaseColour) : "blue";
 }
 
 /** The colour that is not `colour`. */

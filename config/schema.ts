@@ -102,7 +102,7 @@ export const serviceSchema = z
                 )
                 .default({}),
         },
-        { error: "must be an object with name, port and healthCheckPath; see DESIGN.md" },
+        { error: "must be an object with name, port and healthCheckPath; see the README's config reference" },
     )
     .strict()
     .superRefine((service, ctx) => {
@@ -423,7 +423,7 @@ export const rolloutSchema = z
                 .strict()
                 .prefault({}),
         },
-        { error: "must be an object; see DESIGN.md for the rollout keys" },
+        { error: "must be an object; see the README's config reference for the rollout keys" },
     )
     .strict()
     .superRefine((rollout, ctx) => {
@@ -463,7 +463,7 @@ export const alarmsSchema = z
                 .strict()
                 .prefault({}),
         },
-        { error: "must be an object; see DESIGN.md for the alarm keys" },
+        { error: "must be an object; see the README's config reference for the alarm keys" },
     )
     .strict()
     .superRefine((alarms, ctx) => {
@@ -552,7 +552,7 @@ export const databaseSchema = z
                 .strict()
                 .prefault({}),
         },
-        { error: "must be an object; see DESIGN.md for the database keys" },
+        { error: "must be an object; see the README's config reference for the database keys" },
     )
     .strict()
     .superRefine((database, ctx) => {
@@ -603,6 +603,12 @@ export const maintenanceSchema = z
 
 export const protectSchema = boolean("true turns on deletion protection, retain and multi-AZ for production").default(false);
 
+/**
+ * The colour the current (or latest) release goes to (set it with the release, e.g. `pulumi config set shiftwise:releaseColour green`).
+ * Only an even split reads it: then it, not colour order, names the candidate.
+ */
+export const releaseColourSchema = z.enum(COLOURS, { error: 'must be "blue" or "green": the colour the release goes to' }).optional();
+
 /** Every top-level key, in the order errors are reported. */
 export const sectionSchemas = {
     service: serviceSchema,
@@ -617,6 +623,7 @@ export const sectionSchemas = {
     maintenance: maintenanceSchema.prefault({}),
     kubernetes: kubernetesSchema.optional(),
     protect: protectSchema,
+    releaseColour: releaseColourSchema,
 } as const;
 
 export type SectionName = keyof typeof sectionSchemas;
@@ -636,6 +643,8 @@ export interface StackConfig {
     /** Set exactly when `service.platform` is `kubernetes`. */
     kubernetes?: z.output<typeof kubernetesSchema>;
     protect: boolean;
+    /** The colour the release goes to; decides stable and candidate at an even split. */
+    releaseColour?: Colour;
 }
 
 export type ColourConfig = StackConfig["blue"];

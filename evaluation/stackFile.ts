@@ -22,6 +22,8 @@ export interface StackConfigFile {
     readonly secretKeys: string[];
     /** The file it came from. */
     readonly file: string;
+    /** Pulumi ESC environments the file imports (`environment:`); their values exist only in Pulumi Cloud. */
+    readonly environments: string[];
 }
 
 /** The Pulumi project name from `Pulumi.yaml` in `projectDir`. */
@@ -50,6 +52,9 @@ export function readStackFile(file: string, projectName: string): StackConfigFil
     } catch (error) {
         throw new StackFileError(`${file}: is not valid YAML: ${(error as Error).message}`);
     }
+    if (document !== null && document !== undefined && (typeof document !== "object" || Array.isArray(document))) {
+        throw new StackFileError(`${file}: must be a YAML map with a "config" key`);
+    }
     const values = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
     if (typeof values !== "object" || Array.isArray(values)) throw new StackFileError(`${file}: "config" must be a map of keys to values`);
     const config: Record<string, string> = {};
@@ -60,7 +65,13 @@ export function readStackFile(file: string, projectName: string): StackConfigFil
         config[key] = typeof value === "string" ? value : JSON.stringify(value);
         if (secret) secretKeys.push(key);
     }
-    return { config, secretKeys, file };
+    return { config, secretKeys, file, environments: environmentImports((document as { environment?: unknown } | null)?.environment) };
+}
+
+/** The names under `environment:`, written as a list or as `imports:`. */
+function environmentImports(environment: unknown): string[] {
+    const imports = Array.isArray(environment) ? environment : (environment as { imports?: unknown } | undefined)?.imports;
+    return Array.isArray(imports) ? imports.map((entry) => (typeof entry === "string" ? entry : JSON.stringify(entry))) : [];
 }
 
 function readText(file: string): string {

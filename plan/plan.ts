@@ -4,8 +4,9 @@ import { ConfigError, otherColour, parseStackConfig, shiftwiseSections, stableCo
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "../evaluation/mockRuntime";
 import { readProjectName, readStackFile, stackFilePath } from "../evaluation/stackFile";
 import { summariseResource } from "./resourceSummary";
-import { renderRunbook } from "./runbook";
-import { renderSafety } from "./safety";
+import { renderRunbook, runbookLines, stackExposure } from "./runbook";
+import { alarmGroups, backupsOf, renderSafety } from "./safety";
+import { layOutSchedule, renderSchedule } from "./schedule";
 import { renderSecurity } from "./security";
 import type { PlanRequest, StackPlan } from "./stackPlan";
 
@@ -19,6 +20,7 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
     const project = readProjectName(request.projectDir);
     const file = path.resolve(request.configFile ?? stackFilePath(request.projectDir, request.stack));
     const stackFile = readStackFile(file, project);
+    const warnings = stackFile.environments.length > 0 ? [escWarning(path.basename(file), stackFile.environments, request.stack)] : [];
     let evaluation: ProgramEvaluation;
     try {
         evaluation = await evaluateProgram({
@@ -30,17 +32,33 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
             preview: true,
         });
     } catch (error) {
-        if (error instanceof ProgramError && error.cause instanceof ConfigError) throw error.cause;
+        if (error instanceof ProgramError && error.cause instanceof ConfigError) {
+            // Values that come from ESC environments are missing offline; say so next to the problems they cause.
+            throw warnings.length > 0 ? new ConfigError([...error.cause.problems, ...warnings]) : error.cause;
+        }
         throw error;
+    }
+    const config = parseStackConfig(shiftwiseSections(stackFile.config));
+    if (config.traffic.blue === config.traffic.green && !config.releaseColour) {
+        warnings.push("the traffic is an even split and shiftwise:releaseColour is not set, so blue is shown as stable; set shiftwise:releaseColour to the colour being released");
     }
     return {
         project,
         stack: request.stack,
         file,
         region: stackFile.config["aws:region"] ?? "",
-        config: parseStackConfig(shiftwiseSections(stackFile.config)),
+        config,
         evaluation,
+        warnings,
     };
+}
+
+function escWarning(file: string, environments: readonly string[], stack: string): string {
+    return (
+        `${file} imports the Pulumi ESC environment(s) ${environments.join(", ")}, which cannot be resolved offline: ` +
+        `their values are missing from this plan. \`pulumi config --stack ${stack} --show-secrets\` shows the resolved config; ` +
+        `pass it with --config-file to plan with those values`
+    );
 }
 
 /** The plan as text for people. */
@@ -54,6 +72,7 @@ export function renderPlan(plan: StackPlan): string {
         renderSafety(plan),
         renderSecurity(plan),
         renderRunbook(plan),
+        renderSchedule(layOutSchedule(plan.config)),
         renderOutputs(plan.evaluation),
     ];
     return sections.join("\n\n") + "\n";
@@ -62,7 +81,7 @@ export function renderPlan(plan: StackPlan): string {
 /** The traffic split, stable colour first. */
 export function renderTraffic(plan: StackPlan): string {
     const { traffic } = plan.config;
-    const stable = stableColour(traffic);
+    const stable = stableColour(traffic, plan.config.releaseColour);
     const lines = ["Traffic (listener forward weights)"];
     for (const colour of [stable, otherColour(stable)]) {
         const settings = plan.config[colour];
@@ -105,15 +124,26 @@ export function renderOutputs(evaluation: ProgramEvaluation): string {
     return lines.join("\n");
 }
 
-/** The plan for machines. */
+/** The plan for machines: everything the text shows, as data. */
 export function planAsJson(plan: StackPlan): object {
+    const stable = stableColour(plan.config.traffic, plan.config.releaseColour);
     return {
         project: plan.project,
         stack: plan.stack,
         file: plan.file,
         region: plan.region,
+        warnings: plan.warnings,
         traffic: plan.config.traffic,
-        stable: stableColour(plan.config.traffic),
+        stable,
+        candidate: otherColour(stable),
+        colours: Object.fromEntries(([stable, otherColour(stable)] as const).map((colour) => [colour, { weight: plan.config.traffic[colour], ...plan.config[colour] }])),
+        alarms: alarmGroups(plan),
+        snapshot: revealSafe(plan.evaluation.outputs.preReleaseSnapshot ?? null),
+        backups: backupsOf(plan),
+        security: renderSecurity(plan).split("\n").slice(1).map((line) => line.trim()),
+        runbook: runbookLines(plan),
+        exposure: stackExposure(plan.config),
+        schedule: layOutSchedule(plan.config),
         resources: plan.evaluation.resources.map((r) => ({
             urn: r.urn,
             type: r.type,

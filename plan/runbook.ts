@@ -27,23 +27,26 @@ function probePaths(config: StackConfig): string[] {
 
 /** The rollout runbook section of `shiftwise plan`: how `shiftwise deploy` will walk this stack. */
 export function renderRunbook(plan: RunbookInput): string {
+    return ["Rollout runbook (shiftwise deploy)", ...runbookLines(plan).map((line) => `  ${line}`)].join("\n");
+}
+
+/** The runbook's lines, without the heading; `plan --json` carries them as they are. */
+export function runbookLines(plan: RunbookInput): string[] {
     const { config, stack } = plan;
     const { rollout, alarms } = config;
-    const stable = stableColour(config.traffic);
+    const stable = stableColour(config.traffic, config.releaseColour);
     const candidate = otherColour(stable);
     const exposure = stackExposure(config);
-    const lines = [
-        "Rollout runbook (shiftwise deploy)",
-        `  stable ${stable}, candidate ${candidate}: the candidate gets the new version at weight 0, ${config[candidate].desiredCount} healthy target(s) within ${rollout.healthyWaitMinutes} min, then smoke checks of ${[config.service.healthCheckPath, ...rollout.smokePaths].join(", ")} through the test listener (port ${config.service.testPort}, header x-shiftwise-colour: ${candidate}; ${rollout.smokeRetries} retries)`,
-        `  steps: ${rollout.steps.map((percent) => `${percent}%`).join(" -> ")}; each step is one \`pulumi up\` that must update only the forwarding listener, then the weights are read back from AWS`,
-        `  bake: at least ${rollout.bakeMinutes} min and ${rollout.minRequestsPerStep} candidate requests per step, polling every ${rollout.pollSeconds}s; short of requests after ${rollout.maxBakeMinutes} min pauses (exit 5) instead of promoting`,
-        `  gates: the candidate's composite alarm (error rate > ${alarms.maxErrorRatePercent}% or > ${alarms.maxErrorRateVsBaseline}x the stable colour's, ${alarms.latencyPercentile} > ${alarms.maxP99LatencyMs} ms, unhealthy hosts; ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} one-minute periods); ALARM rolls back at once`,
-        `  pre-flight: config valid, no freeze window${rollout.freezeWindows.length ? ` (${rollout.freezeWindows.map(describeWindow).join("; ")})` : ""} unless --hotfix, no unfinished deployment, the stable colour's alarm OK and all its targets healthy, the release preview touches only the candidate, the checkpoint preview is clean`,
-        `  rollback: shiftwise rollback --stack ${stack}  (traffic back in one listener update, then the checkpoint config; never the database or snapshots)`,
-        `  worst-case exposure of a bad release, from a step's up to its rollback: ${formatSeconds(exposure.worst.total)} (${formatSeconds(exposure.worst.firstFullPeriod)} to the first whole period + ${alarms.evaluationPeriods} x 60s periods + ${formatSeconds(exposure.worst.metricDelay)} metric delay + ${formatSeconds(exposure.worst.poll)} poll); ${formatSeconds(exposure.steady.total)} when every period breaches`,
-        `    ${exposure.steps.map((step) => `${step.percent}% of traffic for ${formatSeconds(step.seconds)} (${step.percentMinutes} %-min)`).join(", ")}`,
-        `  probe bound: a release that fails its probe paths (${probePaths(config).join(", ")}, every ${rollout.probe.everySeconds}s, ${rollout.probe.failureBudget} failure(s) tolerated) is rolled back within ${formatSeconds(probeExposureSeconds({ paths: probePaths(config).length, everySeconds: rollout.probe.everySeconds, failureBudget: rollout.probe.failureBudget }))} of its first failed probe, whatever the alarms say`,
-        `    assumes the candidate serves at least alarms.minRequests (${alarms.minRequests}) requests a minute; below that the error-rate alarms cannot fire and the request minimum holds the step`,
+    return [
+        `stable ${stable}, candidate ${candidate}: the candidate gets the new version at weight 0, ${config[candidate].desiredCount} healthy target(s) within ${rollout.healthyWaitMinutes} min, then smoke checks of ${[config.service.healthCheckPath, ...rollout.smokePaths].join(", ")} through the test listener (port ${config.service.testPort}, header x-shiftwise-colour: ${candidate}; ${rollout.smokeRetries} retries)`,
+        `steps: ${rollout.steps.map((percent) => `${percent}%`).join(" -> ")}; each step is one \`pulumi up\` that must update only the forwarding listener, then the weights are read back from AWS`,
+        `bake: at least ${rollout.bakeMinutes} min and ${rollout.minRequestsPerStep} candidate requests per step, polling every ${rollout.pollSeconds}s; short of requests after ${rollout.maxBakeMinutes} min pauses (exit 5) instead of promoting`,
+        `gates: the candidate's composite alarm (error rate > ${alarms.maxErrorRatePercent}% or > ${alarms.maxErrorRateVsBaseline}x the stable colour's, ${alarms.latencyPercentile} > ${alarms.maxP99LatencyMs} ms, unhealthy hosts; ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} one-minute periods); ALARM rolls back at once`,
+        `pre-flight: config valid, no freeze window${rollout.freezeWindows.length ? ` (${rollout.freezeWindows.map(describeWindow).join("; ")})` : ""} unless --hotfix, no unfinished deployment, the stable colour's alarm OK and all its targets healthy, the release preview touches only the candidate, the checkpoint preview is clean`,
+        `rollback: shiftwise rollback --stack ${stack}  (traffic back in one listener update, then the checkpoint config; never the database or snapshots)`,
+        `worst-case exposure of a bad release, from a step's up to its rollback: ${formatSeconds(exposure.worst.total)} (${formatSeconds(exposure.worst.firstFullPeriod)} to the first whole period + ${alarms.evaluationPeriods} x 60s periods + ${formatSeconds(exposure.worst.metricDelay)} metric delay + ${formatSeconds(exposure.worst.poll)} poll); ${formatSeconds(exposure.steady.total)} when every period breaches`,
+        `  ${exposure.steps.map((step) => `${step.percent}% of traffic for ${formatSeconds(step.seconds)} (${step.percentMinutes} %-min)`).join(", ")}`,
+        `probe bound: a release that fails its probe paths (${probePaths(config).join(", ")}, every ${rollout.probe.everySeconds}s, ${rollout.probe.failureBudget} failure(s) tolerated) is rolled back within ${formatSeconds(probeExposureSeconds({ paths: probePaths(config).length, everySeconds: rollout.probe.everySeconds, failureBudget: rollout.probe.failureBudget }))} of its first failed probe, whatever the alarms say`,
+        `  assumes the candidate serves at least alarms.minRequests (${alarms.minRequests}) requests a minute; below that the error-rate alarms cannot fire and the request minimum holds the step`,
     ];
-    return lines.join("\n");
 }

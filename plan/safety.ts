@@ -22,24 +22,40 @@ export function renderSafety(plan: StackPlan): string {
     return [renderAlarms(plan), renderSnapshot(plan), renderBackups(plan)].join("\n\n");
 }
 
+/** One colour's composite alarm and the metric alarms it combines, in the composite rule's order. */
+export interface AlarmGroup {
+    readonly composite: string;
+    readonly alarms: readonly { readonly name: string; readonly threshold: string; readonly description: string }[];
+}
+
+/** The composite alarm of each colour and the alarms it combines, as data (`plan --json` carries it). */
+export function alarmGroups(plan: Pick<StackPlan, "evaluation">): AlarmGroup[] {
+    return plan.evaluation.resources
+        .filter((r) => r.type === DEPLOYMENT_ALARMS)
+        .map((component) => {
+            const children = childrenOf(plan.evaluation, component);
+            const composite = children.find((r) => r.type === COMPOSITE_ALARM);
+            // In the composite rule's order, so the section reads like the rule the driver watches.
+            const order = [...String(composite?.inputs.alarmRule ?? "").matchAll(/ALARM\("([^"]+)"\)/g)].map((match) => match[1]);
+            const rank = (name: unknown) => (order.includes(String(name)) ? order.indexOf(String(name)) : order.length);
+            const metricAlarms = children.filter((r) => r.type === METRIC_ALARM).sort((a, b) => rank(a.inputs.name) - rank(b.inputs.name));
+            return {
+                composite: String(composite?.inputs.alarmName ?? component.name),
+                alarms: metricAlarms.map((alarm) => ({ name: String(alarm.inputs.name), threshold: describeThreshold(alarm.inputs), description: String(alarm.inputs.alarmDescription) })),
+            };
+        });
+}
+
 /** The composite alarm of each colour and the alarms it combines. */
 export function renderAlarms(plan: Pick<StackPlan, "config" | "evaluation">): string {
     const { alarms } = plan.config;
     const lines = [
         `Deployment alarms (each minute; ALARM when ${alarms.datapointsToAlarm} of ${alarms.evaluationPeriods} minutes breach; notify ${String(plan.evaluation.outputs.notificationTopicArn ?? "no topic")})`,
     ];
-    for (const component of plan.evaluation.resources.filter((r) => r.type === DEPLOYMENT_ALARMS)) {
-        const children = childrenOf(plan.evaluation, component);
-        const composite = children.find((r) => r.type === COMPOSITE_ALARM);
-        // In the composite rule's order, so the section reads like the rule the driver watches.
-        const order = [...String(composite?.inputs.alarmRule ?? "").matchAll(/ALARM\("([^"]+)"\)/g)].map((match) => match[1]);
-        const rank = (name: unknown) => (order.includes(String(name)) ? order.indexOf(String(name)) : order.length);
-        const metricAlarms = children.filter((r) => r.type === METRIC_ALARM).sort((a, b) => rank(a.inputs.name) - rank(b.inputs.name));
-        lines.push(`  ${composite?.inputs.alarmName ?? component.name}: ALARM when any of these is`);
-        const width = Math.max(0, ...metricAlarms.map((alarm) => String(alarm.inputs.name).length));
-        for (const alarm of metricAlarms) {
-            lines.push(`    ${String(alarm.inputs.name).padEnd(width)}  ${describeThreshold(alarm.inputs)}  ${alarm.inputs.alarmDescription}`);
-        }
+    for (const group of alarmGroups(plan)) {
+        lines.push(`  ${group.composite}: ALARM when any of these is`);
+        const width = Math.max(0, ...group.alarms.map((alarm) => alarm.name.length));
+        for (const alarm of group.alarms) lines.push(`    ${alarm.name.padEnd(width)}  ${alarm.threshold}  ${alarm.description}`);
     }
     return lines.join("\n");
 }
@@ -64,6 +80,34 @@ export function renderSnapshot(plan: Pick<StackPlan, "evaluation">): string {
         `  ${output.identifier} of ${snapshots[0].inputs.dbInstanceIdentifier}: the next \`up\` takes it if it does not exist yet, ${ordering}${retained ? "; kept in AWS when a later label replaces it" : ""}`,
         `  restore: ${output.restoreCommand}`,
     ].join("\n");
+}
+
+/** The AWS Backup rules and the RDS automated backups, as data (`plan --json` carries it). */
+export function backupsOf(plan: Pick<StackPlan, "evaluation">): object {
+    const vault = plan.evaluation.resources.find((r) => r.type === BACKUP_VAULT);
+    const instance = plan.evaluation.resources.find((r) => r.type === INSTANCE);
+    return {
+        rules: plan.evaluation.resources
+            .filter((r) => r.type === BACKUP_PLAN)
+            .flatMap((backupPlan) =>
+                ((backupPlan.inputs.rules ?? []) as Inputs[]).map((rule) => ({
+                    plan: backupPlan.inputs.name,
+                    rule: rule.ruleName,
+                    schedule: rule.schedule,
+                    vault: vault?.inputs.name ?? rule.targetVaultName,
+                    kmsEncrypted: Boolean(vault?.inputs.kmsKeyArn),
+                    deleteAfterDays: rule.lifecycle?.deleteAfter,
+                })),
+            ),
+        rds: instance
+            ? {
+                  instance: instance.inputs.identifier,
+                  retentionDays: instance.inputs.backupRetentionPeriod,
+                  retainedAfterDeletion: !instance.inputs.deleteAutomatedBackups,
+                  finalSnapshot: instance.inputs.skipFinalSnapshot ? null : instance.inputs.finalSnapshotIdentifier,
+              }
+            : null,
+    };
 }
 
 /** The AWS Backup plan and the RDS automated backups. */

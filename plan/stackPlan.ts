@@ -19,4 +19,6 @@ export interface StackPlan {
     readonly region: string;
     readonly config: StackConfig;
     readonly evaluation: ProgramEvaluation;
+    /** What the plan could not do offline (Pulumi ESC environments), printed before it. */
+    readonly warnings: readonly string[];
 }

@@ -150,7 +150,7 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[]; 
         name: "an unknown top-level key",
         edit: (c) => (c.trafic = { blue: 100, green: 0 }),
         problems: [
-            "shiftwise:trafic: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, kubernetes, protect)",
+            "shiftwise:trafic: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, kubernetes, protect, releaseColour)",
         ],
     },
     {

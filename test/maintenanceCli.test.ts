@@ -94,7 +94,7 @@ describe("shiftwise maintenance", function () {
 
     describe("as a child process", () => {
         const run = (...args: string[]) =>
-            promisify(execFile)(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), ...args], { cwd: os.tmpdir() }).then(
+            promisify(execFile)(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), "--cwd", PROJECT_DIR, ...args], { cwd: os.tmpdir() }).then(
                 () => ({ code: 0, stderr: "" }),
                 (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
             );

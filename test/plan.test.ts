@@ -83,7 +83,7 @@ describe("shiftwise plan", () => {
             result.stderr,
             [
                 "Invalid shiftwise stack config (3 problems):",
-                "  - shiftwise:rolout: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, kubernetes, protect)",
+                "  - shiftwise:rolout: is not a shiftwise config key; remove it or fix its spelling (known keys: service, network, tls, blue, green, traffic, rollout, alarms, database, maintenance, kubernetes, protect, releaseColour)",
                 '  - shiftwise:blue.image = "shop:latest": must not use :latest; a rollback cannot restore a moving tag, so pin a version tag or digest',
                 "  - shiftwise:traffic: blue (70) + green (20) = 90; weights must sum to 100",
                 "",
@@ -104,7 +104,7 @@ describe("shiftwise plan", () => {
     });
 
     it("runs as the package bin, the way `npx shiftwise plan` does", async () => {
-        const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), "plan", "--stack", "staging"], { cwd: os.tmpdir() });
+        const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), "--cwd", PROJECT_DIR, "plan", "--stack", "staging"], { cwd: os.tmpdir() });
         assert.match(stdout, /^  blue    90%/m);
     });
 });
