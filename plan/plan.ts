@@ -140,7 +140,6 @@ export function planAsJson(plan: StackPlan): object {
         alarms: alarmGroups(plan),
         snapshot: revealSafe(plan.evaluation.outputs.preReleaseSnapshot ?? null),
         backups: backupsOf(plan),
-        security: renderSecurity(plan).split("\n").slice(1).map((line) => line.trim()),
         runbook: runbookLines(plan),
         exposure: stackExposure(plan.config),
         schedule: layOutSchedule(plan.config),
