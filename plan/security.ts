@@ -59,7 +59,10 @@ function logGroupLines(evaluation: ProgramEvaluation): string[] {
 
 function containerLines(evaluation: ProgramEvaluation): string[] {
     return ofType(evaluation, "aws:ecs/taskDefinition:TaskDefinition").flatMap((task) => {
-        const containers = JSON.parse(String(task.inputs.containerDefinitions ?? "[]")) as Inputs[];
+        // A definition that carries a secret is recorded as { __secret }; its hardening fields are not secret.
+        const definitions = task.inputs.containerDefinitions as unknown;
+        const text = definitions && typeof definitions === "object" && "__secret" in definitions ? (definitions as { __secret: unknown }).__secret : definitions;
+        const containers = JSON.parse(String(text ?? "[]")) as Inputs[];
         return containers.map((container) => {
             const root = container.readonlyRootFilesystem ? "read-only root" : "WRITABLE root (opted out)";
             const scratch = (container.mountPoints as Inputs[] | undefined)?.map((mount) => mount.containerPath).join(", ");

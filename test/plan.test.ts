@@ -148,3 +148,15 @@ describe("plan: security notes", () => {
         assert.ok(text.endsWith("  note: RDS offers no Performance Insights for mysql on db.t3.micro; choose a larger class to have it"), text);
     });
 });
+
+describe("plan: security section with secrets", () => {
+    it("reads a container definition that carries a secret", () => {
+        const task = {
+            urn: "urn:task", type: "aws:ecs/taskDefinition:TaskDefinition", name: "shop-blue", custom: true, state: {},
+            options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependencies: [] },
+            inputs: { family: "shop-blue", containerDefinitions: { __secret: JSON.stringify([{ name: "shop", readonlyRootFilesystem: true, mountPoints: [{ containerPath: "/tmp" }] }]) } },
+        };
+        const text = renderSecurity({ evaluation: { resources: [task], outputs: {} }, config: {} as never });
+        assert.ok(text.includes("  container shop-blue/shop: read-only root, scratch /tmp, unprivileged, user from the image"), text);
+    });
+});
