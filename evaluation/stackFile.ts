@@ -34,9 +34,17 @@ export function readProjectName(projectDir: string): string {
     return project.name;
 }
 
-/** Where `Pulumi.<stack>.yaml` lives. */
+/**
+ * A stack's short name: `acme/production` and `acme/shop/production` are
+ * `production`, as Pulumi names the stack file and `pulumi.getStack()`.
+ */
+export function shortStackName(stack: string): string {
+    return stack.split("/").pop() ?? stack;
+}
+
+/** Where `Pulumi.<stack>.yaml` lives; `stack` may be fully qualified (`org/stack`). */
 export function stackFilePath(projectDir: string, stack: string): string {
-    return path.join(projectDir, `Pulumi.${stack}.yaml`);
+    return path.join(projectDir, `Pulumi.${shortStackName(stack)}.yaml`);
 }
 
 /**

@@ -5,7 +5,7 @@ import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import type { EngineEvent, OutputMap } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
-import { readProjectName, stackFilePath } from "../evaluation/stackFile";
+import { readProjectName, shortStackName, stackFilePath } from "../evaluation/stackFile";
 import type { PreviewOptions, ResourceStep, StackChanges, StackConfigEntries, StackHistoryEntry, StackOperationOptions, StackPort } from "./ports";
 
 /**
@@ -27,8 +27,9 @@ export class AutomationStack implements StackPort {
         private readonly policyPacks: readonly string[] = [path.join(workDir, "policy")],
     ) {}
 
+    /** The short name (`production` for `acme/production`), as the program's `pulumi.getStack()` sees it. */
     get stackName(): string {
-        return this.stack.name;
+        return shortStackName(this.stack.name);
     }
 
     /** Selects an existing stack; `log` receives the engine's own output. */

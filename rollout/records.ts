@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { shortStackName } from "../evaluation/stackFile";
 import { z } from "zod";
 import type { Colour } from "../config";
 import type { AlarmState, StackConfigEntries } from "../ports/ports";
@@ -223,11 +224,16 @@ export class RecordStore {
      * record file that is skipped because it is truncated, foreign or
      * hand-edited beyond the schema. @default no warnings
      */
+    readonly stack: string;
+
     constructor(
         readonly baseDir: string,
-        readonly stack: string,
+        stack: string,
         readonly warn: (message: string) => void = () => undefined,
-    ) {}
+    ) {
+        // `org/stack` and `stack` share one folder, as they share one stack file.
+        this.stack = shortStackName(stack);
+    }
 
     get dir(): string {
         return path.join(this.baseDir, this.stack);
