@@ -3,6 +3,7 @@ import * as assert from "assert";
 import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { deploy } from "../rollout/driver";
+import { migrateDown } from "../rollout/migrationDown";
 import { ExitCode } from "../rollout/exitCodes";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { ALARMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
@@ -164,6 +165,32 @@ describe("rollout driver: the migration stages", function () {
         assert.strictEqual(await imageOf(h.stack, "shop-green"), "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0");
         assert.deepStrictEqual(h.stack.section("traffic"), { blue: 100, green: 0 });
         assert.strictEqual(record.status, "rolled-back");
+        // The driver never ran the down-migration by itself.
+        assert.deepStrictEqual(h.ecs.commandCalls(RunTaskCommand).map((call) => call.args[0].input.overrides?.containerOverrides?.[0].command), [["npm", "run", "migrate"]]);
+
+        // `shiftwise rollback --migrate-down` runs it, from the release's image, which the rollback kept.
+        assert.strictEqual(await imageOf(h.stack, "shop-migration"), RELEASE.image);
+        const down = await migrateDown(h.deps, record);
+        assert.strictEqual(down.exitCode, ExitCode.success, down.message);
+        const runs = h.ecs.commandCalls(RunTaskCommand).map((call) => call.args[0].input);
+        assert.deepStrictEqual([runs[1].taskDefinition, runs[1].overrides?.containerOverrides?.[0].command, runs[1].startedBy], ["shop-migration", ["npm", "run", "migrate:down"], "shiftwise/production/down/v1-6-0"]);
+        assert.deepStrictEqual([record.migrationDown?.direction, record.migrationDown?.outcome], ["down", "succeeded"]);
+        assert.deepStrictEqual(h.records.read(result.recordFile!).migrationDown?.outcome, "succeeded");
+    });
+
+    it("--migrate-down refuses while the release's colour still serves, and without a down command", async () => {
+        const h = migrating(SUCCEEDS);
+        const result = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(result.exitCode, ExitCode.success, result.message);
+        const refused = await migrateDown(h.deps, result.record!);
+        assert.strictEqual(refused.exitCode, ExitCode.refused);
+        assert.strictEqual(refused.message, "green, the colour of v1.6.0, still carries 100% in AWS; the down-migration would take its schema away: run `shiftwise rollback --stack production` first; nothing was changed");
+        assert.strictEqual(h.ecs.commandCalls(RunTaskCommand).length, 1);
+        const database = h.stack.section("database") as { migration: Record<string, unknown> };
+        const { downCommand, ...noDown } = database.migration;
+        void downCommand;
+        h.stack.edit("database", { ...database, migration: noDown });
+        assert.strictEqual((await migrateDown(h.deps, result.record!)).exitCode, ExitCode.invalid);
     });
 
     it("a stable colour whose smoke paths fail on the new schema also stops it, without a down-migration to offer when none is configured", async () => {

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { EcsTaskPort, startedByValue } from "../ports/ecsTasks";
-import { MigrationTarget, describeMigration, logsConsoleUrl, runMigration } from "../rollout/migration";
+import { MigrationStopped, MigrationTarget, describeMigration, logsConsoleUrl, runMigration } from "../rollout/migration";
 import { FakeClock } from "./fakes/fakeClock";
 
 const TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop-production/0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -150,6 +150,62 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
         const result = await runMigration(port, clock, TARGET, UP, { pollMs: 30_000, signal: controller.signal });
         assert.deepStrictEqual([result.outcome, result.reason], ["interrupted", "interrupted by a signal; StopTask sent"]);
         assert.strictEqual(ecs.commandCalls(StopTaskCommand)[0].args[0].input.reason, "shiftwise: the deployment was interrupted");
+    });
+
+    it("a task ECS keeps not knowing counts as lost, naming why", async () => {
+        ecs.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: TASK, reason: "MISSING" }] });
+        const lost = await runMigration(port, clock, TARGET, UP, { pollMs: 1000, readErrorBudget: 2 });
+        assert.deepStrictEqual([lost.outcome, lost.lastStatus, lost.reason], ["lost", undefined, `could not read the task 2 times in a row (ECS does not know the task ${TASK}); it may still be running`]);
+    });
+
+    it("a RunTask call that throws (after the SDK's retries) never started, with the error", async () => {
+        ecs.on(RunTaskCommand).rejects(Object.assign(new Error("User is not authorized to perform: iam:PassRole"), { name: "AccessDeniedException", $metadata: {} }));
+        const result = await runMigration(port, clock, TARGET, UP);
+        assert.deepStrictEqual([result.outcome, result.reason, result.taskArn], ["never-started", "RunTask failed: User is not authorized to perform: iam:PassRole", undefined]);
+        assert.strictEqual(describeMigration(result), "migration up never-started in 0 s (RunTask failed: User is not authorized to perform: iam:PassRole)");
+    });
+
+    it("a container killed without an exit code after it started failed; describeMigration says only what it knows", async () => {
+        answer([{ lastStatus: "STOPPED" }]);
+        const result = await runMigration(port, clock, TARGET, UP);
+        assert.deepStrictEqual([result.outcome, result.exitCode, result.reason], ["failed", undefined, undefined]);
+        assert.strictEqual(describeMigration({ ...result, logsUrl: undefined }), "migration up failed in 0 s");
+    });
+
+    it("reports progress at every poll", async () => {
+        answer([{ lastStatus: "PENDING", started: false }, { lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0 }]);
+        const lines: string[] = [];
+        await runMigration(port, clock, TARGET, UP, { pollMs: 90_000, onProgress: (line) => lines.push(line) });
+        assert.deepStrictEqual(lines, ["migration: task 0f1e2d3c4b5a69788796a5b4c3d2e1f0 PENDING for 0.0/10 min", "migration: task 0f1e2d3c4b5a69788796a5b4c3d2e1f0 RUNNING for 1.5/10 min"]);
+    });
+
+    it("a poll check that throws (an abort request, a lost lease) stops the task and carries the result and the cause", async () => {
+        answer([{ lastStatus: "RUNNING" }]);
+        const cause = new Error("abort requested by alice: wrong build");
+        let polls = 0;
+        const onPoll = async () => {
+            polls += 1;
+            if (polls === 3) throw cause;
+        };
+        await assert.rejects(runMigration(port, clock, TARGET, UP, { pollMs: 30_000, onPoll }), (error: unknown) => {
+            assert.ok(error instanceof MigrationStopped);
+            assert.strictEqual(error.cause, cause);
+            assert.deepStrictEqual([error.result.outcome, error.result.lastStatus, error.result.reason, error.result.durationSeconds], ["interrupted", "RUNNING", "stopped by the driver: abort requested by alice: wrong build; StopTask sent", 60]);
+            assert.strictEqual(error.message, error.result.reason);
+            return true;
+        });
+        assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input.reason), ["shiftwise: the deployment was stopped"]);
+    });
+
+    it("an interrupt before the first read stops the task", async () => {
+        const controller = new AbortController();
+        ecs.on(RunTaskCommand).callsFake(async () => {
+            controller.abort();
+            return { tasks: [{ taskArn: TASK }], failures: [] };
+        });
+        const result = await runMigration(port, clock, TARGET, UP, { signal: controller.signal });
+        assert.deepStrictEqual([result.outcome, result.lastStatus], ["interrupted", undefined]);
+        assert.strictEqual(ecs.commandCalls(DescribeTasksCommand).length, 0);
     });
 
     it("links the task's log stream in the CloudWatch console and keeps startedBy within ECS's rule", () => {
