@@ -48,5 +48,25 @@ export function runbookLines(plan: RunbookInput): string[] {
         `  ${exposure.steps.map((step) => `${step.percent}% of traffic for ${formatSeconds(step.seconds)} (${step.percentMinutes} %-min)`).join(", ")}`,
         `probe bound: a release that fails its probe paths (${probePaths(config).join(", ")}, every ${rollout.probe.everySeconds}s, ${rollout.probe.failureBudget} failure(s) tolerated) is rolled back within ${formatSeconds(probeExposureSeconds({ paths: probePaths(config).length, everySeconds: rollout.probe.everySeconds, failureBudget: rollout.probe.failureBudget }))} of its first failed probe, whatever the alarms say`,
         `  assumes the candidate serves at least alarms.minRequests (${alarms.minRequests}) requests a minute; below that the error-rate alarms cannot fire and the request minimum holds the step`,
+        ...migrationLines(config, stack),
+        ...(config.maintenance.enabled ? [`MAINTENANCE ON (${config.maintenance.reason}): the service answers 503; deploy refuses until \`shiftwise maintenance off --stack ${stack}\``] : []),
+    ];
+}
+
+/** The worst-case minutes a migrating release spends before the candidate starts: the task's timeout plus the stable soak. */
+export function migrationWorstCaseMinutes(config: StackConfig): number | undefined {
+    const migration = config.database?.migration;
+    return migration ? migration.timeoutMinutes + migration.stableSoakMinutes : undefined;
+}
+
+/** The migration stage of the runbook, when `database.migration` is set. */
+function migrationLines(config: StackConfig, stack: string): string[] {
+    const migration = config.database?.migration;
+    if (!migration) return [];
+    const stable = stableColour(config.traffic, config.releaseColour);
+    return [
+        `migration, before the candidate starts: pre-release snapshot, then ECS RunTask \`${migration.command.join(" ")}\` (${migration.cpu} CPU / ${migration.memory} MiB, the release's image unless --migration-image) in the private subnets, at most ${migration.timeoutMinutes} min; a failure, a timeout or a task that never starts stops the release before any traffic moves`,
+        `stable soak: ${stable} (serving 100%) on the new schema for ${migration.stableSoakMinutes} min: its alarm OK, all its targets healthy, its smoke paths through the test listener; a break stops the release and points to the restore command`,
+        `migration worst case before prepare: ${migrationWorstCaseMinutes(config)} min (timeout ${migration.timeoutMinutes} + soak ${migration.stableSoakMinutes}); down-migration: ${migration.downCommand ? `\`shiftwise rollback --stack ${stack} --migrate-down\` runs \`${migration.downCommand.join(" ")}\`, never by itself` : "none configured (restore the snapshot instead)"}`,
     ];
 }

@@ -220,6 +220,14 @@ describe("rollout driver: the migration stages", function () {
         assert.strictEqual(result.record!.stableSoak?.outcome, "inconclusive");
     });
 
+    it("pre-flight refuses while maintenance mode is on, changing nothing", async () => {
+        const h = harness({ smokeBaseUrl, config: productionConfig({ maintenance: { enabled: true, reason: "schema v2" } }) });
+        const result = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(result.exitCode, ExitCode.refused);
+        assert.match(result.message, /maintenance mode is on \(schema v2\): the listener forwards nothing, so no step could be judged; turn it off with `shiftwise maintenance off --stack production` first/);
+        assert.deepStrictEqual(h.stack.ups, []);
+    });
+
     it("pre-flight refuses a migrating release without a task runner, changing nothing", async () => {
         const h = migrating(SUCCEEDS);
         const result = await deploy({ ...h.deps, tasks: undefined }, { ...RELEASE, smokeBaseUrl });

@@ -134,6 +134,9 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
     note("request and release config are valid", invalid.length === 0, invalid.length === 0 ? `${candidate} ${config[candidate].version} -> ${request.version} (${request.image})` : invalid.join("; "));
     if (invalid.length > 0) throw new Refused(invalid, ExitCode.invalid);
 
+    if (config.maintenance.enabled) {
+        problems.push(`maintenance mode is on (${config.maintenance.reason}): the listener forwards nothing, so no step could be judged; turn it off with \`shiftwise maintenance off --stack ${stackName}\` first`);
+    }
     const window = activeFreezeWindow(config.rollout.freezeWindows, now);
     if (window && request.hotfix === undefined) problems.push(`inside the freeze window ${describeWindow(window)}; pass --hotfix "<reason>" to deploy anyway`);
     note("outside freeze windows", !window || request.hotfix !== undefined, window ? `${describeWindow(window)} at ${now.toISOString()}${request.hotfix !== undefined ? `; --hotfix: ${request.hotfix}` : ""}` : `${now.toISOString()} is in none of ${config.rollout.freezeWindows.length} window(s)`);
