@@ -36,6 +36,7 @@ describe("rollout driver: the migration stages", function () {
     beforeEach(() => {
         server.requests.length = 0;
         server.failFirst = [];
+        server.requiredToken = undefined;
     });
 
     /** A harness whose ECS answers DescribeTasks from `states` (the last one repeats) and records the stack at RunTask. */
@@ -118,7 +119,9 @@ describe("rollout driver: the migration stages", function () {
         assert.strictEqual(record.stableSoak?.polls, 11, "every 30 s for 5 min, ends included");
         const firstGreen = server.requests.findIndex((request) => request.colour === "green");
         assert.strictEqual(firstGreen, 11);
-        assert.ok(server.requests.slice(0, firstGreen).every((request) => request.colour === "blue" && request.path === "/healthz"));
+        const token = await h.stack.secretOutput("testToken");
+        assert.ok(token);
+        assert.deepStrictEqual(new Set(server.requests.slice(0, firstGreen).map((request) => JSON.stringify(request))), new Set([JSON.stringify({ path: "/healthz", colour: "blue", token })]));
         // The pinned migration image stays in the database section, which a rollback keeps.
         assert.strictEqual((h.stack.section("database") as { migration: { image: string } }).migration.image, RELEASE.image);
     });

@@ -7,7 +7,7 @@ import { MigrationResult, MigrationStopped, MigrationTarget, describeMigration, 
 import type { StableSoakEntry } from "../records";
 import { applyPatch } from "../rollback";
 import { runSmokeChecks } from "../smoke";
-import { rollbackAlarmName } from "../stackView";
+import { rollbackAlarmName, testListenerHeaders } from "../stackView";
 import { DeployRequest, GateFailed, RolloutContext, Stage } from "./context";
 
 /**
@@ -142,6 +142,8 @@ function stableSoakStage(request: DeployRequest, state: MigrationState): Stage {
                 const alarm = rollbackAlarmName(outputs, stable, config.service.name, record.stack);
                 const baseUrl = request.smokeBaseUrl ?? outputs.testUrl;
                 if (!baseUrl) throw broken("no testUrl output and no --smoke-base-url, so its smoke paths cannot run", "inconclusive");
+                // The test listener admits only requests with the stack's test token (read once, never recorded).
+                const testHeaders = await testListenerHeaders(deps.stack, outputs);
                 const from = deps.clock.now().getTime();
                 for (;;) {
                     await context.poll("stable soak");
@@ -155,7 +157,15 @@ function stableSoakStage(request: DeployRequest, state: MigrationState): Stage {
                     const results = await runSmokeChecks(
                         deps.fetcher,
                         deps.clock,
-                        { baseUrl, paths: [config.service.healthCheckPath, ...config.rollout.smokePaths], header: outputs.testHeader, colour: stable, retries: config.rollout.smokeRetries, retryDelayMs: deps.smokeRetryDelayMs },
+                        {
+                            baseUrl,
+                            paths: [config.service.healthCheckPath, ...config.rollout.smokePaths],
+                            header: outputs.testHeader,
+                            extraHeaders: testHeaders,
+                            colour: stable,
+                            retries: config.rollout.smokeRetries,
+                            retryDelayMs: deps.smokeRetryDelayMs,
+                        },
                         deps.signal,
                     );
                     soak.smokeChecks = (soak.smokeChecks ?? 0) + results.length;
