@@ -129,6 +129,11 @@ function databaseTarget(current: Record<string, unknown> | undefined, checkpoint
         if (current?.[field] === undefined) delete target[field];
         else target[field] = current[field];
     }
+    // The migration image the release pinned stays too: the migration task keeps the release's image, so a rollback does
+    // not replace it and `rollback --migrate-down` runs the down command that image holds.
+    const currentMigration = current?.migration as Record<string, unknown> | undefined;
+    const targetMigration = target.migration as Record<string, unknown> | undefined;
+    if (currentMigration?.image !== undefined && targetMigration !== undefined) target.migration = { ...targetMigration, image: currentMigration.image };
     return target;
 }
 
