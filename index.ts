@@ -12,6 +12,7 @@ import { Notifications } from "./components/notifications";
 import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
 import { StackKey } from "./components/stackKey";
+import { TaskSecrets } from "./components/taskSecrets";
 import { TEST_HEADER, TEST_TOKEN_HEADER, WeightedListener } from "./components/weightedListener";
 import { maintenancePage } from "./config/maintenancePage";
 import { COLOURS, Colour, DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
@@ -152,7 +153,17 @@ const databaseSecrets = rdsDatabase
     ? rdsDatabase.masterSecretArn.apply((arn): Record<string, string> => (arn ? { DATABASE_USER: `${arn}:username::`, DATABASE_PASSWORD: `${arn}:password::` } : {}))
     : {};
 
-const applicationEnvironment = { ...secretValues(service.environment, secretSections.has("service")), ...databaseEnvironment };
+// A secret in shiftwise:service makes every environment value a secret (the engine marks the whole key): those
+// values go to Secrets Manager and reach the containers as ECS secrets, never as task-definition plain text.
+const environmentIsSecret = secretSections.has("service") && Object.keys(service.environment).length > 0;
+const environmentSecrets = environmentIsSecret
+    ? new TaskSecrets(`${service.name}-env`, { description: `${service.name}-${stack}: the service's secret environment`, values: secretValues(service.environment, true), tags })
+    : undefined;
+const applicationEnvironment = { ...(environmentIsSecret ? {} : service.environment), ...databaseEnvironment };
+const applicationSecrets = pulumi
+    .all([databaseSecrets, environmentSecrets?.references ?? {}])
+    .apply(([database, environmentReferences]): Record<string, string> => ({ ...database, ...environmentReferences, ...service.secrets }));
+const secretKmsKeyArns = pulumi.all([...(environmentSecrets ? [environmentSecrets.keyArn] : []), ...service.secretsKmsKeyArns]);
 const workloadArgs = {
     serviceName: service.name,
     region,
@@ -176,7 +187,8 @@ const kubernetesEnvironment = kubernetes && new KubernetesEnvironment(service.na
     createNamespace: kubernetes.createNamespace,
     podSecurityGroupId: kubernetes.securityGroupId,
     loadBalancerSecurityGroupId,
-    secrets: rdsDatabase ? databaseSecrets : undefined,
+    // The CSI driver reads the same references. A customer KMS key's grant for the pod role is not wired here yet.
+    secrets: rdsDatabase || environmentSecrets || Object.keys(service.secrets).length > 0 ? applicationSecrets : undefined,
     protect: config.protect,
 });
 const ecsEnvironment = kubernetes ? undefined : new BlueGreenEnvironment(service.name, {
@@ -185,7 +197,8 @@ const ecsEnvironment = kubernetes ? undefined : new BlueGreenEnvironment(service
     privateSubnetIds: network.privateSubnetIds,
     logRetentionDays: service.logRetentionDays,
     logKmsKeyArn: stackKey.arn,
-    secrets: databaseSecrets,
+    secrets: applicationSecrets,
+    secretKmsKeyArns,
 });
 const colours: Record<Colour, ColourWorkload> = (kubernetesEnvironment ?? ecsEnvironment)!;
 resolveBlueSecurityGroupId(colours.blue.target.securityGroupId);
@@ -211,7 +224,8 @@ const migrationTask = ecsEnvironment && rdsDatabase && migrationConfig && migrat
     databaseSecurityGroupId: rdsDatabase.securityGroupId,
     databasePort: databaseConfig.port,
     environment: applicationEnvironment,
-    secrets: databaseSecrets,
+    secrets: applicationSecrets,
+    secretKmsKeyArns,
     logRetentionDays: service.logRetentionDays,
     logKmsKeyArn: stackKey.arn,
     tags,

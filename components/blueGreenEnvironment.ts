@@ -40,9 +40,11 @@ export interface BlueGreenEnvironmentArgs {
     readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
      * Secrets the containers receive as environment variables: Secrets Manager ARNs, optionally with a JSON key
-     * (`<arn>:password::`). The execution role may read exactly these secrets. @default {}
+     * (`<arn>:password::`), or SSM parameter ARNs. The execution role may read exactly these secrets. @default {}
      */
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Customer-managed KMS keys that encrypt those secrets; the execution role may decrypt with exactly these. @default [] */
+    readonly secretKmsKeyArns?: pulumi.Input<pulumi.Input<string>[]>;
     /** Tags for every resource. @default {} */
     readonly tags?: Record<string, string>;
 }
@@ -113,7 +115,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
 
         new aws.iam.RolePolicy(`${name}-execution`, {
             role: this.executionRole.id,
-            policy: executionPolicy([this.blue.logGroup.arn, this.green.logGroup.arn], args.secrets ?? {}),
+            policy: executionPolicy([this.blue.logGroup.arn, this.green.logGroup.arn], args.secrets ?? {}, [], args.secretKmsKeyArns ?? []),
         }, { parent: this });
 
         this.registerOutputs({
@@ -126,13 +128,21 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
     }
 }
 
-/** Exactly what ECS needs to start the tasks: pull from ECR, write to the given log groups, read the named secrets. */
+/**
+ * Exactly what ECS needs to start the tasks: pull from ECR, write to the given
+ * log groups, read the named secrets and nothing else: secretsmanager:GetSecretValue
+ * on the Secrets Manager secrets, ssm:GetParameters on the SSM parameters, and
+ * kms:Decrypt only on the customer-managed keys that encrypt them (ECS Developer
+ * Guide, "Amazon ECS task execution IAM role", "Secrets Manager or Systems
+ * Manager permissions": kms:Decrypt is required only for a custom KMS key).
+ */
 export function executionPolicy(
     logGroupArns: pulumi.Input<string>[],
     secrets: pulumi.Input<Record<string, pulumi.Input<string>>>,
     repositoryArns: string[] = [],
+    kmsKeyArns: pulumi.Input<pulumi.Input<string>[]> = [],
 ): pulumi.Output<string> {
-    return pulumi.all([pulumi.all(logGroupArns), pulumi.output(secrets)]).apply(([logArns, secretArns]) => {
+    return pulumi.all([pulumi.all(logGroupArns), pulumi.output(secrets), pulumi.output(kmsKeyArns)]).apply(([logArns, secretArns, keyArns]) => {
         const statements: object[] = [
             // AWS requires Resource "*" here: GetAuthorizationToken has no resource-level permissions (ECR's service
             // authorization reference lists no resource type for it).
@@ -140,9 +150,18 @@ export function executionPolicy(
             ...(repositoryArns.length > 0 ? [{ Sid: "EcrPull", Effect: "Allow", Action: ECR_PULL_ACTIONS, Resource: repositoryArns }] : []),
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logArns.map((arn) => `${arn}:log-stream:*`) },
         ];
-        const secretResources = [...new Set(Object.values(secretArns).map(secretResourceArn))].sort();
+        const resources = [...new Set(Object.values(secretArns).map(secretResourceArn))].sort();
+        const secretResources = resources.filter((arn) => arn.split(":")[2] === "secretsmanager");
+        const parameterResources = resources.filter((arn) => arn.split(":")[2] === "ssm");
         if (secretResources.length > 0) {
             statements.push({ Sid: "TaskSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretResources });
+        }
+        if (parameterResources.length > 0) {
+            statements.push({ Sid: "TaskParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: parameterResources });
+        }
+        const keys = [...new Set(keyArns)].sort();
+        if (keys.length > 0) {
+            statements.push({ Sid: "SecretKeys", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keys });
         }
         return JSON.stringify({ Version: "2012-10-17", Statement: statements });
     });

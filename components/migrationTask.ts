@@ -38,6 +38,8 @@ export interface MigrationTaskArgs {
     readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Secrets as Secrets Manager ARNs with optional JSON keys, the colours' own; the execution role may read exactly these. @default {} */
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Customer-managed KMS keys that encrypt those secrets; the execution role may decrypt with exactly these. @default [] */
+    readonly secretKmsKeyArns?: pulumi.Input<pulumi.Input<string>[]>;
     /** Days CloudWatch Logs keeps the migration's output. @default 30 */
     readonly logRetentionDays?: number;
     /** Customer-managed KMS key that encrypts the log group. @default undefined (CloudWatch Logs' own encryption) */
@@ -126,7 +128,7 @@ export class MigrationTask extends pulumi.ComponentResource {
         }, parent);
         new aws.iam.RolePolicy(`${name}-execution`, {
             role: this.executionRole.id,
-            policy: executionPolicy([this.logGroup.arn], args.secrets ?? {}, migrationRepositories(args.image)),
+            policy: executionPolicy([this.logGroup.arn], args.secrets ?? {}, migrationRepositories(args.image), args.secretKmsKeyArns ?? []),
         }, parent);
         this.taskRole = new aws.iam.Role(`${name}-task`, {
             assumeRolePolicy: assumeByEcsTasks,

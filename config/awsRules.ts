@@ -285,3 +285,18 @@ export const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(?:-[a-z]+)+-\d
 export function certificateRegion(arn: string): string | undefined {
     return ACM_CERTIFICATE_ARN.exec(arn)?.[1];
 }
+
+/**
+ * What ECS accepts in a container's `secrets[].valueFrom`: a Secrets Manager
+ * secret ARN, optionally with `:<json-key>:<version-stage>:<version-id>`, or
+ * an SSM Parameter Store parameter ARN (ECS Developer Guide, "Pass sensitive
+ * data to an Amazon ECS container"; Secrets Manager secret names are
+ * `[A-Za-z0-9/_+=.@-]`, SSM parameter names `[A-Za-z0-9/_.-]`).
+ */
+export const SECRET_REFERENCE =
+    /^(?:arn:aws[a-z-]*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?|arn:aws[a-z-]*:ssm:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:parameter\/[A-Za-z0-9/_.-]+)$/;
+export const SECRET_REFERENCE_RULE =
+    "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>, optionally :<json-key>:<stage>:<id>) or an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>); ECS reads secrets only from these two services";
+
+/** KMS key ARNs (KMS Developer Guide, "Key identifiers"): IAM policies grant kms:Decrypt by key ARN. */
+export const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:key\/[0-9a-f-]{36}$/;

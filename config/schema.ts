@@ -1,6 +1,6 @@
 // The zod schema of every `shiftwise:*` key, with all defaults.
 import { z } from "zod";
-import { ALB_TLS13_POLICIES, SECURITY_GROUP_RULES_PER_DIRECTION, TAG_VALUE, backupScheduleProblem, matcherProblem, minimumMaxStorage } from "./awsRules";
+import { ALB_TLS13_POLICIES, KMS_KEY_ARN, SECRET_REFERENCE, SECRET_REFERENCE_RULE, SECURITY_GROUP_RULES_PER_DIRECTION, TAG_VALUE, backupScheduleProblem, matcherProblem, minimumMaxStorage } from "./awsRules";
 import { LONGEST_DERIVED, SERVICE_NAME_MAX, derivedNameProblems, serviceDerivedNames } from "./derivedNames";
 import { kubernetesSchema } from "./kubernetes";
 import { MAX_FIXED_RESPONSE_BODY, maintenancePage } from "./maintenancePage";
@@ -22,6 +22,9 @@ export type Colour = (typeof COLOURS)[number];
 
 /** The TLS policy used when `shiftwise:tls.sslPolicy` is not set: TLS 1.3, with TLS 1.2 for older clients. */
 export const DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/** Variables the program sets in every container itself. */
+const RESERVED_VARIABLES = ["SHIFTWISE_COLOUR", "SHIFTWISE_VERSION", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"];
 
 const serviceNameLength = `must be 2 to ${SERVICE_NAME_MAX} characters; the longest name built from it, the ${LONGEST_DERIVED.limit.what} ${LONGEST_DERIVED.name.replace(/0+$/, "<7 random characters>")}, must fit AWS's ${LONGEST_DERIVED.limit.maxLength}`;
 
@@ -101,6 +104,20 @@ export const serviceSchema = z
                     { error: "must be a map of environment variable names to strings" },
                 )
                 .default({}),
+            // Existing secrets: ECS reads only Secrets Manager secrets and SSM parameters (see awsRules.ts).
+            secrets: z
+                .record(
+                    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "environment variable names are letters, digits and _" }),
+                    z.string({ error: `must be a string; ${SECRET_REFERENCE_RULE}` }).regex(SECRET_REFERENCE, { error: SECRET_REFERENCE_RULE }),
+                    { error: "must be a map of environment variable names to Secrets Manager or SSM parameter ARNs" },
+                )
+                .default({}),
+            secretsKmsKeyArns: distinct(
+                matching(KMS_KEY_ARN, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", "IAM grants kms:Decrypt by key ARN, not alias"),
+                0,
+                "KMS key ARNs",
+                "list the customer-managed keys that encrypt the secrets in service.secrets",
+            ).default([]),
         },
         { error: "must be an object with name, port and healthCheckPath; see the README's config reference" },
     )
@@ -115,6 +132,16 @@ export const serviceSchema = z
                 input: service.ingressCidrs,
                 message: `with testCidrs gives the load balancer's security group ${inboundRules} inbound rules (2 per ingress CIDR, 1 per test CIDR); a security group holds ${SECURITY_GROUP_RULES_PER_DIRECTION} by default, so merge CIDRs into larger blocks`,
             });
+        }
+        for (const name of Object.keys(service.secrets)) {
+            if (name in service.environment || RESERVED_VARIABLES.includes(name)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["secrets", name],
+                    input: service.secrets[name],
+                    message: `names a variable that ${name in service.environment ? "service.environment also sets" : "shiftwise sets itself"}; a container gets each variable once, so rename it`,
+                });
+            }
         }
         for (const reserved of [80, 443, service.port]) {
             if (service.testPort === reserved) {

@@ -365,6 +365,9 @@ class AwsMocks implements pulumi.runtime.Mocks {
                     arnSuffix: `targetgroup/${name}/${suffix}`,
                     name: inputs.name ?? name,
                 };
+            case "aws:secretsmanager/secret:Secret":
+                // Secrets Manager appends 6 random characters to the secret's name in its ARN.
+                return { arn: this.arn("secretsmanager", `secret:${inputs.name ?? name}-${suffix.slice(0, 6)}`) };
             case "random:index/randomPassword:RandomPassword":
                 // A stable stand-in of the requested length, letters and digits like the program asks for.
                 return { result: fakeId("", type, name).repeat(4).slice(0, Number(inputs.length ?? 16)), bcryptHash: fakeId("$2a$10$", type, name) };

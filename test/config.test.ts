@@ -143,7 +143,7 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[]; 
         name: "a typo inside a section",
         edit: (c) => (c.service.healtCheckPath = "/healthz"),
         problems: [
-            "shiftwise:service.healtCheckPath: is not a known key; remove it or fix its spelling (known keys: name, platform, port, healthCheckPath, healthCheck, deregistrationDelaySeconds, healthCheckGraceSeconds, stickySeconds, logRetentionDays, testPort, testCidrs, ingressCidrs, accessLogs, webAclArn, environment)",
+            "shiftwise:service.healtCheckPath: is not a known key; remove it or fix its spelling (known keys: name, platform, port, healthCheckPath, healthCheck, deregistrationDelaySeconds, healthCheckGraceSeconds, stickySeconds, logRetentionDays, testPort, testCidrs, ingressCidrs, accessLogs, webAclArn, environment, secrets, secretsKmsKeyArns)",
         ],
     },
     {

@@ -65,8 +65,13 @@ describe("shiftwise plan", () => {
         const result = await run("plan", "--stack", "staging", "--config-file", file, "--json");
         assert.strictEqual(result.code, ExitCode.success, result.stderr);
         const plan = JSON.parse(result.stdout);
+        // The secret value lives in Secrets Manager; the task definition only names it, so its settings stay visible.
+        const version = plan.resources.find((r: { type: string }) => r.type === "aws:secretsmanager/secretVersion:SecretVersion");
+        assert.strictEqual(version.inputs.secretString, "[secret]");
         const task = plan.resources.find((r: { name: string; type: string }) => r.type === "aws:ecs/taskDefinition:TaskDefinition" && r.name === "shop-blue");
-        assert.strictEqual(task.inputs.containerDefinitions, "[secret]");
+        const [container] = JSON.parse(task.inputs.containerDefinitions);
+        assert.match(container.secrets.find((s: { name: string }) => s.name === "API_TOKEN").valueFrom, /^arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-env-[0-9a-f]{6}:API_TOKEN::$/);
+        assert.strictEqual(container.image, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.4.2");
         assert.ok(!result.stdout.includes("v1:abc:def"));
     });
 
