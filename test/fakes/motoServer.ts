@@ -5,7 +5,23 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LEDGER_KEY } from "../../components/releaseLedger";
 
 /**
- * One moto_server per test file, on a free port of 127.0.0.1, killed by its
+ * moto's own server, as `moto_server` builds it, but serving one request at a
+ * time. `moto_server` runs werkzeug with `threaded=True` and moto's DynamoDB
+ * takes no lock, so two concurrent conditional writes could both pass their
+ * condition (seen here: two winners of one free lease in 1 of 10 race rounds
+ * on a loaded machine). DynamoDB itself applies each conditional write
+ * atomically, so serialising requests is the faithful model; the clients still
+ * race, interleaving their read-then-write sequences.
+ */
+const SERIAL_MOTO_SERVER = [
+    "import sys",
+    "from werkzeug.serving import run_simple",
+    "from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app",
+    "run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)",
+].join("\n");
+
+/**
+ * One moto server per test file, on a free port of 127.0.0.1, killed by its
  * pid in `stop()`. moto keeps everything in memory, so each server starts
  * empty. Credentials are moto's dummies; nothing leaves the machine.
  */
@@ -15,7 +31,7 @@ export class MotoServer {
 
     async start(): Promise<string> {
         const port = await freePort();
-        const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn("python3", ["-c", SERIAL_MOTO_SERVER, "127.0.0.1", String(port)], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, MOTO_PORT: String(port) } });
         this.child = child;
         let stderr = "";
         child.stderr?.on("data", (chunk) => (stderr += String(chunk)));
