@@ -100,6 +100,7 @@ async function overheadPerStep(): Promise<{ perStepMs: number; steps: number; po
             targetHealth: async () => ({ healthy: 3, total: 3, byState: { healthy: 3 } }),
             listenerWeights: async () => ({ [TG.blue]: stack.traffic().blue, [TG.green]: stack.traffic().green }),
             requestCount: async ({ from, to }) => Math.floor((to.getTime() - from.getTime()) / 60_000) * 100,
+            customResourceDefinitionExists: async () => true,
         };
         const records = new RecordStore(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-bench-")), "production");
         const started = performance.now();

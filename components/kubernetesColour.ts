@@ -6,8 +6,6 @@ import type { ColourRelease } from "./colourService";
 
 /** The API group and version of the AWS Load Balancer Controller's TargetGroupBinding (config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml). */
 export const TARGET_GROUP_BINDING_API_VERSION = "elbv2.k8s.aws/v1beta1";
-/** The CRD the controller installs; deploy's pre-flight refuses without it. */
-export const TARGET_GROUP_BINDING_CRD = "targetgroupbindings.elbv2.k8s.aws";
 /** Where the container may write: the root filesystem is read-only. */
 export const SCRATCH_MOUNT_PATH = "/tmp";
 /** The user and group the container runs as when the image does not say otherwise. */

@@ -44,6 +44,8 @@ export interface CapturedOptions {
     readonly replaceOnChanges: readonly string[];
     /** URNs this resource depends on (explicit `dependsOn` plus input dependencies). */
     readonly dependencies: readonly string[];
+    /** The explicit provider reference (`<provider urn>::<id>`), when one was given. */
+    readonly provider?: string;
 }
 
 /** What one evaluation of the program produced. */
@@ -176,6 +178,7 @@ interface RegisterRequest {
     getIgnorechangesList(): string[];
     getReplaceonchangesList(): string[];
     getDependenciesList(): string[];
+    getProvider(): string;
 }
 
 /** Wraps the mock monitor so that every registration's options are recorded next to its inputs. */
@@ -205,6 +208,7 @@ function captureRegistrations(captured: Map<string, CapturedResource>): void {
                         ignoreChanges: req.getIgnorechangesList(),
                         replaceOnChanges: req.getReplaceonchangesList(),
                         dependencies: [...new Set(req.getDependenciesList())].sort(),
+                        provider: req.getProvider() || undefined,
                     },
                 });
             }

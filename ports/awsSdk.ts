@@ -1,6 +1,8 @@
 // The AWS port on the AWS SDK v3 clients.
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { EKSClient } from "@aws-sdk/client-eks";
+import { EksClusterApi } from "./eksApi";
 import type { AlarmState, AwsPort, TargetHealthSummary } from "./ports";
 
 /** The SDK retry settings of every client: adaptive mode, 5 attempts (the standard mode's default is 3). */
@@ -14,10 +16,11 @@ export const RETRY_SETTINGS = { maxAttempts: 5, retryMode: "adaptive" } as const
  *
  * IAM actions it needs: cloudwatch:DescribeAlarms,
  * cloudwatch:GetMetricStatistics, elasticloadbalancing:DescribeListeners,
- * elasticloadbalancing:DescribeTargetHealth.
+ * elasticloadbalancing:DescribeTargetHealth, and on Kubernetes stacks
+ * eks:DescribeCluster plus an EKS access entry that may read CRDs.
  */
 export class AwsSdkPort implements AwsPort {
-    constructor(private readonly clients: { readonly cloudWatch: CloudWatchClient; readonly elb: ElasticLoadBalancingV2Client }) {}
+    constructor(private readonly clients: { readonly cloudWatch: CloudWatchClient; readonly elb: ElasticLoadBalancingV2Client; readonly eks?: EksClusterApi }) {}
 
     /**
      * Clients for `region` with the default credential chain and the SDK's
@@ -26,7 +29,11 @@ export class AwsSdkPort implements AwsPort {
      * The driver adds its own budget of consecutive failed polls on top.
      */
     static forRegion(region: string): AwsSdkPort {
-        return new AwsSdkPort({ cloudWatch: new CloudWatchClient({ region, ...RETRY_SETTINGS }), elb: new ElasticLoadBalancingV2Client({ region, ...RETRY_SETTINGS }) });
+        return new AwsSdkPort({
+            cloudWatch: new CloudWatchClient({ region, ...RETRY_SETTINGS }),
+            elb: new ElasticLoadBalancingV2Client({ region, ...RETRY_SETTINGS }),
+            eks: new EksClusterApi(new EKSClient({ region, ...RETRY_SETTINGS })),
+        });
     }
 
     async compositeAlarmState(alarmName: string): Promise<AlarmState | undefined> {
@@ -83,5 +90,10 @@ export class AwsSdkPort implements AwsPort {
             }),
         );
         return (response.Datapoints ?? []).reduce((sum, point) => sum + (point.Sum ?? 0), 0);
+    }
+
+    async customResourceDefinitionExists(clusterName: string, crdName: string): Promise<boolean> {
+        if (!this.clients.eks) throw new Error("this AWS port has no EKS client; build it with AwsSdkPort.forRegion");
+        return this.clients.eks.customResourceDefinitionExists(clusterName, crdName);
     }
 }

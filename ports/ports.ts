@@ -121,6 +121,12 @@ export interface AwsPort {
     listenerWeights(listenerArn: string): Promise<Record<string, number>>;
     /** The sum of `AWS/ApplicationELB` `RequestCount` for one target group over [from, to). */
     requestCount(query: { readonly loadBalancerArnSuffix: string; readonly targetGroupArnSuffix: string; readonly from: Date; readonly to: Date }): Promise<number>;
+    /**
+     * Whether an EKS cluster serves a CustomResourceDefinition, e.g. the AWS
+     * Load Balancer Controller's `targetgroupbindings.elbv2.k8s.aws`; rejects
+     * when it cannot tell (no access, cluster unreachable).
+     */
+    customResourceDefinitionExists(clusterName: string, crdName: string): Promise<boolean>;
 }
 
 /** The part of an HTTP response a smoke check looks at. */

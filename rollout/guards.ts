@@ -9,8 +9,10 @@ import type { AlarmState, ResourceStep, StackChanges } from "../ports/ports";
 
 /** The type token of the component that owns the forwarding listener. */
 export const WEIGHTED_LISTENER_TYPE = "shiftwise:traffic:WeightedListener";
-/** The type token of one colour's component. */
+/** The type token of one colour's component on ECS. */
 export const COLOUR_SERVICE_TYPE = "shiftwise:ecs:ColourService";
+/** The type tokens of one colour's component, one per platform: a release may change only what lies under it. */
+export const COLOUR_COMPONENT_TYPES: readonly string[] = [COLOUR_SERVICE_TYPE, "shiftwise:kubernetes:KubernetesColour"];
 export const LISTENER_TYPE = "aws:lb/listener:Listener";
 export const SNAPSHOT_TYPE = "aws:rds/snapshot:Snapshot";
 /** The type token of the release's migration task component. */
@@ -95,7 +97,7 @@ export interface ReleaseScope {
  * migration snapshot, the snapshot; it replaces or deletes nothing else.
  */
 export function releasePreviewProblems(changes: StackChanges, scope: ReleaseScope): string[] {
-    const candidateUrn = changes.steps.find((step) => step.type === COLOUR_SERVICE_TYPE && urnName(step.urn) === `${scope.serviceName}-${scope.candidate}`)?.urn;
+    const candidateUrn = changes.steps.find((step) => COLOUR_COMPONENT_TYPES.includes(step.type) && urnName(step.urn) === `${scope.serviceName}-${scope.candidate}`)?.urn;
     const parents = new Map(changes.steps.map((step) => [step.urn, step.parent]));
     const underCandidate = (step: ResourceStep) => {
         for (let urn: string | undefined = step.urn; urn; urn = parents.get(urn)) {
@@ -111,7 +113,7 @@ export function releasePreviewProblems(changes: StackChanges, scope: ReleaseScop
         return true;
     });
     const problems: string[] = [];
-    if (candidateUrn === undefined) problems.push(`the preview has no ${COLOUR_SERVICE_TYPE} named ${scope.serviceName}-${scope.candidate}`);
+    if (candidateUrn === undefined) problems.push(`the preview has no colour component (${COLOUR_COMPONENT_TYPES.join(" or ")}) named ${scope.serviceName}-${scope.candidate}`);
     const allowed = [`the ${scope.candidate} colour`, ...(scope.allowSnapshot ? ["the snapshot"] : []), ...(scope.allowMigration ? ["the migration task"] : [])];
     if (outside.length > 0) problems.push(`the release would change more than ${allowed.join(", ").replace(/, ([^,]*)$/, " and $1")}: ${describeSteps(outside)}`);
     return problems;

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { diffGraphs } from "../evaluation/graphDiff";
 import { secretResourceArn } from "../components/blueGreenEnvironment";
-import { ConfigMap, ProgramEvaluation, ofType, one, stackConfig, withFields, withSection, evaluate } from "./harness";
+import { ALL_STACKS, ConfigMap, ProgramEvaluation, ofType, one, platformOf, stackConfig, withFields, withSection, evaluate } from "./harness";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
@@ -14,9 +14,16 @@ function containerDefinition(evaluation: ProgramEvaluation, colour: string) {
     return JSON.parse(String(one(evaluation, "aws:ecs/taskDefinition:TaskDefinition", `shop-${colour}`).inputs.containerDefinitions))[0];
 }
 
-for (const stack of ["staging", "production"]) {
-    const protect = stack === "production";
-    describe(`database (${stack})`, () => {
+/** The security groups the database admits: each colour's on ECS, the pods' configured group on Kubernetes. */
+function clientGroups(evaluation: ProgramEvaluation, config: ConfigMap): string[] {
+    if (platformOf(config) === "kubernetes") return [JSON.parse(config["shiftwise:kubernetes"]).securityGroupId];
+    return ["blue", "green"].map((colour) => one(evaluation, SECURITY_GROUP, `shop-${colour}`).state.id as string);
+}
+
+for (const stack of ALL_STACKS) {
+    const protect = stack.endsWith("production");
+    const platform = platformOf(stackConfig(stack));
+    describe(`database (${stack}, ${platform})`, () => {
         let config: ConfigMap;
         let evaluation: ProgramEvaluation;
 
@@ -93,7 +100,7 @@ for (const stack of ["staging", "production"]) {
             assert.deepStrictEqual(instance.inputs.vpcSecurityGroupIds, [databaseGroup.state.id]);
             assert.strictEqual(databaseGroup.inputs.ingress, undefined);
             const rules = ofType(evaluation, INGRESS).filter((rule) => rule.inputs.securityGroupId === databaseGroup.state.id);
-            const colourGroups = ["blue", "green"].map((colour) => one(evaluation, SECURITY_GROUP, `shop-${colour}`).state.id);
+            const colourGroups = clientGroups(evaluation, config);
             assert.deepStrictEqual(
                 rules.map((rule) => [rule.inputs.ipProtocol, rule.inputs.fromPort, rule.inputs.toPort, rule.inputs.referencedSecurityGroupId, rule.inputs.cidrIpv4]).sort(),
                 colourGroups.map((group) => ["tcp", 5432, 5432, group, undefined]).sort(),
@@ -101,7 +108,7 @@ for (const stack of ["staging", "production"]) {
             assert.deepStrictEqual(ofType(evaluation, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === databaseGroup.state.id), []);
         });
 
-        it("gives the colours the endpoint as environment and the managed secret's keys, not the password, as ECS secrets", () => {
+        if (platform === "ecs") it("gives the colours the endpoint as environment and the managed secret's keys, not the password, as ECS secrets", () => {
             const instance = one(evaluation, INSTANCE, "shop-db").state;
             const secretArn = (instance.masterUserSecrets as { secretArn: string }[])[0].secretArn;
             for (const colour of ["blue", "green"]) {
@@ -135,7 +142,7 @@ for (const stack of ["staging", "production"]) {
                 assert.ok(touched.some((c) => c.type === INSTANCE));
                 assert.deepStrictEqual(touched.filter((c) => c.op !== "same"), []);
                 const databaseRules = diffGraphs(evaluation.resources, after.resources).filter((c) => c.urn.includes("shop-db-from-"));
-                assert.deepStrictEqual(databaseRules.map((c) => c.op), ["same", "same"]);
+                assert.deepStrictEqual(databaseRules.map((c) => c.op), clientGroups(evaluation, config).map(() => "same"));
             });
         }
     });

@@ -17,10 +17,34 @@ export const PROJECT = "shiftwise";
 /** A stack's config, keyed like the engine: `shiftwise:traffic` to a JSON string. */
 export type ConfigMap = Record<string, string>;
 
-/** The committed config of `staging` or `production`. */
+/** The example stacks under `examples/`, by the stack name tests evaluate them as. */
+export const EXAMPLE_STACKS: Readonly<Record<string, string>> = { "eks-staging": path.join(PROJECT_DIR, "examples", "Pulumi.eks-staging.yaml") };
+
+/**
+ * The committed config of `staging` or `production`, or of an example stack
+ * (`eks-staging`). `eks-production` is the EKS example made a production
+ * stack: protected, two pods per colour, two weeks of backups.
+ */
 export function stackConfig(stack: string): ConfigMap {
-    return { ...readStackFile(stackFilePath(PROJECT_DIR, stack), PROJECT).config };
+    if (stack === "eks-production") {
+        let config = withSection(stackConfig("eks-staging"), "protect", true);
+        for (const colour of ["blue", "green"]) config = withFields(config, colour, { desiredCount: 3 });
+        return withFields(config, "database", { backupRetentionDays: 14 });
+    }
+    const file = EXAMPLE_STACKS[stack] ?? stackFilePath(PROJECT_DIR, stack);
+    return { ...readStackFile(file, PROJECT).config };
 }
+
+/** The stacks every platform-neutral test runs on: the committed ECS stacks and the Kubernetes ones. */
+export const ALL_STACKS = ["staging", "production", "eks-staging", "eks-production"] as const;
+
+/** `ecs` or `kubernetes`: what `stack`'s config runs its colours on. */
+export function platformOf(config: ConfigMap): "ecs" | "kubernetes" {
+    return sectionValue(config, "service").platform === "kubernetes" ? "kubernetes" : "ecs";
+}
+
+/** The type token of a colour's component on each platform. */
+export const COLOUR_COMPONENT = { ecs: "shiftwise:ecs:ColourService", kubernetes: "shiftwise:kubernetes:KubernetesColour" } as const;
 
 /** A copy of `config` with the `shiftwise:<section>` key replaced (or removed when `value` is undefined). */
 export function withSection(config: ConfigMap, section: string, value: unknown): ConfigMap {

@@ -5,10 +5,13 @@ import {
     CapturedResource,
     ConfigMap,
     ProgramEvaluation,
+    ALL_STACKS,
+    COLOUR_COMPONENT,
     descendants,
     evaluate,
     ofType,
     one,
+    platformOf,
     stackConfig,
     withFields,
 } from "./harness";
@@ -40,8 +43,16 @@ function withoutWeights(resource: CapturedResource): unknown {
     return copy;
 }
 
-for (const stack of ["staging", "production"]) {
-    describe(`program (${stack})`, () => {
+/** The security groups of the colours' targets: each colour's own on ECS, the one configured pod group on Kubernetes. */
+function targetSecurityGroups(evaluation: ProgramEvaluation, config: ConfigMap): { key: string; id: string }[] {
+    if (platformOf(config) === "kubernetes") return [{ key: "pods", id: JSON.parse(config["shiftwise:kubernetes"]).securityGroupId }];
+    return ["blue", "green"].map((colour) => ({ key: colour, id: securityGroupId(evaluation, `shop-${colour}`) }));
+}
+
+for (const stack of ALL_STACKS) {
+    const platform = platformOf(stackConfig(stack));
+    const protectedStack = stack.endsWith("production");
+    describe(`program (${stack}, ${platform})`, () => {
         let config: ConfigMap;
         let evaluation: ProgramEvaluation;
 
@@ -108,7 +119,7 @@ for (const stack of ["staging", "production"]) {
             const alb = one(evaluation, "aws:lb/loadBalancer:LoadBalancer");
             assert.strictEqual(alb.inputs.dropInvalidHeaderFields, true);
             assert.strictEqual(alb.inputs.internal, false);
-            assert.strictEqual(alb.inputs.enableDeletionProtection, stack === "production");
+            assert.strictEqual(alb.inputs.enableDeletionProtection, protectedStack);
             assert.deepStrictEqual(alb.inputs.securityGroups, [securityGroupId(evaluation, "shop-alb")]);
         });
 
@@ -133,7 +144,7 @@ for (const stack of ["staging", "production"]) {
             }
         });
 
-        it("runs each colour's version on Fargate in the private subnets, after the listener exists", () => {
+        if (platform === "ecs") it("runs each colour's version on Fargate in the private subnets, after the listener exists", () => {
             const listenerUrn = forwardingListener(evaluation).urn;
             const colours = stackConfig(stack);
             for (const colour of ["blue", "green"]) {
@@ -164,7 +175,20 @@ for (const stack of ["staging", "production"]) {
             }
         });
 
-        it("admits traffic to the targets only from the ALB security group, on the app port", () => {
+        if (platform === "kubernetes") it("admits the ALB to the pods only through the TargetGroupBindings' networking rule, on the app port", () => {
+            const albGroup = securityGroupId(evaluation, "shop-alb");
+            const podGroup = targetSecurityGroups(evaluation, config)[0].id;
+            // The AWS Load Balancer Controller owns the ingress rule on the pods' group; declaring it here as well would fight it.
+            assert.deepStrictEqual(ofType(evaluation, INGRESS).filter((rule) => rule.inputs.securityGroupId === podGroup), []);
+            for (const colour of ["blue", "green"]) {
+                const binding = one(evaluation, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", `shop-${colour}`);
+                assert.deepStrictEqual((binding.inputs.spec as any).networking, {
+                    ingress: [{ from: [{ securityGroup: { groupID: albGroup } }], ports: [{ port: 8080, protocol: "TCP" }] }],
+                });
+            }
+        });
+
+        if (platform === "ecs") it("admits traffic to the targets only from the ALB security group, on the app port", () => {
             const albGroup = securityGroupId(evaluation, "shop-alb");
             for (const colour of ["blue", "green"]) {
                 const colourGroup = securityGroupId(evaluation, `shop-${colour}`);
@@ -188,7 +212,7 @@ for (const stack of ["staging", "production"]) {
             const albEgress = ofType(evaluation, EGRESS).filter((rule) => rule.inputs.securityGroupId === albGroup);
             assert.deepStrictEqual(
                 albEgress.map((rule) => ({ port: rule.inputs.fromPort, to: rule.inputs.referencedSecurityGroupId, cidr: rule.inputs.cidrIpv4 })),
-                ["blue", "green"].map((colour) => ({ port: 8080, to: securityGroupId(evaluation, `shop-${colour}`), cidr: undefined })),
+                targetSecurityGroups(evaluation, config).map((group) => ({ port: 8080, to: group.id, cidr: undefined })),
             );
             const testRules = ofType(evaluation, INGRESS).filter((rule) => rule.inputs.fromPort === 8443);
             assert.deepStrictEqual(testRules.map((rule) => rule.inputs.cidrIpv4), ["10.0.0.0/8"]);
@@ -245,14 +269,14 @@ for (const stack of ["staging", "production"]) {
                         const after = await evaluate(withFields(config, colour, fields), stack);
                         const changes = effectiveChanges(diffGraphs(evaluation.resources, after.resources));
                         assert.ok(changes.length > 0, "the edit must change something");
-                        const colourComponent = one(after, "shiftwise:ecs:ColourService", `shop-${colour}`);
+                        const colourComponent = one(after, COLOUR_COMPONENT[platform], `shop-${colour}`);
                         const own = new Set(descendants(after, colourComponent.urn).map((r) => r.urn));
                         for (const change of changes) {
                             assert.ok(own.has(change.urn), `${change.urn} (${change.op}) is not one of ${colour}'s resources`);
                             assert.ok(change.op === "update" || change.op === "replace", `${change.urn}: ${change.op}`);
                         }
                         const other = colour === "blue" ? "green" : "blue";
-                        const otherComponent = one(after, "shiftwise:ecs:ColourService", `shop-${other}`);
+                        const otherComponent = one(after, COLOUR_COMPONENT[platform], `shop-${other}`);
                         const otherUrns = new Set(descendants(after, otherComponent.urn).map((r) => r.urn));
                         assert.ok(changes.every((change) => !otherUrns.has(change.urn)));
                     });

@@ -7,6 +7,7 @@ import { describeWindow, activeFreezeWindow } from "../freeze";
 import { cleanPreviewProblems, describeSteps, effectiveSteps, releasePreviewProblems } from "../guards";
 import type { StackChanges, StackConfigEntries } from "../../ports/ports";
 import { DeploymentRecord, recordId, startedBy } from "../records";
+import { platformPrerequisiteProblems } from "../prerequisites";
 import { DriverOutputs, driverOutputs, rollbackAlarmName, shiftwiseConfig } from "../stackView";
 import { DeployRequest, DriverDeps, Refused } from "./context";
 
@@ -174,6 +175,9 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
         problems.push(`the stable colour ${stable} has ${health.healthy} healthy target(s), fewer than its desiredCount ${config[stable].desiredCount}`);
     }
     note("stable colour is healthy", health.healthy >= config[stable].desiredCount, `${stable}: ${health.healthy}/${health.total} healthy, desiredCount ${config[stable].desiredCount}`);
+    const prerequisiteProblems = await platformPrerequisiteProblems(config, deps.aws);
+    problems.push(...prerequisiteProblems);
+    if (config.service.platform === "kubernetes") note("AWS Load Balancer Controller installed", prerequisiteProblems.length === 0, prerequisiteProblems.join("; ") || "targetgroupbindings.elbv2.k8s.aws served");
     gate(problems);
 
     // The checkpoint preview proves the rollback path: restoring this config is a no-op for the engine.

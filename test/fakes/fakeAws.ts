@@ -1,8 +1,10 @@
 // A fake AWS port on real SDK clients mocked with aws-sdk-client-mock.
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
 import { mockClient } from "aws-sdk-client-mock";
 import { AwsSdkPort } from "../../ports/awsSdk";
+import { EksClusterApi, KubernetesGet } from "../../ports/eksApi";
 import type { AlarmState } from "../../ports/ports";
 import type { FakeStack } from "./fakeStack";
 
@@ -24,6 +26,8 @@ export interface AwsScenario {
     staleWeights?: Record<string, number>;
     /** How many of the next calls of each command fail with a ThrottlingException (then it answers again). */
     throttle: Partial<Record<"DescribeAlarmsCommand" | "DescribeListenersCommand" | "GetMetricStatisticsCommand" | "DescribeTargetHealthCommand", number>>;
+    /** Kubernetes stacks: the EKS cluster serves the AWS Load Balancer Controller's CRDs. @default true */
+    controllerInstalled?: boolean;
 }
 
 export interface FakeAws {
@@ -32,6 +36,9 @@ export interface FakeAws {
     /** SDK commands sent, by name. */
     commands(): string[];
 }
+
+/** The resource types a colour's targets come from. */
+const WORKLOAD_TYPES = ["aws:ecs/service:Service", "kubernetes:apps/v1:Deployment"];
 
 export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<AwsScenario, "alarms">): FakeAws {
     const full: AwsScenario = { healthy: {}, requestsPerMinute: 1000, throttle: {}, ...scenario };
@@ -90,14 +97,21 @@ export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<
     lb.on(DescribeTargetHealthCommand).callsFake(async (input) => {
         throttled("DescribeTargetHealthCommand");
         const colour = await colourOf("targetGroupArn", input.TargetGroupArn ?? "");
-        // The colour's ECS service as deployed runs desiredCount tasks, all healthy unless the scenario says otherwise.
-        const service = colour ? (await stack.deployed()).resources.find((r) => r.type === "aws:ecs/service:Service" && r.parent?.endsWith(`::shop-${colour}`)) : undefined;
-        const running = Number(service?.inputs.desiredCount ?? 0);
+        // The colour's workload as deployed (the ECS service's desiredCount, or the Deployment's replicas) runs that many
+        // targets, all healthy unless the scenario says otherwise.
+        const workload = colour ? (await stack.deployed()).resources.find((r) => WORKLOAD_TYPES.includes(r.type) && r.parent?.endsWith(`::shop-${colour}`)) : undefined;
+        const running = Number(workload?.inputs.desiredCount ?? (workload?.inputs.spec as { replicas?: number } | undefined)?.replicas ?? 0);
         const healthy = colour ? Math.min(full.healthy[colour] ?? running, running) : 0;
         return { TargetHealthDescriptions: Array.from({ length: healthy }, (_, i) => ({ Target: { Id: `10.0.0.${i + 1}`, Port: 8080 }, TargetHealth: { State: "healthy" } })) };
     });
+    const eks = new EKSClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    mockClient(eks).on(DescribeClusterCommand).callsFake(async (input) => ({
+        cluster: { name: input.name, status: "ACTIVE", endpoint: `https://${input.name}.gr7.eu-west-1.eks.amazonaws.com`, certificateAuthority: { data: Buffer.from("ca").toString("base64") } },
+    }));
+    const kubernetesApi: KubernetesGet = async ({ url }) =>
+        /customresourcedefinitions\/targetgroupbindings\.elbv2\.k8s\.aws$/.test(url) && (full.controllerInstalled ?? true) ? { status: 200, body: "{}" } : { status: 404, body: "{}" };
     return {
-        port: new AwsSdkPort({ cloudWatch, elb }),
+        port: new AwsSdkPort({ cloudWatch, elb, eks: new EksClusterApi(eks, kubernetesApi) }),
         scenario: full,
         commands: () => [...cw.calls(), ...lb.calls()].map((call) => (call.args[0] as { constructor: { name: string } }).constructor.name),
     };

@@ -1,0 +1,447 @@
+// Tests of Kubernetes colours: the config section, the exact objects each colour declares, secrets through the CSI driver, and the example stack.
+import * as assert from "assert";
+import { execFile } from "child_process";
+import * as path from "path";
+import { promisify } from "util";
+import { csiSecretObjects, parseSecretReference, secretReadResources } from "../components/secretsStore";
+import { cpuQuantity, shutdownTimings, versionLabel } from "../components/kubernetesColour";
+import { ConfigError, kubeconfigProblems, parseStackConfig, shiftwiseSections } from "../config";
+import { ConfigMap, EXAMPLE_STACKS, PROJECT_DIR, ProgramEvaluation, evaluate, evaluateFailure, ofType, one, stackConfig, unwrap, withFields, withSection } from "./harness";
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const SERVICE = "kubernetes:core/v1:Service";
+const BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding";
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const PROVIDER = "pulumi:providers:kubernetes";
+const PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass";
+
+function sections(edit: (s: Record<string, any>) => void = () => undefined): Record<string, any> {
+    const result = shiftwiseSections(stackConfig("eks-staging")) as Record<string, any>;
+    edit(result);
+    return result;
+}
+
+function problems(edit: (s: Record<string, any>) => void): readonly string[] {
+    try {
+        parseStackConfig(sections(edit));
+    } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+    }
+    return [];
+}
+
+const FIX_SG =
+    "use the cluster security group (aws eks describe-cluster --query cluster.resourcesVpcConfig.clusterSecurityGroupId), the node group's or a pod security group";
+
+const INVALID: [string, (s: Record<string, any>) => void, string[]][] = [
+    [
+        "a cluster name EKS would reject",
+        (s) => (s.kubernetes.clusterName = "-platform"),
+        ['shiftwise:kubernetes.clusterName = "-platform": must be an EKS cluster name: letters, digits, - and _, starting with a letter or digit; copy it from `aws eks list-clusters`'],
+    ],
+    [
+        "a cluster name over 100 characters",
+        (s) => (s.kubernetes.clusterName = "c".repeat(101)),
+        [`shiftwise:kubernetes.clusterName = "${"c".repeat(76)}...: must be at most 100 characters, the EKS limit for cluster names; copy it from \`aws eks list-clusters\``],
+    ],
+    [
+        "a namespace that is not a DNS label",
+        (s) => (s.kubernetes.namespace = "Shop_Staging"),
+        ['shiftwise:kubernetes.namespace = "Shop_Staging": must be a DNS-1123 label: lowercase letters, digits and -, starting and ending with a letter or digit; e.g. shop'],
+    ],
+    [
+        "a namespace over 63 characters",
+        (s) => (s.kubernetes.namespace = "n".repeat(64)),
+        [`shiftwise:kubernetes.namespace = "${"n".repeat(64)}": must be at most 63 characters (a DNS-1123 label); shorten it`],
+    ],
+    [
+        "a security group id that is not one",
+        (s) => (s.kubernetes.securityGroupId = "sg-123"),
+        [`shiftwise:kubernetes.securityGroupId = "sg-123": must be a security group id like sg-0123456789abcdef0; ${FIX_SG}`],
+    ],
+    [
+        "a context without a kubeconfig",
+        (s) => (s.kubernetes.context = "platform-staging"),
+        [
+            'shiftwise:kubernetes.context = "platform-staging": selects a context inside kubeconfig, but kubeconfig is not set; shiftwise never falls back to the ambient ~/.kube/config: set kubeconfig, or remove context to use a kubeconfig built from clusterName',
+        ],
+    ],
+    [
+        "an empty kubeconfig",
+        (s) => (s.kubernetes.kubeconfig = ""),
+        ['shiftwise:kubernetes.kubeconfig = "": must not be empty; remove it to let shiftwise build a kubeconfig from clusterName'],
+    ],
+    [
+        "a misspelt key",
+        (s) => (s.kubernetes.namspace = "shop"),
+        ["shiftwise:kubernetes.namspace: is not a known key; remove it or fix its spelling (known keys: clusterName, kubeconfig, context, namespace, createNamespace, securityGroupId)"],
+    ],
+    [
+        "a missing cluster, namespace and security group",
+        (s) => (s.kubernetes = {}),
+        [
+            "shiftwise:kubernetes.clusterName is missing: must be the EKS cluster's name; copy it from `aws eks list-clusters`",
+            "shiftwise:kubernetes.namespace is missing: must be a Kubernetes namespace name, e.g. shop",
+            `shiftwise:kubernetes.securityGroupId is missing: must be a security group id like sg-0123456789abcdef0; ${FIX_SG}`,
+        ],
+    ],
+    [
+        "the section on an ECS stack",
+        (s) => (s.service.platform = "ecs"),
+        ['shiftwise:kubernetes: is set, but shiftwise:service.platform is "ecs", which ignores it; set platform to "kubernetes" or remove shiftwise:kubernetes'],
+    ],
+    [
+        "an unknown platform",
+        (s) => (s.service.platform = "lambda"),
+        ['shiftwise:service.platform = "lambda": must be "ecs" (Fargate) or "kubernetes" (an existing EKS cluster, with shiftwise:kubernetes)'],
+    ],
+    [
+        "a migration task on Kubernetes",
+        (s) => (s.database.migration = { command: ["npm", "run", "migrate"] }),
+        [
+            'shiftwise:database.migration: the migration task runs on ECS Fargate, but shiftwise:service.platform is "kubernetes"; run the migration from your own Job before the release, and remove shiftwise:database.migration',
+        ],
+    ],
+];
+
+describe("config validation: shiftwise:kubernetes", () => {
+    it("accepts the example EKS stack and fills the defaults", () => {
+        assert.deepStrictEqual(parseStackConfig(sections()).kubernetes, {
+            clusterName: "platform-staging",
+            namespace: "shop-staging",
+            createNamespace: true,
+            securityGroupId: "sg-0a1b2c3d4e5f60718",
+        });
+    });
+
+    for (const [what, edit, expected] of INVALID) {
+        it(`rejects ${what} with the exact message`, () => assert.deepStrictEqual(problems(edit), expected));
+    }
+
+    it("reports every Kubernetes problem at once, with the other sections' problems", () => {
+        assert.deepStrictEqual(
+            problems((s) => {
+                s.kubernetes = { clusterName: "-x", namespace: "A", securityGroupId: "sg-1", context: "c" };
+                s.traffic = { blue: 50, green: 40 };
+            }),
+            [
+                "shiftwise:traffic: blue (50) + green (40) = 90; weights must sum to 100",
+                'shiftwise:kubernetes.clusterName = "-x": must be an EKS cluster name: letters, digits, - and _, starting with a letter or digit; copy it from `aws eks list-clusters`',
+                'shiftwise:kubernetes.namespace = "A": must be a DNS-1123 label: lowercase letters, digits and -, starting and ending with a letter or digit; e.g. shop',
+                `shiftwise:kubernetes.securityGroupId = "sg-1": must be a security group id like sg-0123456789abcdef0; ${FIX_SG}`,
+                'shiftwise:kubernetes.context = "c": selects a context inside kubeconfig, but kubeconfig is not set; shiftwise never falls back to the ambient ~/.kube/config: set kubeconfig, or remove context to use a kubeconfig built from clusterName',
+            ],
+        );
+    });
+
+    it("refuses a kubeconfig that holds credentials unless it is a Pulumi secret", () => {
+        const withToken = { ...parseStackConfig(sections()).kubernetes!, kubeconfig: "users:\n- name: ci\n  user:\n    token: abc\n" };
+        assert.deepStrictEqual(kubeconfigProblems(withToken, false), [
+            "shiftwise:kubernetes.kubeconfig holds credentials (token) in plain text; store it as a secret: `pulumi config set --secret --path shiftwise:kubernetes.kubeconfig < kubeconfig.yaml`, or use an exec kubeconfig (aws eks get-token)",
+        ]);
+        assert.deepStrictEqual(kubeconfigProblems(withToken, true), []);
+        const withKey = { ...withToken, kubeconfig: "users:\n- user:\n    client-key-data: LS0t\n" };
+        assert.match(kubeconfigProblems(withKey, false)[0], /holds credentials \(client-key-data\)/);
+        const execOnly = { ...withToken, kubeconfig: "users:\n- user:\n    exec:\n      command: aws\n      args: [eks, get-token]\n" };
+        assert.deepStrictEqual(kubeconfigProblems(execOnly, false), []);
+    });
+
+    it("registers no resource when the Kubernetes config is invalid, and says why", async () => {
+        const failure = await evaluateFailure(withFields(stackConfig("eks-staging"), "kubernetes", { securityGroupId: "sg-zz" }), "eks-staging");
+        assert.deepStrictEqual((failure.cause as ConfigError).problems, [`shiftwise:kubernetes.securityGroupId = "sg-zz": must be a security group id like sg-0123456789abcdef0; ${FIX_SG}`]);
+        assert.deepStrictEqual(failure.resources, []);
+    });
+
+    it("registers no resource for a plain-text kubeconfig with a token", async () => {
+        const failure = await evaluateFailure(withFields(stackConfig("eks-staging"), "kubernetes", { kubeconfig: "users:\n- user:\n    token: abc\n" }), "eks-staging");
+        assert.match((failure.cause as ConfigError).problems.join("\n"), /kubeconfig holds credentials \(token\) in plain text/);
+        assert.deepStrictEqual(failure.resources, []);
+    });
+});
+
+describe("secret references for the Secrets Store CSI driver", () => {
+    const secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf";
+    it("parses ECS references: whole secrets, JSON keys, versions and SSM parameters", () => {
+        assert.deepStrictEqual(parseSecretReference(secret), { arn: secret, type: "secretsmanager", jsonKey: undefined, versionStage: undefined, versionId: undefined });
+        assert.deepStrictEqual(parseSecretReference(`${secret}:password::`), { arn: secret, type: "secretsmanager", jsonKey: "password", versionStage: undefined, versionId: undefined });
+        assert.deepStrictEqual(parseSecretReference(`${secret}:password:AWSPREVIOUS:`), { arn: secret, type: "secretsmanager", jsonKey: "password", versionStage: "AWSPREVIOUS", versionId: undefined });
+        const parameter = "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/api-key";
+        assert.deepStrictEqual(parseSecretReference(parameter), { arn: parameter, type: "ssmparameter" });
+        assert.throws(() => parseSecretReference("plain-text-password"), /is not a Secrets Manager or SSM parameter ARN/);
+        assert.throws(() => parseSecretReference("arn:aws:s3:::bucket/key"), /is not a Secrets Manager or SSM parameter ARN/);
+    });
+
+    it("fetches each secret once, with one alias per variable", () => {
+        assert.deepStrictEqual(
+            csiSecretObjects({ DATABASE_USER: `${secret}:username::`, DATABASE_PASSWORD: `${secret}:password::`, API_KEY: "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/api-key" }),
+            [
+                { objectName: "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/api-key", objectType: "ssmparameter", objectAlias: "API_KEY" },
+                {
+                    objectName: secret,
+                    objectType: "secretsmanager",
+                    jmesPath: [
+                        { path: "password", objectAlias: "DATABASE_PASSWORD" },
+                        { path: "username", objectAlias: "DATABASE_USER" },
+                    ],
+                },
+            ],
+        );
+        assert.deepStrictEqual(secretReadResources({ A: `${secret}:username::`, B: `${secret}:password::`, C: "arn:aws:ssm:eu-west-1:123456789012:parameter/p" }), {
+            secretsManager: [secret],
+            ssm: ["arn:aws:ssm:eu-west-1:123456789012:parameter/p"],
+        });
+    });
+});
+
+describe("Kubernetes colour settings", () => {
+    it("converts Fargate CPU units to millicores", () => assert.deepStrictEqual([256, 512, 1024, 4096].map(cpuQuantity), ["250m", "500m", "1000m", "4000m"]));
+    it("drains longer than the deregistration delay, and stops after the drain", () => {
+        assert.deepStrictEqual(shutdownTimings(30), { preStopSeconds: 30, terminationGracePeriodSeconds: 60 });
+        assert.deepStrictEqual(shutdownTimings(0), { preStopSeconds: 5, terminationGracePeriodSeconds: 35 });
+        assert.deepStrictEqual(shutdownTimings(300), { preStopSeconds: 300, terminationGracePeriodSeconds: 330 });
+    });
+    it("turns versions into label values", async () => {
+        assert.strictEqual(await unwrap(versionLabel("v1.5.0+build/7")), "v1.5.0_build_7");
+        assert.strictEqual(await unwrap(versionLabel("_x_")), "x");
+    });
+});
+
+for (const stack of ["eks-staging", "eks-production"]) {
+    const protect = stack === "eks-production";
+    describe(`Kubernetes colours (${stack})`, () => {
+        let config: ConfigMap;
+        let evaluation: ProgramEvaluation;
+        const kubernetes = () => JSON.parse(config["shiftwise:kubernetes"]);
+        const spec = (colour: string) => one(evaluation, DEPLOYMENT, `shop-${colour}`).inputs.spec as any;
+
+        before(async () => {
+            config = stackConfig(stack);
+            evaluation = await evaluate(config, stack);
+        });
+
+        it("declares one explicit Kubernetes provider, built from the EKS cluster's endpoint and CA, and every object uses it", () => {
+            const provider = one(evaluation, PROVIDER);
+            const kubeconfig = JSON.parse(String(provider.inputs.kubeconfig));
+            assert.strictEqual(kubeconfig["current-context"], "platform-staging");
+            assert.match(kubeconfig.clusters[0].cluster.server, /^https:\/\/[0-9A-F]+\.gr7\.eu-west-1\.eks\.amazonaws\.com$/);
+            assert.ok(kubeconfig.clusters[0].cluster["certificate-authority-data"]);
+            assert.deepStrictEqual(kubeconfig.users[0].user.exec.args, ["eks", "get-token", "--cluster-name", "platform-staging", "--region", "eu-west-1", "--output", "json"]);
+            assert.strictEqual(provider.inputs.clusterIdentifier, "platform-staging");
+            assert.strictEqual(provider.inputs.namespace, kubernetes().namespace);
+            const objects = evaluation.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+            assert.ok(objects.length >= 9);
+            for (const object of objects) assert.strictEqual(object.options.provider?.split("::").slice(0, -1).join("::"), provider.urn, object.urn);
+        });
+
+        it("creates the namespace with the controller's pod readiness gate label", () => {
+            const namespace = one(evaluation, "kubernetes:core/v1:Namespace");
+            assert.deepStrictEqual((namespace.inputs.metadata as any).labels, {
+                "app.kubernetes.io/managed-by": "shiftwise",
+                "app.kubernetes.io/name": "shop",
+                "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
+            });
+            assert.strictEqual((namespace.inputs.metadata as any).name, kubernetes().namespace);
+        });
+
+        it("runs each colour's version as a Deployment with its count, sized requests and limits, and probes on the health check path", () => {
+            for (const colour of ["blue", "green"]) {
+                const settings = JSON.parse(config[`shiftwise:${colour}`]);
+                const deployment = spec(colour);
+                assert.strictEqual(deployment.replicas, settings.desiredCount);
+                assert.deepStrictEqual(deployment.selector, { matchLabels: { "app.kubernetes.io/name": "shop", "shiftwise.dev/colour": colour } });
+                assert.deepStrictEqual(deployment.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "100%" } });
+                const [container] = deployment.template.spec.containers;
+                assert.strictEqual(container.image, settings.image);
+                assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+                assert.deepStrictEqual(container.resources, { requests: { cpu: "500m", memory: "1024Mi" }, limits: { cpu: "500m", memory: "1024Mi" } });
+                const httpGet = { path: "/healthz", port: "http", scheme: "HTTP" };
+                assert.deepStrictEqual(container.readinessProbe, { httpGet, initialDelaySeconds: 0, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 });
+                assert.deepStrictEqual(container.livenessProbe, { httpGet, initialDelaySeconds: 60, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 });
+                assert.deepStrictEqual(
+                    container.env.filter((e: { name: string }) => e.name.startsWith("SHIFTWISE_")),
+                    [{ name: "SHIFTWISE_COLOUR", value: colour }, { name: "SHIFTWISE_VERSION", value: settings.version }],
+                );
+                assert.deepStrictEqual(deployment.template.spec.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64" });
+            }
+        });
+
+        it("drains through the deregistration delay: a preStop pause of 30 s and 60 s of grace", () => {
+            for (const colour of ["blue", "green"]) {
+                const pod = spec(colour).template.spec;
+                assert.deepStrictEqual(pod.containers[0].lifecycle, { preStop: { sleep: { seconds: 30 } } });
+                assert.strictEqual(pod.terminationGracePeriodSeconds, 60);
+            }
+        });
+
+        it("runs restricted: non-root, no privilege escalation, read-only root with a scratch volume, no capabilities, RuntimeDefault seccomp", () => {
+            for (const colour of ["blue", "green"]) {
+                const pod = spec(colour).template.spec;
+                assert.deepStrictEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+                assert.strictEqual(pod.automountServiceAccountToken, false);
+                const container = pod.containers[0];
+                assert.deepStrictEqual(container.securityContext, {
+                    allowPrivilegeEscalation: false,
+                    privileged: false,
+                    readOnlyRootFilesystem: true,
+                    runAsNonRoot: true,
+                    capabilities: { drop: ["ALL"] },
+                    seccompProfile: { type: "RuntimeDefault" },
+                });
+                assert.deepStrictEqual(container.volumeMounts[0], { name: "scratch", mountPath: "/tmp" });
+                assert.deepStrictEqual(pod.volumes[0], { name: "scratch", emptyDir: { sizeLimit: "256Mi" } });
+            }
+        });
+
+        it("spreads each colour's pods over zones and nodes", () => {
+            for (const colour of ["blue", "green"]) {
+                const labelSelector = { matchLabels: { "app.kubernetes.io/name": "shop", "shiftwise.dev/colour": colour } };
+                assert.deepStrictEqual(spec(colour).template.spec.topologySpreadConstraints, [
+                    { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector },
+                    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector },
+                ]);
+            }
+        });
+
+        it("binds each colour's Service to its own target group as ip targets, and the Deployment waits for the binding and the listener", () => {
+            const listener = one(evaluation, "aws:lb/listener:Listener", "shop");
+            for (const colour of ["blue", "green"]) {
+                const service = one(evaluation, SERVICE, `shop-${colour}`);
+                assert.deepStrictEqual((service.inputs.spec as any), {
+                    type: "ClusterIP",
+                    selector: { "app.kubernetes.io/name": "shop", "shiftwise.dev/colour": colour },
+                    ports: [{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }],
+                });
+                const binding = one(evaluation, BINDING, `shop-${colour}`);
+                const targetGroup = one(evaluation, "aws:lb/targetGroup:TargetGroup", `shop-${colour}`);
+                const bindingSpec = binding.inputs.spec as any;
+                assert.strictEqual(binding.inputs.apiVersion, "elbv2.k8s.aws/v1beta1");
+                assert.deepStrictEqual(bindingSpec.serviceRef, { name: `shop-${colour}`, port: 8080 });
+                assert.strictEqual(bindingSpec.targetGroupARN, targetGroup.state.arn);
+                assert.strictEqual(bindingSpec.targetType, "ip");
+                assert.strictEqual(targetGroup.inputs.targetType, "ip");
+                const deployment = one(evaluation, DEPLOYMENT, `shop-${colour}`);
+                assert.ok(deployment.options.dependencies.includes(binding.urn), "the Deployment must wait for its TargetGroupBinding");
+                assert.ok(deployment.options.dependencies.includes(listener.urn), "the Deployment must wait for the forwarding listener");
+            }
+        });
+
+        it(`declares PodDisruptionBudgets ${protect ? "for both colours" : "for neither colour"}`, () => {
+            const budgets = ofType(evaluation, PDB);
+            if (!protect) return assert.deepStrictEqual(budgets, []);
+            assert.deepStrictEqual(
+                budgets.map((b) => [b.name, b.inputs.spec]),
+                ["blue", "green"].map((colour) => [
+                    `shop-${colour}`,
+                    { maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": "shop", "shiftwise.dev/colour": colour } }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
+                ]),
+            );
+        });
+
+        it("passes the database's managed secret through the CSI driver with the pods' own identity, never in plain text", () => {
+            const secretArn = (one(evaluation, "aws:rds/instance:Instance").state.masterUserSecrets as { secretArn: string }[])[0].secretArn;
+            const providerClass = one(evaluation, PROVIDER_CLASS);
+            const classSpec = providerClass.inputs.spec as any;
+            assert.strictEqual(classSpec.provider, "aws");
+            assert.strictEqual(classSpec.parameters.usePodIdentity, "true");
+            assert.deepStrictEqual(JSON.parse(classSpec.parameters.objects), [
+                { objectName: secretArn, objectType: "secretsmanager", jmesPath: [{ path: "password", objectAlias: "DATABASE_PASSWORD" }, { path: "username", objectAlias: "DATABASE_USER" }] },
+            ]);
+            assert.deepStrictEqual(classSpec.secretObjects, [
+                { secretName: "shop-secrets", type: "Opaque", data: [{ objectName: "DATABASE_PASSWORD", key: "DATABASE_PASSWORD" }, { objectName: "DATABASE_USER", key: "DATABASE_USER" }] },
+            ]);
+            const policy = JSON.parse(String(one(evaluation, "aws:iam/rolePolicy:RolePolicy", "shop-pods").inputs.policy));
+            assert.deepStrictEqual(policy.Statement, [{ Sid: "Secrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [secretArn] }]);
+            const role = one(evaluation, "aws:iam/role:Role", "shop-pods");
+            assert.deepStrictEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement, [
+                { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+            ]);
+            const association = one(evaluation, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+            assert.deepStrictEqual([association.inputs.clusterName, association.inputs.namespace, association.inputs.serviceAccount, association.inputs.roleArn], [
+                "platform-staging",
+                kubernetes().namespace,
+                "shop",
+                role.state.arn,
+            ]);
+            const instance = one(evaluation, "aws:rds/instance:Instance").state;
+            for (const colour of ["blue", "green"]) {
+                const container = spec(colour).template.spec.containers[0];
+                const environment = Object.fromEntries(container.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+                assert.deepStrictEqual([environment.DATABASE_HOST, environment.DATABASE_PORT, environment.DATABASE_NAME], [instance.address, "5432", "shop"]);
+                assert.deepStrictEqual(environment.DATABASE_PASSWORD, { secretKeyRef: { name: "shop-secrets", key: "DATABASE_PASSWORD" } });
+                assert.deepStrictEqual(environment.DATABASE_USER, { secretKeyRef: { name: "shop-secrets", key: "DATABASE_USER" } });
+                assert.deepStrictEqual(spec(colour).template.spec.volumes[1], {
+                    name: "secrets-store",
+                    csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: "shop-secrets" } },
+                });
+            }
+        });
+
+        it("judges healthy hosts against the Kubernetes Service's running pods (Container Insights), not a configured count", () => {
+            for (const colour of ["blue", "green"]) {
+                const alarm = one(evaluation, "aws:cloudwatch/metricAlarm:MetricAlarm", `shop-${colour}-alarms-healthy-hosts`);
+                const desired = (alarm.inputs.metricQueries as any[]).find((query) => query.id === "desired");
+                assert.deepStrictEqual(desired.metric, {
+                    namespace: "ContainerInsights",
+                    metricName: "service_number_of_running_pods",
+                    stat: "Maximum",
+                    period: 60,
+                    dimensions: { ClusterName: "platform-staging", Namespace: kubernetes().namespace, Service: `shop-${colour}` },
+                });
+                assert.match(String(alarm.inputs.alarmDescription), /fewer healthy targets than the Kubernetes Service's running pods while it serves requests/);
+            }
+            assert.deepStrictEqual(ofType(evaluation, "aws:ecs/cluster:Cluster"), []);
+        });
+
+        it("exports the platform, the EKS cluster and namespace, and each colour's Deployment", () => {
+            const outputs = evaluation.outputs as Record<string, any>;
+            assert.deepStrictEqual([outputs.platform, outputs.clusterName, outputs.kubernetesNamespace], ["kubernetes", "platform-staging", kubernetes().namespace]);
+            assert.deepStrictEqual([outputs.blue.serviceName, outputs.green.serviceName], ["shop-blue", "shop-green"]);
+            assert.deepStrictEqual([outputs.blue.securityGroupId, outputs.green.securityGroupId], [kubernetes().securityGroupId, kubernetes().securityGroupId]);
+        });
+    });
+}
+
+describe("Kubernetes colours: options", () => {
+    it("uses a given kubeconfig and context as a secret, and labels an existing namespace instead of creating it", async () => {
+        const base = withFields(stackConfig("eks-staging"), "kubernetes", { kubeconfig: "apiVersion: v1\nkind: Config\n", context: "ci", createNamespace: false });
+        const evaluation = await evaluateWithSecret(base);
+        const provider = one(evaluation, PROVIDER);
+        assert.deepStrictEqual(provider.inputs.kubeconfig, { __secret: "apiVersion: v1\nkind: Config\n" });
+        assert.strictEqual(provider.inputs.context, "ci");
+        assert.deepStrictEqual(ofType(evaluation, "kubernetes:core/v1:Namespace"), []);
+        const patch = one(evaluation, "kubernetes:core/v1:NamespacePatch");
+        assert.strictEqual((patch.inputs.metadata as any).labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "enabled");
+    });
+
+    it("runs ARM64 images on arm64 nodes", async () => {
+        const evaluation = await evaluate(withFields(stackConfig("eks-staging"), "green", { cpuArchitecture: "ARM64" }), "eks-staging");
+        const arch = (colour: string) => (one(evaluation, DEPLOYMENT, `shop-${colour}`).inputs.spec as any).template.spec.nodeSelector["kubernetes.io/arch"];
+        assert.deepStrictEqual([arch("blue"), arch("green")], ["amd64", "arm64"]);
+    });
+
+    it("declares no pod role or SecretProviderClass without secrets", async () => {
+        const evaluation = await evaluate(withSection(stackConfig("eks-staging"), "database", undefined), "eks-staging");
+        assert.deepStrictEqual([PROVIDER_CLASS, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/role:Role"].map((type) => ofType(evaluation, type).length), [0, 0, 0]);
+        assert.deepStrictEqual((one(evaluation, DEPLOYMENT, "shop-blue").inputs.spec as any).template.spec.volumes, [{ name: "scratch", emptyDir: { sizeLimit: "256Mi" } }]);
+    });
+});
+
+/** Evaluates with `shiftwise:kubernetes` marked secret, as `pulumi config set --secret --path` leaves it. */
+async function evaluateWithSecret(config: ConfigMap): Promise<ProgramEvaluation> {
+    const { evaluateProgram } = await import("../evaluation/mockRuntime");
+    return evaluateProgram({ project: "shiftwise", stack: "eks-staging", config, secretKeys: ["shiftwise:kubernetes"], programDir: PROJECT_DIR });
+}
+
+describe("the EKS example stack", () => {
+    it("is evaluated by `shiftwise plan --config-file` as a separate process", async function () {
+        this.timeout(120_000);
+        const file = path.relative(PROJECT_DIR, EXAMPLE_STACKS["eks-staging"]);
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), "plan", "--stack", "staging", "--config-file", file], { cwd: PROJECT_DIR });
+        assert.strictEqual(stderr, "");
+        assert.match(stdout, /^shiftwise plan: stack staging of project shiftwise \(Pulumi\.eks-staging\.yaml\), region eu-west-1$/m);
+        assert.match(stdout, /^ {4}shiftwise:kubernetes:KubernetesColour shop-green$/m);
+        assert.match(stdout, /kubernetes:elbv2\.k8s\.aws\/v1beta1:TargetGroupBinding shop-blue/);
+        assert.match(stdout, /aws:lb\/listener:Listener shop  HTTPS:443 ELBSecurityPolicy-TLS13-1-2-2021-06 -> forward shop-blue=90 shop-green=10, stickiness off/);
+    });
+});
