@@ -2,13 +2,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourTarget, ColourWorkload, ExpectedTargetsMetric, HealthCheckArgs } from "./colourTarget";
-import type { ColourRelease } from "./colourService";
+import { ColourRelease, SCRATCH_PATH } from "./colourService";
 
 /** The API group and version of the AWS Load Balancer Controller's TargetGroupBinding (config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml). */
 export const TARGET_GROUP_BINDING_API_VERSION = "elbv2.k8s.aws/v1beta1";
-/** Where the container may write: the root filesystem is read-only. */
-export const SCRATCH_MOUNT_PATH = "/tmp";
-/** The user and group the container runs as when the image does not say otherwise. */
+/** The user and group the container runs as when the colour names none: Kubernetes needs a numeric id to prove non-root. */
 export const NON_ROOT_ID = 10001;
 
 export interface KubernetesColourArgs extends ColourRelease {
@@ -173,6 +171,13 @@ export function shutdownTimings(deregistrationDelaySeconds: number): { preStopSe
     return { preStopSeconds, terminationGracePeriodSeconds: preStopSeconds + 30 };
 }
 
+/** The numeric `uid[:gid]` of a colour's `user` (config allows only numbers on Kubernetes), else the default non-root id. */
+export function podUser(user: string | undefined): { runAsUser: number; runAsGroup: number } {
+    const [uid, gid] = (user ?? "").split(":");
+    if (!/^\d+$/.test(uid ?? "")) return { runAsUser: NON_ROOT_ID, runAsGroup: NON_ROOT_ID };
+    return { runAsUser: Number(uid), runAsGroup: /^\d+$/.test(gid ?? "") ? Number(gid) : Number(uid) };
+}
+
 /** Kubernetes names for the ECS CPU architectures. */
 const ARCHITECTURES: Record<string, string> = { X86_64: "amd64", ARM64: "arm64" };
 
@@ -205,13 +210,10 @@ function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>,
             serviceAccountName: args.serviceAccountName,
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds,
-            securityContext: {
-                runAsNonRoot: true,
-                runAsUser: NON_ROOT_ID,
-                runAsGroup: NON_ROOT_ID,
-                fsGroup: NON_ROOT_ID,
-                seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: pulumi.output(args.user).apply((user) => {
+                const ids = podUser(user);
+                return { runAsNonRoot: true, ...ids, fsGroup: ids.runAsGroup, seccompProfile: { type: "RuntimeDefault" } };
+            }),
             nodeSelector: { "kubernetes.io/os": "linux", "kubernetes.io/arch": pulumi.output(args.cpuArchitecture ?? "X86_64").apply((arch) => ARCHITECTURES[arch] ?? "amd64") },
             topologySpreadConstraints: [
                 { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
@@ -239,7 +241,7 @@ function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>,
                         seccompProfile: { type: "RuntimeDefault" },
                     },
                     volumeMounts: [
-                        { name: "scratch", mountPath: SCRATCH_MOUNT_PATH },
+                        { name: "scratch", mountPath: SCRATCH_PATH },
                         ...(secrets ? [{ name: "secrets-store", mountPath: "/mnt/secrets-store", readOnly: true }] : []),
                     ],
                 },

@@ -91,6 +91,15 @@ function platformProblems(config: Partial<StackConfig>, kubernetesGiven: boolean
             `${configKey("database", ["migration"])}: the migration task runs on ECS Fargate, but ${configKey("service", ["platform"])} is "kubernetes"; run the migration from your own Job before the release, and remove ${configKey("database", ["migration"])}`,
         ];
     }
+    if (platform === "kubernetes") {
+        const named = COLOURS.filter((colour) => config[colour]?.user !== undefined && !/^\d+(:\d+)?$/.test(config[colour]!.user!));
+        if (named.length > 0) {
+            return named.map(
+                (colour) =>
+                    `${configKey(colour, ["user"])} = ${JSON.stringify(config[colour]!.user)}: Kubernetes runs containers as a numeric uid[:gid] so it can prove they are not root; use e.g. 1000:1000`,
+            );
+        }
+    }
     if (platform === "ecs" && kubernetesGiven) {
         return [`${configKey("kubernetes")}: is set, but ${configKey("service", ["platform"])} is "ecs", which ignores it; set platform to "kubernetes" or remove ${configKey("kubernetes")}`];
     }

@@ -3,7 +3,8 @@ import * as assert from "assert";
 import { deploy, resume } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
 import { rollbackCommand } from "../rollout/rollback";
-import { ALARMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
+import { ALARMS, PLATFORMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
+import { COLOUR_COMPONENT } from "./harness";
 
 /**
  * The rollout driver's scenarios, end to end: the fake stack evaluates the
@@ -15,7 +16,17 @@ import { ALARMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes
 
 const LISTENER = "aws:lb/listener:Listener";
 
-describe("rollout driver scenarios", function () {
+/** The colour's workload on each platform, and the key a count change touches. */
+const WORKLOAD = {
+    ecs: { type: "aws:ecs/service:Service", countKey: "desiredCount" },
+    kubernetes: { type: "kubernetes:apps/v1:Deployment", countKey: "spec" },
+} as const;
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+for (const platform of PLATFORMS) describe(`rollout driver scenarios (${platform})`, function () {
+    const colourComponent = COLOUR_COMPONENT[platform];
+    const workload = WORKLOAD[platform];
     this.timeout(60_000);
     const server = new SmokeServer();
     let smokeBaseUrl = "";
@@ -29,10 +40,10 @@ describe("rollout driver scenarios", function () {
         server.requiredToken = undefined;
     });
 
-    const checkpoint = productionConfig();
+    const checkpoint = productionConfig({}, platform);
 
     it("a healthy release goes through every step, each one a listener-only update verified in AWS", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
 
         assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
@@ -44,7 +55,7 @@ describe("rollout driver scenarios", function () {
         // prepare, then one up per step; every step changed exactly the forwarding listener
         assert.strictEqual(h.stack.ups.length, 5);
         const prepare = h.stack.ups[0].changes.steps;
-        assert.ok(prepare.every((step) => step.urn.includes("ColourService") && step.urn.endsWith("shop-green")), JSON.stringify(prepare.map((s) => s.urn)));
+        assert.ok(prepare.every((step) => step.urn.includes(colourComponent) && step.urn.endsWith("shop-green")), JSON.stringify(prepare.map((s) => s.urn)));
         for (const up of h.stack.ups.slice(1)) {
             assert.deepStrictEqual(up.changes.steps.map((step) => [step.op, step.type, step.diffs]), [["update", LISTENER, ["defaultActions"]]]);
         }
@@ -82,7 +93,7 @@ describe("rollout driver scenarios", function () {
     });
 
     it("ALARM at the second step rolls back to the checkpoint config exactly, traffic first", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         h.stack.beforeUp = (n) => {
             if (n === 3) h.aws.scenario.alarms[ALARMS.green] = "ALARM"; // the up of the 25% step
         };
@@ -100,12 +111,12 @@ describe("rollout driver scenarios", function () {
         // the rollback's first up moved only the listener; the second reverted only the idle candidate
         const [trafficUp, configUp] = h.stack.ups.slice(3);
         assert.deepStrictEqual(trafficUp.changes.steps.map((s) => s.type), [LISTENER]);
-        assert.ok(configUp.changes.steps.every((s) => s.urn.includes("ColourService")), JSON.stringify(configUp.changes.steps.map((s) => s.urn)));
+        assert.ok(configUp.changes.steps.every((s) => s.urn.includes(colourComponent)), JSON.stringify(configUp.changes.steps.map((s) => s.urn)));
         assert.strictEqual(h.stack.ups.length, 5);
     });
 
     it("an up that fails mid-step rolls back and records why", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         h.stack.failUp = (n) => (n === 3 ? new Error("ModifyListener: throttled") : undefined);
         const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
 
@@ -117,7 +128,7 @@ describe("rollout driver scenarios", function () {
     });
 
     it("an interrupt during the bake rolls back, records it and exits non-zero", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         h.clock.onSleep = () => {
             const step = h.records.latest()?.steps[1];
             if (step && h.clock.minutesSince(step.startedAt) >= 3) h.controller.abort(new Error("SIGTERM"));
@@ -135,14 +146,14 @@ describe("rollout driver scenarios", function () {
     it("a freeze window refuses without changing anything; --hotfix proceeds and records the reason", async () => {
         // The shared config freezes weekends; 2025-03-08 is a Saturday (the other scenarios run on a Tuesday).
         const saturday = "2025-03-08T10:00:00Z";
-        const refused = harness({ smokeBaseUrl, start: saturday });
+        const refused = harness({ platform, smokeBaseUrl, start: saturday });
         const outcome = await deploy(refused.deps, { ...RELEASE, smokeBaseUrl });
         assert.strictEqual(outcome.exitCode, ExitCode.refused);
         assert.match(outcome.message, /freeze window sat,sun all day \(UTC\) \(weekend\); pass --hotfix/);
         assert.deepStrictEqual(refused.stack.calls, []);
         assert.deepStrictEqual(refused.records.list(), []);
 
-        const hotfix = harness({ smokeBaseUrl, start: saturday });
+        const hotfix = harness({ platform, smokeBaseUrl, start: saturday });
         const done = await deploy(hotfix.deps, { ...RELEASE, smokeBaseUrl, hotfix: "CVE-2025-0001 in the TLS library" });
         assert.strictEqual(done.exitCode, ExitCode.success, done.message);
         assert.deepStrictEqual(done.record!.hotfix, { reason: "CVE-2025-0001 in the TLS library", freezeWindow: "sat,sun all day (UTC) (weekend)" });
@@ -150,7 +161,7 @@ describe("rollout driver scenarios", function () {
     });
 
     it("pre-flight refuses when the stable colour is in ALARM or short of healthy hosts", async () => {
-        const h = harness({ smokeBaseUrl, scenario: { alarms: { [ALARMS.blue]: "ALARM", [ALARMS.green]: "OK" }, healthy: { blue: 2 } } });
+        const h = harness({ platform, smokeBaseUrl, scenario: { alarms: { [ALARMS.blue]: "ALARM", [ALARMS.green]: "OK" }, healthy: { blue: 2 } } });
         const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
         assert.strictEqual(outcome.exitCode, ExitCode.refused);
         assert.deepStrictEqual(outcome.problems, [
@@ -163,19 +174,19 @@ describe("rollout driver scenarios", function () {
     });
 
     it("pre-flight refuses when the checkpoint preview is not clean", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         h.stack.edit("green", { ...JSON.parse(checkpoint["shiftwise:green"]), desiredCount: 4 }); // set but never applied
         const edited = h.stack.engineConfig();
         const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
         assert.strictEqual(outcome.exitCode, ExitCode.refused);
-        assert.match(outcome.problems![0], /^the current config does not match the deployed stack \(1 pending change\(s\): update urn:pulumi:production::shiftwise::.*aws:ecs\/service:Service::shop-green \(desiredCount\)\)/);
+        assert.match(outcome.problems![0], new RegExp(`^the current config does not match the deployed stack \\(1 pending change\\(s\\): update urn:pulumi:production::shiftwise::.*${escape(workload.type)}::shop-green \\(${workload.countKey}\\)\\)`));
         assert.deepStrictEqual(h.stack.calls, ["preview"]);
         assert.deepStrictEqual(h.stack.engineConfig(), edited);
         assert.deepStrictEqual(h.records.list(), []);
     });
 
     it("low traffic pauses at maxBakeMinutes instead of promoting", async () => {
-        const h = harness({ smokeBaseUrl, scenario: { alarms: { [ALARMS.blue]: "OK", [ALARMS.green]: "OK" }, requestsPerMinute: 40 } });
+        const h = harness({ platform, smokeBaseUrl, scenario: { alarms: { [ALARMS.blue]: "OK", [ALARMS.green]: "OK" }, requestsPerMinute: 40 } });
         const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
 
         assert.strictEqual(outcome.exitCode, ExitCode.paused, outcome.message);
@@ -188,7 +199,7 @@ describe("rollout driver scenarios", function () {
     });
 
     it("a rollback after completion moves traffic with one listener update, then restores the checkpoint", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         const done = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
         assert.strictEqual(done.exitCode, ExitCode.success);
         const upsBefore = h.stack.ups.length;
@@ -197,7 +208,7 @@ describe("rollout driver scenarios", function () {
         assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
         const [trafficUp, configUp] = h.stack.ups.slice(upsBefore);
         assert.deepStrictEqual(trafficUp.changes.steps.map((s) => [s.op, s.type]), [["update", LISTENER]]);
-        assert.ok(configUp.changes.steps.every((s) => s.urn.includes("ColourService") && s.urn.endsWith("shop-green")));
+        assert.ok(configUp.changes.steps.every((s) => s.urn.includes(colourComponent) && s.urn.endsWith("shop-green")));
         assert.deepStrictEqual(h.stack.engineConfig(), checkpoint);
         const record = h.records.read(done.recordFile!);
         assert.strictEqual(record.status, "rolled-back");
@@ -206,7 +217,7 @@ describe("rollout driver scenarios", function () {
     });
 
     it("--pause-at stops after that step and resume completes the deployment", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         const paused = await deploy(h.deps, { ...RELEASE, smokeBaseUrl, pauseAt: 25 });
         assert.strictEqual(paused.exitCode, ExitCode.paused, paused.message);
         assert.deepStrictEqual(h.stack.section("traffic"), { blue: 75, green: 25 });
@@ -229,7 +240,7 @@ describe("rollout driver scenarios", function () {
     });
 
     it("a failed rollback says what state the stack is in and how to retry", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         h.stack.beforeUp = (n) => {
             if (n === 3) h.aws.scenario.alarms[ALARMS.green] = "ALARM";
         };
@@ -246,7 +257,7 @@ describe("rollout driver scenarios", function () {
     });
 
     it("the guard fires when a step would change more than the listener", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         h.stack.beforeUp = (n) => {
             // someone scales the stable colour between the 25% step's preview and its up
             if (n === 3) h.stack.edit("blue", { ...JSON.parse(checkpoint["shiftwise:blue"]), desiredCount: 4 });
@@ -256,13 +267,13 @@ describe("rollout driver scenarios", function () {
         assert.strictEqual(outcome.exitCode, ExitCode.rolledBack, outcome.message);
         // the 25% up was restricted to the listener, so the edit did not ride along; the 50% preview shows it and is refused
         assert.deepStrictEqual(h.stack.ups[2].changes.steps.map((step) => step.type), [LISTENER]);
-        assert.match(outcome.record!.error!, /step 50%: refused before the up: the update changed more than the forwarding listener: update urn:pulumi:production::shiftwise::.*aws:ecs\/service:Service::shop-blue \(desiredCount\)/);
+        assert.match(outcome.record!.error!, new RegExp(`step 50%: refused before the up: the update changed more than the forwarding listener: update urn:pulumi:production::shiftwise::.*${escape(workload.type)}::shop-blue \\(${workload.countKey}\\)`));
         assert.strictEqual(h.stack.ups.length, 3 + 2, "no up for the 50% step; the rollback's two");
         assert.deepStrictEqual(h.stack.engineConfig(), checkpoint, "the rollback restores the checkpoint, the stray edit included");
     });
 
     it("weights that did not take effect in AWS roll back", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ platform, smokeBaseUrl });
         const outputs = (await h.stack.deployed()).outputs as Record<string, { targetGroupArn: string }>;
         h.stack.beforeUp = (n) => {
             if (n === 2) h.aws.scenario.staleWeights = { [outputs.blue.targetGroupArn]: 100, [outputs.green.targetGroupArn]: 0 };
@@ -272,5 +283,16 @@ describe("rollout driver scenarios", function () {
         assert.strictEqual(outcome.exitCode, ExitCode.rolledBack);
         assert.match(outcome.record!.error!, /step 5%: the weights did not take effect: .*shop-blue.* has weight 100 in AWS, expected 95/);
         assert.deepStrictEqual(h.stack.engineConfig(), checkpoint);
+    });
+
+    if (platform === "kubernetes") it("pre-flight refuses when the AWS Load Balancer Controller is missing from the cluster, and changes nothing", async () => {
+        const h = harness({ platform, smokeBaseUrl, scenario: { alarms: { [ALARMS.blue]: "OK", [ALARMS.green]: "OK" }, controllerInstalled: false } });
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(outcome.exitCode, ExitCode.refused, outcome.message);
+        assert.deepStrictEqual(outcome.problems, [
+            "the AWS Load Balancer Controller is not installed in EKS cluster platform-production: its CRD targetgroupbindings.elbv2.k8s.aws is missing, so no pod would be registered in a target group; install the controller (README, Kubernetes colours: prerequisites) and deploy again",
+        ]);
+        assert.deepStrictEqual(h.stack.engineConfig(), checkpoint);
+        assert.deepStrictEqual(h.stack.ups, []);
     });
 });

@@ -3,6 +3,10 @@ import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import { promisify } from "util";
+import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
+import { mockClient } from "aws-sdk-client-mock";
+import { EksClusterApi, eksToken } from "../ports/eksApi";
+import { platformPrerequisiteProblems } from "../rollout/prerequisites";
 import { csiSecretObjects, parseSecretReference, secretReadResources } from "../components/secretsStore";
 import { cpuQuantity, shutdownTimings, versionLabel } from "../components/kubernetesColour";
 import { ConfigError, kubeconfigProblems, parseStackConfig, shiftwiseSections } from "../config";
@@ -95,6 +99,11 @@ const INVALID: [string, (s: Record<string, any>) => void, string[]][] = [
         "an unknown platform",
         (s) => (s.service.platform = "lambda"),
         ['shiftwise:service.platform = "lambda": must be "ecs" (Fargate) or "kubernetes" (an existing EKS cluster, with shiftwise:kubernetes)'],
+    ],
+    [
+        "a user name on Kubernetes, which needs numbers",
+        (s) => (s.green.user = "app"),
+        ['shiftwise:green.user = "app": Kubernetes runs containers as a numeric uid[:gid] so it can prove they are not root; use e.g. 1000:1000'],
     ],
     [
         "a migration task on Kubernetes",
@@ -414,6 +423,15 @@ describe("Kubernetes colours: options", () => {
         assert.strictEqual((patch.inputs.metadata as any).labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "enabled");
     });
 
+    it("runs a colour as its numeric user, and lets it opt out of the read-only root filesystem, without touching the other colour", async () => {
+        const evaluation = await evaluate(withFields(stackConfig("eks-staging"), "green", { user: "1000:2000", readonlyRootFilesystem: false }), "eks-staging");
+        const pod = (colour: string) => (one(evaluation, DEPLOYMENT, `shop-${colour}`).inputs.spec as any).template.spec;
+        assert.deepStrictEqual(pod("green").securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" } });
+        assert.strictEqual(pod("green").containers[0].securityContext.readOnlyRootFilesystem, false);
+        assert.strictEqual(pod("blue").securityContext.runAsUser, 10001);
+        assert.strictEqual(pod("blue").containers[0].securityContext.readOnlyRootFilesystem, true);
+    });
+
     it("runs ARM64 images on arm64 nodes", async () => {
         const evaluation = await evaluate(withFields(stackConfig("eks-staging"), "green", { cpuArchitecture: "ARM64" }), "eks-staging");
         const arch = (colour: string) => (one(evaluation, DEPLOYMENT, `shop-${colour}`).inputs.spec as any).template.spec.nodeSelector["kubernetes.io/arch"];
@@ -443,5 +461,69 @@ describe("the EKS example stack", () => {
         assert.match(stdout, /^ {4}shiftwise:kubernetes:KubernetesColour shop-green$/m);
         assert.match(stdout, /kubernetes:elbv2\.k8s\.aws\/v1beta1:TargetGroupBinding shop-blue/);
         assert.match(stdout, /aws:lb\/listener:Listener shop  HTTPS:443 ELBSecurityPolicy-TLS13-1-2-2021-06 -> forward shop-blue=90 shop-green=10, stickiness off/);
+    });
+});
+
+describe("pre-flight: the AWS Load Balancer Controller must be installed", () => {
+    const eksClient = () => {
+        const client = new EKSClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
+        mockClient(client).on(DescribeClusterCommand, { name: "platform-staging" }).resolves({
+            cluster: { name: "platform-staging", status: "ACTIVE", endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com", certificateAuthority: { data: Buffer.from("the CA").toString("base64") } },
+        });
+        return client;
+    };
+
+    it("signs an EKS token as aws eks get-token does: a 60 s presigned STS GetCallerIdentity naming the cluster", async () => {
+        const token = await eksToken("platform-staging", "eu-west-1", { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" });
+        assert.match(token, /^k8s-aws-v1\.[A-Za-z0-9_-]+$/);
+        const url = new URL(Buffer.from(token.slice("k8s-aws-v1.".length), "base64url").toString());
+        assert.strictEqual(url.origin, "https://sts.eu-west-1.amazonaws.com");
+        assert.strictEqual(url.searchParams.get("Action"), "GetCallerIdentity");
+        assert.strictEqual(url.searchParams.get("Version"), "2011-06-15");
+        assert.strictEqual(url.searchParams.get("X-Amz-Expires"), "60");
+        assert.deepStrictEqual(url.searchParams.get("X-Amz-SignedHeaders")?.split(";"), ["host", "x-k8s-aws-id"]);
+        assert.match(url.searchParams.get("X-Amz-Credential") ?? "", /^AKIDEXAMPLE\/\d{8}\/eu-west-1\/sts\/aws4_request$/);
+        assert.match(url.searchParams.get("X-Amz-Signature") ?? "", /^[0-9a-f]{64}$/);
+    });
+
+    it("reads the CRD from the cluster's endpoint with its CA: 200 is installed, 404 is missing, anything else cannot tell", async () => {
+        const seen: { url: string; ca: string; token: string }[] = [];
+        const answers = [200, 404, 403];
+        const api = new EksClusterApi(eksClient(), async ({ url, ca, token }) => {
+            seen.push({ url, ca: ca.toString(), token });
+            return { status: answers.shift()!, body: "{}" };
+        });
+        assert.strictEqual(await api.customResourceDefinitionExists("platform-staging", "targetgroupbindings.elbv2.k8s.aws"), true);
+        assert.strictEqual(await api.customResourceDefinitionExists("platform-staging", "targetgroupbindings.elbv2.k8s.aws"), false);
+        await assert.rejects(
+            api.customResourceDefinitionExists("platform-staging", "targetgroupbindings.elbv2.k8s.aws"),
+            /^Error: cannot read CRD targetgroupbindings\.elbv2\.k8s\.aws in EKS cluster platform-staging \(HTTP 403\): give the deploy role an EKS access entry that may get customresourcedefinitions$/,
+        );
+        assert.deepStrictEqual(seen[0].url, "https://ABC.gr7.eu-west-1.eks.amazonaws.com/apis/apiextensions.k8s.io/v1/customresourcedefinitions/targetgroupbindings.elbv2.k8s.aws");
+        assert.strictEqual(seen[0].ca, "the CA");
+        assert.match(seen[0].token, /^k8s-aws-v1\./);
+    });
+
+    it("names the missing controller, asks nothing of ECS stacks, and refuses when it cannot tell", async () => {
+        const eks = parseStackConfig(sections());
+        const ecs = parseStackConfig(shiftwiseSections(stackConfig("staging")));
+        const asked: string[] = [];
+        const port = (answer: boolean | Error) => ({
+            customResourceDefinitionExists: async (cluster: string, crd: string) => {
+                asked.push(`${cluster} ${crd}`);
+                if (answer instanceof Error) throw answer;
+                return answer;
+            },
+        });
+        assert.deepStrictEqual(await platformPrerequisiteProblems(ecs, port(false)), []);
+        assert.deepStrictEqual(asked, []);
+        assert.deepStrictEqual(await platformPrerequisiteProblems(eks, port(true)), []);
+        assert.deepStrictEqual(await platformPrerequisiteProblems(eks, port(false)), [
+            "the AWS Load Balancer Controller is not installed in EKS cluster platform-staging: its CRD targetgroupbindings.elbv2.k8s.aws is missing, so no pod would be registered in a target group; install the controller (README, Kubernetes colours: prerequisites) and deploy again",
+        ]);
+        assert.deepStrictEqual(await platformPrerequisiteProblems(eks, port(new Error("HTTP 403"))), [
+            "cannot check that the AWS Load Balancer Controller is installed in EKS cluster platform-staging: HTTP 403",
+        ]);
+        assert.deepStrictEqual(asked, Array(3).fill("platform-staging targetgroupbindings.elbv2.k8s.aws"));
     });
 });

@@ -14,10 +14,28 @@ import { FakeClock } from "./fakeClock";
 import { FakeStack } from "./fakeStack";
 import { PROJECT_DIR } from "../harness";
 
-/** The committed production stack file, with traffic at 100/0 (blue stable, green the candidate), a weekend freeze, and the given sections merged in. */
-export function productionConfig(sections: Record<string, Record<string, unknown>> = {}): Record<string, string> {
+/** The platforms the scenarios run on. */
+export type Platform = "ecs" | "kubernetes";
+export const PLATFORMS: readonly Platform[] = ["ecs", "kubernetes"];
+
+/** What production looks like on Kubernetes: the same stack, its colours as Deployments on an EKS cluster. */
+const KUBERNETES_SECTIONS: Record<string, Record<string, unknown>> = {
+    service: { platform: "kubernetes" },
+    kubernetes: { clusterName: "platform-production", namespace: "shop", securityGroupId: "sg-0a1b2c3d4e5f60718" },
+};
+
+/**
+ * The committed production stack file, with traffic at 100/0 (blue stable, green the candidate), a weekend freeze,
+ * and the given sections merged in; on `kubernetes`, with its colours on an EKS cluster.
+ */
+export function productionConfig(sections: Record<string, Record<string, unknown>> = {}, platform: Platform = "ecs"): Record<string, string> {
     const config = { ...readStackFile(stackFilePath(PROJECT_DIR, "production"), "shiftwise").config };
-    const merged: Record<string, Record<string, unknown>> = { traffic: { blue: 100, green: 0 }, rollout: { pollSeconds: 30, maxBakeMinutes: 60, freezeWindows: [{ reason: "weekend", days: ["sat", "sun"] }] }, ...sections };
+    const merged: Record<string, Record<string, unknown>> = {
+        traffic: { blue: 100, green: 0 },
+        rollout: { pollSeconds: 30, maxBakeMinutes: 60, freezeWindows: [{ reason: "weekend", days: ["sat", "sun"] }] },
+        ...(platform === "kubernetes" ? KUBERNETES_SECTIONS : {}),
+        ...sections,
+    };
     for (const [section, fields] of Object.entries(merged)) {
         const key = `shiftwise:${section}`;
         const current = config[key] ? (JSON.parse(config[key]) as Record<string, unknown>) : {};
@@ -79,8 +97,8 @@ export interface Harness {
 }
 
 /** A fresh stack, AWS, clock and records folder for one scenario. */
-export function harness(options: { config?: Record<string, string>; scenario?: Partial<AwsScenario>; smokeBaseUrl: string; start?: string }): Harness {
-    const stack = new FakeStack({ stackName: "production", config: options.config ?? productionConfig() });
+export function harness(options: { config?: Record<string, string>; platform?: Platform; scenario?: Partial<AwsScenario>; smokeBaseUrl: string; start?: string }): Harness {
+    const stack = new FakeStack({ stackName: "production", config: options.config ?? productionConfig({}, options.platform) });
     const clock = new FakeClock(options.start);
     const aws = fakeAws(stack, { alarms: { [ALARMS.blue]: "OK", [ALARMS.green]: "OK" }, ...options.scenario });
     const records = new RecordStore(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-records-")), "production");
