@@ -78,32 +78,34 @@ function crossSectionProblems(config: Partial<StackConfig>): string[] {
     return problems;
 }
 
-/** `shiftwise:kubernetes` is set exactly when the service runs on Kubernetes. An invalid section counts as set: it is reported once, by its own rules. */
+/**
+ * `shiftwise:kubernetes` is set exactly when the service runs on Kubernetes, and nothing ECS-only is asked of a
+ * Kubernetes stack. An invalid section counts as set: it is reported once, by its own rules.
+ */
 function platformProblems(config: Partial<StackConfig>, kubernetesGiven: boolean): string[] {
     const platform = config.service?.platform;
-    if (platform === "kubernetes" && !kubernetesGiven) {
-        return [
+    const problems: string[] = [];
+    if (platform === "ecs" && kubernetesGiven) {
+        problems.push(`${configKey("kubernetes")}: is set, but ${configKey("service", ["platform"])} is "ecs", which ignores it; set platform to "kubernetes" or remove ${configKey("kubernetes")}`);
+    }
+    if (platform !== "kubernetes") return problems;
+    if (!kubernetesGiven) {
+        problems.push(
             `${configKey("kubernetes")} is missing: ${configKey("service", ["platform"])} is "kubernetes", so shiftwise needs the cluster; set { clusterName, namespace, securityGroupId } (see README, Kubernetes colours) or set platform to "ecs"`,
-        ];
+        );
     }
-    if (platform === "kubernetes" && config.database?.migration !== undefined) {
-        return [
+    if (config.database?.migration !== undefined) {
+        problems.push(
             `${configKey("database", ["migration"])}: the migration task runs on ECS Fargate, but ${configKey("service", ["platform"])} is "kubernetes"; run the migration from your own Job before the release, and remove ${configKey("database", ["migration"])}`,
-        ];
+        );
     }
-    if (platform === "kubernetes") {
-        const named = COLOURS.filter((colour) => config[colour]?.user !== undefined && !/^\d+(:\d+)?$/.test(config[colour]!.user!));
-        if (named.length > 0) {
-            return named.map(
-                (colour) =>
-                    `${configKey(colour, ["user"])} = ${JSON.stringify(config[colour]!.user)}: Kubernetes runs containers as a numeric uid[:gid] so it can prove they are not root; use e.g. 1000:1000`,
-            );
+    for (const colour of COLOURS) {
+        const user = config[colour]?.user;
+        if (user !== undefined && !/^\d+(:\d+)?$/.test(user)) {
+            problems.push(`${configKey(colour, ["user"])} = ${JSON.stringify(user)}: Kubernetes runs containers as a numeric uid[:gid] so it can prove they are not root; use e.g. 1000:1000`);
         }
     }
-    if (platform === "ecs" && kubernetesGiven) {
-        return [`${configKey("kubernetes")}: is set, but ${configKey("service", ["platform"])} is "ecs", which ignores it; set platform to "kubernetes" or remove ${configKey("kubernetes")}`];
-    }
-    return [];
+    return problems;
 }
 
 /** Values that must live in the stack's region. */

@@ -146,6 +146,42 @@ export const securityPolicies: ResourceValidationPolicy[] = [
     },
 ];
 
+/** The Kubernetes workload type the colours run as. */
+const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
+
+/** What a restricted pod (the Pod Security Standards' `restricted` profile) must not do, one sentence per breach. */
+export function podSecurityProblems(podSpec: Record<string, any> | undefined): string[] {
+    const problems: string[] = [];
+    const pod = podSpec ?? {};
+    if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push("shares the node's network, PID or IPC namespace");
+    const podContext = pod.securityContext ?? {};
+    for (const container of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) {
+        const context = container.securityContext ?? {};
+        const name = `container ${container.name}`;
+        if ((context.runAsNonRoot ?? podContext.runAsNonRoot) !== true) problems.push(`${name}: set runAsNonRoot: true`);
+        if ((context.runAsUser ?? podContext.runAsUser) === 0) problems.push(`${name}: runs as uid 0`);
+        if (context.allowPrivilegeEscalation !== false) problems.push(`${name}: set allowPrivilegeEscalation: false`);
+        if (context.privileged === true) problems.push(`${name}: must not be privileged`);
+        if (!(context.capabilities?.drop ?? []).includes("ALL")) problems.push(`${name}: drop ALL capabilities`);
+        const seccomp = context.seccompProfile?.type ?? podContext.seccompProfile?.type;
+        if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") problems.push(`${name}: set seccompProfile RuntimeDefault`);
+    }
+    return problems;
+}
+
+/** Invariant 5 on Kubernetes: the colours' pods run restricted. */
+export const kubernetesPolicies: ResourceValidationPolicy[] = [
+    {
+        name: "shiftwise-restricted-pods",
+        description: "Deployments run restricted pods: non-root, no privilege escalation, no capabilities, a seccomp profile, no host namespaces.",
+        enforcementLevel: "mandatory",
+        validateResource: (args, report) => {
+            if (args.type !== DEPLOYMENT_TYPE) return;
+            for (const problem of podSecurityProblems(args.props.spec?.template?.spec)) report(problem);
+        },
+    },
+];
+
 /** The weight facts of DESIGN.md: a step is an in-place listener update only when both weights and stickiness are explicit. */
 export const trafficPolicies: ResourceValidationPolicy[] = [
     {
@@ -167,7 +203,7 @@ export const trafficPolicies: ResourceValidationPolicy[] = [
 ];
 
 /** Every resource policy. */
-export const resourcePolicies: ResourceValidationPolicy[] = [...securityPolicies, ...secureByDefaultResourcePolicies, ...trafficPolicies];
+export const resourcePolicies: ResourceValidationPolicy[] = [...securityPolicies, ...secureByDefaultResourcePolicies, ...kubernetesPolicies, ...trafficPolicies];
 
 /** Every stack policy: rules that relate resources (a bucket and its public access block, a VPC and its flow log). */
 export const stackPolicies: StackValidationPolicy[] = [...secureByDefaultStackPolicies];

@@ -137,6 +137,21 @@ describe("CrossGuard policies", () => {
             fake("aws:ecs/taskDefinition:TaskDefinition", { containerDefinitions: JSON.stringify([{ name: "shop", readonlyRootFilesystem: true, environment: [{ name: "DB_PASSWORD", value: "x" }] }]) }),
             ["shiftwise-no-plaintext-container-secrets: container shop: DB_PASSWORD is a plain environment variable; move it to secrets (Secrets Manager or SSM)"],
         ],
+        [
+            "a Deployment whose pod may run as root, escalate, keep capabilities and share the host network",
+            fake("kubernetes:apps/v1:Deployment", {
+                spec: { template: { spec: { hostNetwork: true, securityContext: { runAsUser: 0 }, containers: [{ name: "app", securityContext: { privileged: true } }] } } },
+            }),
+            [
+                "shiftwise-restricted-pods: shares the node's network, PID or IPC namespace",
+                "shiftwise-restricted-pods: container app: set runAsNonRoot: true",
+                "shiftwise-restricted-pods: container app: runs as uid 0",
+                "shiftwise-restricted-pods: container app: set allowPrivilegeEscalation: false",
+                "shiftwise-restricted-pods: container app: must not be privileged",
+                "shiftwise-restricted-pods: container app: drop ALL capabilities",
+                "shiftwise-restricted-pods: container app: set seccompProfile RuntimeDefault",
+            ],
+        ],
     ];
     for (const [name, resource, expected] of CASES) {
         it(`reports ${name}`, async () => {
@@ -228,6 +243,14 @@ describe("CrossGuard policies on whole graphs", () => {
     it("the production stack violates nothing, mandatory or advisory", async () => {
         assert.deepStrictEqual(await graphViolations(graphOf(await evaluate(stackConfig("production"), "production"))), []);
     });
+
+    for (const stack of ["eks-staging", "eks-production"]) {
+        it(`the ${stack} stack (Kubernetes colours) violates no mandatory policy; the advisory WAF policy notes its public ALB`, async () => {
+            assert.deepStrictEqual(await graphViolations(graphOf(await evaluate(stackConfig(stack), stack))), [
+                "advisory shiftwise-waf-on-public-alb: internet-facing load balancer shop has no web ACL; set shiftwise:service.webAclArn",
+            ]);
+        });
+    }
 
     it("the staging stack violates no mandatory policy; the advisory WAF policy notes its public ALB", async () => {
         assert.deepStrictEqual(await graphViolations(graphOf(await evaluate(stackConfig("staging")))), [
