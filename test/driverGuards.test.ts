@@ -231,11 +231,11 @@ describe("driver: the step and release guards on synthetic engine steps", () => 
             `the release would change more than the green colour, the snapshot and the migration task: delete ${INGRESS}`,
         ]);
         assert.deepStrictEqual(releasePreviewProblems({ steps: base }, { ...scope, candidate: "blue" }), [
-            "the preview has no shiftwise:ecs:ColourService named shop-blue",
+            "the preview has no colour component (shiftwise:ecs:ColourService or shiftwise:kubernetes:KubernetesColour) named shop-blue",
             `the release would change more than the blue colour: replace ${TASK} (containerDefinitions)`,
         ]);
         const impostor = [{ ...base[0], type: "shiftwise:traffic:WeightedListener" }, base[1]];
-        assert.strictEqual(releasePreviewProblems({ steps: impostor }, scope)[0], "the preview has no shiftwise:ecs:ColourService named shop-green");
+        assert.strictEqual(releasePreviewProblems({ steps: impostor }, scope)[0], "the preview has no colour component (shiftwise:ecs:ColourService or shiftwise:kubernetes:KubernetesColour) named shop-green");
     });
 
     it("cleanPreviewProblems: any pending change is a problem, no-ops are not", () => {
