@@ -183,6 +183,9 @@ const TABLES: { name: string; schema: z.ZodType; rows: Row[] }[] = [
             [{ retentionDays: "x30" }, bad(`retentionDays: ${CW_RETENTION}`)],
             [{ retentionDays: "" }, bad(`retentionDays: ${CW_RETENTION}`)],
             [{ retentionDays: true }, bad(`retentionDays: ${CW_RETENTION}`)],
+            // Only an all-digit string is read as a number: not " 30", not [30].
+            [{ retentionDays: " 30" }, bad(`retentionDays: ${CW_RETENTION}`)],
+            [{ retentionDays: [30] }, bad(`retentionDays: ${CW_RETENTION}`)],
             [
                 { destination: "s3", retentionDays: 30 },
                 bad("retentionDays: applies only to CloudWatch Logs; with destination s3 the access-log bucket's lifecycle keeps them, so remove retentionDays"),
@@ -251,6 +254,8 @@ const TABLES: { name: string; schema: z.ZodType; rows: Row[] }[] = [
             ["s15", bad(MONITORING_TYPE)],
             ["", bad(MONITORING_TYPE)],
             [null, bad(MONITORING_TYPE)],
+            [" 15", bad(MONITORING_TYPE)],
+            [[15], bad(MONITORING_TYPE)],
         ],
     },
 ];
@@ -266,6 +271,15 @@ describe("config/security rules: exact messages on both sides of each boundary",
             }
         });
     }
+
+    it("reports the cross-key problems as custom issues on retentionDays", () => {
+        const access = accessLogsSchema.safeParse({ bucketName: "corp-logs", retentionDays: 30 });
+        const flow = flowLogsSchema.safeParse({ destination: "s3", retentionDays: 30 });
+        assert.deepStrictEqual(
+            [access, flow].map((result) => result.error?.issues.map((issue) => [issue.code, issue.path])),
+            [[["custom", ["retentionDays"]]], [["custom", ["retentionDays"]]]],
+        );
+    });
 
     describe("arnRegion", () => {
         it("reads the region field of an ARN", () => {
