@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { deploy, resume } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
 import { rollbackCommand } from "../rollout/rollback";
-import { ALARMS, PLATFORMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
+import { ALARMS, PLATFORMS, RELEASE, harness, useSmokeServer, productionConfig } from "./fakes/rollout";
 import { COLOUR_COMPONENT } from "./harness";
 
 /**
@@ -28,16 +28,10 @@ for (const platform of PLATFORMS) describe(`rollout driver scenarios (${platform
     const colourComponent = COLOUR_COMPONENT[platform];
     const workload = WORKLOAD[platform];
     this.timeout(60_000);
-    const server = new SmokeServer();
+    const { server, url: smokeUrl } = useSmokeServer();
     let smokeBaseUrl = "";
-    before(async () => {
-        smokeBaseUrl = await server.start();
-    });
-    after(() => server.stop());
-    beforeEach(() => {
-        server.requests.length = 0;
-        server.failFirst = [];
-        server.requiredToken = undefined;
+    before(() => {
+        smokeBaseUrl = smokeUrl();
     });
 
     const checkpoint = productionConfig({}, platform);

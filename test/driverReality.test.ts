@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { deploy, resume } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
 import type { DeploymentRecord } from "../rollout/records";
-import { ALARMS, Harness, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
+import { ALARMS, Harness, RELEASE, harness, useSmokeServer, productionConfig } from "./fakes/rollout";
 
 /**
  * Each scenario runs the real program graph (fake stack), the real SDK adapter
@@ -33,16 +33,10 @@ function stageOf(record: DeploymentRecord, name: string) {
 
 describe("rollout driver: reality over memory", function () {
     this.timeout(120_000);
-    const server = new SmokeServer();
+    const { server, url: smokeUrl } = useSmokeServer();
     let smokeBaseUrl = "";
-    before(async () => {
-        smokeBaseUrl = await server.start();
-    });
-    after(() => server.stop());
-    beforeEach(() => {
-        server.requests.length = 0;
-        server.failFirst = [];
-        server.respond = undefined;
+    before(() => {
+        smokeBaseUrl = smokeUrl();
     });
 
     describe("a step cannot do more than planned", () => {

@@ -84,6 +84,29 @@ export class SmokeServer {
     stop(): Promise<void> {
         return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     }
+
+    /** Forgets the requests and every per-test answer, so no test sees another's setup. */
+    reset(): void {
+        this.requests.length = 0;
+        this.failFirst = [];
+        this.respond = undefined;
+        this.requiredToken = undefined;
+    }
+}
+
+/**
+ * A smoke server for the enclosing `describe`: started before its tests,
+ * reset before each, stopped after. `url()` is its base URL once started.
+ */
+export function useSmokeServer(): { readonly server: SmokeServer; readonly url: () => string } {
+    const server = new SmokeServer();
+    let baseUrl = "";
+    before(async () => {
+        baseUrl = await server.start();
+    });
+    after(() => server.stop());
+    beforeEach(() => server.reset());
+    return { server, url: () => baseUrl };
 }
 
 export interface Harness {
