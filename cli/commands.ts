@@ -9,6 +9,7 @@ import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "../rol
 import { ExitCode } from "../rollout/exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "../ports/ports";
 import { systemClock } from "../ports/ports";
+import { dryRun, renderDryRun } from "../rollout/dryRun";
 import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
 import { setMaintenance } from "../rollout/maintenance";
 import { lineReporter } from "../rollout/reporter";
@@ -121,9 +122,11 @@ export function registerRolloutCommands(
         .option("-y, --yes", "do not ask for confirmation after pre-flight (required when stdin is not a terminal)")
         .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
         .option("--notes <text>", "release notes (or a link to them) for the announcement on the stack's topic (default: the commit)")
-        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string }) => {
+        .option("--dry-run", "run the whole pre-flight against the stack and AWS and print a go/no-go table with the schedule; changes nothing, takes no lease (exit 0 go, 3 no-go)")
+        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string; dryRun?: boolean }) => {
             checkPauseAt(options.pauseAt, directories().projectDir, options.stack);
             const context = contextFor();
+            if (options.dryRun) return setExitCode(await runDryRun(options, io, context, directories()));
             if (!options.yes && !context.stdinIsTty) throw new UsageError("pass --yes to deploy without a terminal to confirm on; nothing was changed", [], "deploy");
             setExitCode(
                 await withDriver(options, io, context, directories(), true, (deps) => {
@@ -248,6 +251,25 @@ function checkPauseAt(pauseAt: number | undefined, projectDir: string, stack: st
 /** The ledger's clients: the context's own (tests), else the AWS SDK's. */
 function ledgerContext(context: CommandContext): LedgerContext {
     return context.ledger ?? processLedgerContext(context);
+}
+
+/** `deploy --dry-run`: pre-flight only, on the real stack and AWS, without the ledger, a lease or a record. */
+async function runDryRun(options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number }, io: CommandIo, context: CommandContext, directories: Directories): Promise<number> {
+    const { stack, aws, records } = await openPorts(options, io, context, directories);
+    const reporter = lineReporter({ stack: options.stack, clock: context.clock, write: io.stderr, isTty: false });
+    const controller = new AbortController();
+    const removeHandlers = context.onSignal((signal) => {
+        io.stderr(`${signal}: stopping the dry run; nothing was changed\n`);
+        controller.abort(new Error(signal));
+    });
+    try {
+        const request = { version: options.version, image: options.image, hotfix: options.hotfix, migrationSnapshot: options.migrationSnapshot, pauseAt: options.pauseAt };
+        const report = await dryRun({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal }, request);
+        io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderDryRun(report));
+        return report.exitCode;
+    } finally {
+        removeHandlers();
+    }
 }
 
 function percentArgument(value: string): number {

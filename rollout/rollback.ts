@@ -182,9 +182,16 @@ export function stepsUnder(changes: StackChanges, rootUrn: string | undefined): 
 }
 
 /**
+ * Resource types that hold data or the service's identity: a rollback never
+ * replaces or deletes one (DESIGN.md invariant 4). Immutable revisions such as
+ * task definitions are replaced by every release and are not among them.
+ */
+export const STATEFUL_TYPES = /^aws:(rds|dynamodb|s3|kms|backup|efs|elasticache|secretsmanager)\/|^aws:lb\/(loadBalancer|listener):/;
+
+/**
  * What the `config` phase may not do: change a colour that serves traffic
- * (unless `replaceServing`), or replace or delete anything outside the idle
- * colours (a rollback never recreates shared resources).
+ * (unless `replaceServing`), or replace or delete a stateful resource outside
+ * the idle colours (`STATEFUL_TYPES`).
  */
 export function configPhaseProblems(changes: StackChanges, serviceName: string, serving: readonly Colour[], replaceServing: boolean): string[] {
     const idle = COLOURS.filter((colour) => !serving.includes(colour));
@@ -194,8 +201,8 @@ export function configPhaseProblems(changes: StackChanges, serviceName: string, 
     const effective = effectiveSteps(changes);
     const servingSteps = effective.filter((step) => inServing.has(step.urn));
     if (servingSteps.length > 0 && !replaceServing) problems.push(`restoring the rest of the checkpoint would change ${serving.join(" and ")}, which serves traffic: ${describeSteps(servingSteps)}`);
-    const destructive = effective.filter((step) => !inIdle.has(step.urn) && !inServing.has(step.urn) && /replace|delete/.test(step.op));
-    if (destructive.length > 0) problems.push(`restoring the rest of the checkpoint would replace or delete shared resources: ${describeSteps(destructive)}`);
+    const destructive = effective.filter((step) => !inIdle.has(step.urn) && !inServing.has(step.urn) && /replace|delete/.test(step.op) && STATEFUL_TYPES.test(step.type));
+    if (destructive.length > 0) problems.push(`restoring the rest of the checkpoint would replace or delete stateful shared resources: ${describeSteps(destructive)}`);
     return problems;
 }
 

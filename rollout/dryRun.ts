@@ -1,0 +1,100 @@
+// `shiftwise deploy --dry-run`: the whole pre-flight against the real stack and AWS as a go/no-go table with the schedule; it changes nothing.
+import type { StackConfig } from "../config";
+import { ConfigError, otherColour, stableColour } from "../config";
+import { ExitCode, ExitCodeValue } from "./exitCodes";
+import { DeployRequest, DriverDeps, Refused } from "./stages/context";
+import { PreflightCheck, runPreflight } from "./stages/preflight";
+import { shiftwiseConfig } from "./stackView";
+
+/**
+ * A dry run is pre-flight with every check collected (`collectAll`): the
+ * stack config and outputs, both colours' alarms and the stable colour's
+ * health in AWS, the checkpoint preview and the release preview (from a
+ * temporary copy of the stack file). It writes no stack config, runs no `up`,
+ * writes no record and takes no lease; the caller passes no ledger.
+ */
+
+/** One line of the schedule a deployment would follow. */
+export interface ScheduleEntry {
+    readonly stage: string;
+    /** What happens, in words. */
+    readonly what: string;
+    /** Least and most minutes the stage waits (bakes, health waits, the watch). */
+    readonly minMinutes: number;
+    readonly maxMinutes: number;
+}
+
+/** What `deploy --dry-run` reports. */
+export interface DryRunReport {
+    readonly stack: string;
+    readonly version: string;
+    readonly image: string;
+    /** True when every check passed: a deployment now would start. */
+    readonly go: boolean;
+    /** 0 go, 3 no-go, 2 invalid config or flags (see exitCodes.ts). */
+    readonly exitCode: ExitCodeValue;
+    readonly checks: readonly PreflightCheck[];
+    /** Empty when the stack config is invalid. */
+    readonly schedule: readonly ScheduleEntry[];
+    readonly problems: readonly string[];
+}
+
+/** The stages a deployment of `config` walks through, with their waits. */
+export function deploySchedule(config: StackConfig, candidate: string, version: string): ScheduleEntry[] {
+    const { steps, bakeMinutes, maxBakeMinutes, minRequestsPerStep, healthyWaitMinutes, smokePaths, watchMinutes, scaleDownAfterMinutes } = config.rollout;
+    const schedule: ScheduleEntry[] = [
+        { stage: "checkpoint", what: "record the stack config, outputs and versions", minMinutes: 0, maxMinutes: 0 },
+        {
+            stage: "prepare",
+            what: `${candidate} on ${version} at weight 0, up to ${healthyWaitMinutes} min for ${config[candidate as "blue" | "green"].desiredCount} healthy target(s), then ${1 + smokePaths.length} smoke check(s)`,
+            minMinutes: 0,
+            maxMinutes: healthyWaitMinutes,
+        },
+    ];
+    for (const percent of steps) {
+        schedule.push({ stage: `shift ${percent}%`, what: `one listener update to ${candidate} ${percent}%, then bake ${bakeMinutes} min and >= ${minRequestsPerStep} requests (pause after ${maxBakeMinutes} min without them)`, minMinutes: bakeMinutes, maxMinutes: maxBakeMinutes });
+    }
+    schedule.push({ stage: "watch", what: `judge ${candidate} at 100% for ${watchMinutes} min before success`, minMinutes: watchMinutes, maxMinutes: watchMinutes });
+    if (scaleDownAfterMinutes !== undefined) schedule.push({ stage: "scale down", what: `the old colour to 0 tasks ${scaleDownAfterMinutes} min after success`, minMinutes: 0, maxMinutes: 0 });
+    return schedule;
+}
+
+/** Runs the dry run. Errors that are not a refusal (the stack cannot be read) propagate. */
+export async function dryRun(deps: DriverDeps, request: DeployRequest): Promise<DryRunReport> {
+    const checks: PreflightCheck[] = [];
+    let problems: readonly string[] = [];
+    let exitCode: ExitCodeValue = ExitCode.success;
+    let candidate: string | undefined;
+    try {
+        const preflight = await runPreflight(deps, { ...request, confirm: undefined }, { collectAll: true, onCheck: (check) => checks.push(check) });
+        candidate = preflight.record.candidate;
+    } catch (error) {
+        if (!(error instanceof Refused)) throw error;
+        problems = error.problems;
+        exitCode = error.exitCode;
+    }
+    let schedule: ScheduleEntry[] = [];
+    try {
+        const config = shiftwiseConfig(await deps.stack.getAllConfig());
+        candidate ??= otherColour(stableColour(config.traffic));
+        schedule = deploySchedule(config, candidate, request.version);
+    } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+    }
+    return { stack: deps.stack.stackName, version: request.version, image: request.image, go: exitCode === ExitCode.success, exitCode, checks, schedule, problems };
+}
+
+/** The go/no-go table for people. */
+export function renderDryRun(report: DryRunReport): string {
+    const width = Math.max(5, ...report.checks.map((check) => check.check.length));
+    const lines = [`shiftwise deploy --dry-run: ${report.stack} ${report.version} (${report.image}); nothing was changed`, "", `${"check".padEnd(width)}  result  evidence`];
+    for (const check of report.checks) lines.push(`${check.check.padEnd(width)}  ${(check.ok ? "ok" : "FAIL").padEnd(6)}  ${check.evidence}`);
+    if (report.schedule.length > 0) {
+        const least = report.schedule.reduce((sum, entry) => sum + entry.minMinutes, 0);
+        const most = report.schedule.reduce((sum, entry) => sum + entry.maxMinutes, 0);
+        lines.push("", `schedule (${least}-${most} min of waiting):`);
+        for (const entry of report.schedule) lines.push(`  ${entry.stage}: ${entry.what}`);
+    }
+    lines.push("", report.go ? "GO: every pre-flight check passed" : `NO-GO (exit ${report.exitCode}):\n  - ${report.problems.join("\n  - ")}`);
+    return `${lines.join("\n")}\n`;
+}
