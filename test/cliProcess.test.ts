@@ -1,34 +1,11 @@
 // Tests of the `shiftwise` executable run as users run it, a separate process: every failure class exits cleanly with its code, one JSON document with --json, traces only with --debug.
 import * as assert from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { ExitCode } from "../rollout/exitCodes";
 import { PROJECT_DIR } from "./harness";
-
-const BIN = path.join(PROJECT_DIR, "bin", "shiftwise.js");
-const STACK_TRACE = /^\s+at .+[:(]/m;
-
-interface Result {
-    readonly code: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
-
-/** Runs the package bin in `cwd` (default a folder that is not a Pulumi project) and collects its output. */
-function shiftwise(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
-    return new Promise((resolve) => {
-        execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? os.tmpdir(), env: { ...process.env, SHIFTWISE_DEBUG: "", ...options.env } }, (error, stdout, stderr) => {
-            resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-        });
-    });
-}
-
-function tempDir(): string {
-    return fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-cli-"));
-}
+import { BinResult as Result, STACK_TRACE, fakePulumiPath, shiftwise, tempDir } from "./fakes/binProcess";
 
 /** A copy of the staging stack file with `edit` applied, in a fresh folder. */
 function stagingWith(edit: (document: Record<string, any>) => unknown, name = "Pulumi.edited.yaml"): string {
@@ -38,14 +15,6 @@ function stagingWith(edit: (document: Record<string, any>) => unknown, name = "P
     const file = path.join(tempDir(), name);
     fs.writeFileSync(file, typeof replaced === "string" ? replaced : YAML.stringify(replaced));
     return file;
-}
-
-/** A folder whose `pulumi` is test/fakes/pulumi-cli.js; it logs every call to `log`. */
-function fakePulumiPath(log: string): NodeJS.ProcessEnv {
-    const dir = tempDir();
-    fs.copyFileSync(path.join(__dirname, "fakes", "pulumi-cli.js"), path.join(dir, "pulumi"));
-    fs.chmodSync(path.join(dir, "pulumi"), 0o755);
-    return { PATH: `${dir}${path.delimiter}${path.dirname(process.execPath)}`, FAKE_PULUMI_LOG: log };
 }
 
 function assertCleanFailure(result: Result, code: number, message: RegExp): void {

@@ -73,6 +73,8 @@ async function applyStep(context: RolloutContext, percent: number): Promise<Step
             refuseInFreeze(context, percent);
             await requireHealthy(context, lastTraffic(context) ?? current, `before the ${percent}% step`);
             record.steps.push(step);
+            // On disk before the stack file changes: a process killed from here on leaves a record that names this step.
+            deps.records.save(record);
             await deps.stack.setConfig(trafficPaths(traffic), { path: true });
             const preview = await context.interruptible(deps.stack.preview({ signal: deps.signal }));
             const refused = listenerOnlyProblems(preview, outputs.listenerArn);
