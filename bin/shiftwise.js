@@ -10,6 +10,9 @@ if (binary !== process.execPath) {
     supported.runAndExit(binary, [__filename, ...process.argv.slice(2)], supported.envWithNode(binary));
 } else {
     const root = path.resolve(__dirname, "..");
+    // Node (22.1 and later) keeps the V8 code it compiled for each module on disk (in the OS temp folder;
+    // NODE_DISABLE_COMPILE_CACHE=1 turns it off), so a second run skips compiling @pulumi/aws and the rest again.
+    require("module").enableCompileCache?.();
     // The project ships TypeScript sources (the same files `pulumi up` runs); swc transpiles them
     // many times faster than TypeScript's own transpiler, and `npm test` type-checks them.
     require("ts-node").register({ project: path.join(root, "tsconfig.json"), transpileOnly: true, swc: true });

@@ -1,0 +1,38 @@
+// Tests of the mock runtime's stack-trace formatter: Pulumi's call-site probes cost nothing, real errors keep V8's trace.
+import * as assert from "assert";
+import { callSiteStackTrace } from "../evaluation/mockRuntime";
+import { evaluateFailure, stackConfig, withFields } from "./harness";
+
+/** Formats `error`'s stack with `format` in place of V8's (or V8's own when undefined). */
+function stackWith(format: ((error: Error, frames: NodeJS.CallSite[]) => string) | undefined, message: string): string {
+    const saved = Error.prepareStackTrace;
+    (Error as { prepareStackTrace?: unknown }).prepareStackTrace = format;
+    try {
+        const error = message === "" ? new Error() : new TypeError(message);
+        return error.stack ?? "";
+    } finally {
+        Error.prepareStackTrace = saved;
+    }
+}
+
+describe("mock runtime: stack traces during an evaluation", () => {
+    it("gives Pulumi's message-less call-site errors an empty trace", () => {
+        assert.strictEqual(stackWith(callSiteStackTrace, ""), "");
+        assert.notStrictEqual(stackWith(undefined, ""), "", "V8 itself would format the frames");
+    });
+
+    it("formats an error with a message exactly as V8 does", () => {
+        // Same line, so the frames are the same.
+        const [ours, v8] = [callSiteStackTrace, undefined].map((format) => stackWith(format, "boom"));
+        assert.match(ours, /^TypeError: boom\n {4}at /);
+        assert.strictEqual(ours.split("\n").length, v8.split("\n").length);
+        assert.strictEqual(ours.replace(/:\d+:\d+\)?$/gm, ""), v8.replace(/:\d+:\d+\)?$/gm, ""));
+    });
+
+    it("leaves the program's own error its stack trace (what --debug prints)", async () => {
+        const failure = await evaluateFailure(withFields(stackConfig("staging"), "traffic", { blue: 70, green: 20 }));
+        const stack = (failure.cause as Error).stack ?? "";
+        assert.match(stack, /^ConfigError: Invalid shiftwise stack config/);
+        assert.match(stack, /\n {4}at .*config[/\\]index\.ts/);
+    });
+});
