@@ -26,7 +26,30 @@ const ordinaryLabel = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,30}$/);
 const cidrs = (min: number, max: number) =>
     fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: min, maxLength: max }).map((octets) => octets.map((o) => `10.${o}.0.0/16`));
 
-const ordinaryValues = fc.record({
+/** The user values one run varies. */
+interface UserValues {
+    readonly base: "staging" | "production";
+    readonly stack: string;
+    readonly region: string;
+    readonly certificateInRegion: boolean;
+    readonly certificateRegion: string;
+    readonly service: string;
+    readonly blueVersion: string;
+    readonly greenVersion: string;
+    readonly snapshotLabel: string | undefined;
+    readonly azCount: number;
+    readonly vpcSecondOctet: number;
+    readonly allocatedStorageGb: number;
+    readonly storageHeadroomPercent: number;
+    readonly schedule: string;
+    readonly sslPolicy: string;
+    readonly matcher: string;
+    readonly healthCheckPath: string;
+    readonly testCidrs: string[];
+    readonly ingressCidrs: string[];
+}
+
+const ordinaryValues: fc.Arbitrary<UserValues> = fc.record({
     base: fc.constantFrom("staging", "production"),
     stack: fc.constantFrom("staging", "production", "prod-eu", "dev_1", "qa-2"),
     region: fc.constantFrom(...REGIONS),
@@ -48,8 +71,6 @@ const ordinaryValues = fc.record({
     ingressCidrs: cidrs(1, 4),
 });
 
-type UserValues = typeof ordinaryValues extends fc.Arbitrary<infer T> ? T : never;
-
 /** One odd value per field, as a partial override of the ordinary values. */
 const oddValue: fc.Arbitrary<Partial<UserValues>> = fc.oneof(
     fc
@@ -63,7 +84,7 @@ const oddValue: fc.Arbitrary<Partial<UserValues>> = fc.oneof(
         .oneof(fc.constantFrom("2024.06.01_build#7", "v1.5.0#hotfix", "release!2", "v1.5.0~rc1", "v1,5"), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,10}#[A-Za-z0-9._#+-]{0,10}$/))
         .chain((version) => fc.constantFrom({ blueVersion: version }, { greenVersion: version })),
     // Only a created VPC (the staging base) spreads over azCount zones.
-    fc.integer({ min: 4, max: 6 }).map((azCount) => ({ azCount, base: "staging" })),
+    fc.integer({ min: 4, max: 6 }).map((azCount) => ({ azCount, base: "staging" as const })),
     fc.integer({ min: 0, max: 9 }).map((storageHeadroomPercent) => ({ storageHeadroomPercent })),
     fc.constantFrom("cron(0/30 * * * ? *)", "cron(0 3 * * *)", "cron(0 3 * * MON *)", "cron(0 24 * * ? *)", "rate(1 day)").map((schedule) => ({ schedule })),
     fc.constantFrom("ELBSecurityPolicy-TLS13-1-2-2099-01", "ELBSecurityPolicy-TLS13-1-3-2021-07", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2021-06").map((sslPolicy) => ({ sslPolicy })),
