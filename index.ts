@@ -187,8 +187,9 @@ const kubernetesEnvironment = kubernetes && new KubernetesEnvironment(service.na
     createNamespace: kubernetes.createNamespace,
     podSecurityGroupId: kubernetes.securityGroupId,
     loadBalancerSecurityGroupId,
-    // The CSI driver reads the same references. A customer KMS key's grant for the pod role is not wired here yet.
+    // The CSI driver reads the same references with the pod role, which decrypts with the same customer keys.
     secrets: rdsDatabase || environmentSecrets || Object.keys(service.secrets).length > 0 ? applicationSecrets : undefined,
+    secretKmsKeyArns,
     protect: config.protect,
 });
 const ecsEnvironment = kubernetes ? undefined : new BlueGreenEnvironment(service.name, {

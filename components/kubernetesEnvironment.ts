@@ -54,6 +54,12 @@ export interface KubernetesEnvironmentArgs {
      * no SecretProviderClass. @default undefined
      */
     readonly secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * The customer-managed KMS keys that encrypt those secrets and parameters.
+     * The pod role may decrypt with exactly these keys, and only through
+     * Secrets Manager or Parameter Store (`kms:ViaService`). @default []
+     */
+    readonly secretKmsKeyArns?: pulumi.Input<pulumi.Input<string>[]>;
     /** PodDisruptionBudgets for both colours (production). @default false */
     readonly protect?: boolean;
     /** Tags for the AWS resources. @default {} */
@@ -115,7 +121,8 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
                 description: `${args.serviceName}: the pods' identity; reads exactly the service's secrets`,
                 tags,
             }, { parent: this });
-            new aws.iam.RolePolicy(`${name}-pods`, { role: this.podRole.id, policy: resolved.apply(secretReadPolicy) }, { parent: this });
+            const policy = pulumi.all([resolved, pulumi.output(args.secretKmsKeyArns ?? [])]).apply(([map, keys]) => secretReadPolicy(map, keys));
+            new aws.iam.RolePolicy(`${name}-pods`, { role: this.podRole.id, policy }, { parent: this });
             new aws.eks.PodIdentityAssociation(name, {
                 clusterName: args.clusterName,
                 namespace: args.namespace,
@@ -203,14 +210,29 @@ function eksKubeconfig(clusterName: string, region: string, opts: pulumi.InvokeO
     );
 }
 
-/** Exactly what the CSI driver needs: read the named secrets and parameters. */
-function secretReadPolicy(secrets: Record<string, string>): string {
+/**
+ * Exactly what the CSI driver needs: read the named secrets and parameters,
+ * and decrypt with the named customer-managed keys only when Secrets Manager
+ * or Parameter Store asks KMS on the pod's behalf (KMS Developer Guide,
+ * "kms:ViaService"; Secrets Manager User Guide, "Secret encryption and
+ * decryption": GetSecretValue needs kms:Decrypt on a customer managed key;
+ * Systems Manager User Guide, "How Parameter Store uses AWS KMS"). Keys of
+ * the AWS-managed `aws/secretsmanager` and `aws/ssm` need no grant.
+ */
+export function secretReadPolicy(secrets: Record<string, string>, kmsKeyArns: readonly string[] = []): string {
     const { secretsManager, ssm } = secretReadResources(secrets);
     const statements: object[] = [];
     if (secretsManager.length > 0) {
         statements.push({ Sid: "Secrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: secretsManager });
     }
     if (ssm.length > 0) statements.push({ Sid: "Parameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: ssm });
+    const keys = [...new Set(kmsKeyArns)].sort();
+    const viaServices = [
+        ...new Set([...secretsManager.map((arn) => `secretsmanager.${arn.split(":")[3]}.amazonaws.com`), ...ssm.map((arn) => `ssm.${arn.split(":")[3]}.amazonaws.com`)]),
+    ].sort();
+    if (keys.length > 0 && viaServices.length > 0) {
+        statements.push({ Sid: "SecretKeys", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keys, Condition: { StringEquals: { "kms:ViaService": viaServices } } });
+    }
     // IAM rejects a policy without statements; an empty map still gets a valid, useless-by-design policy.
     if (statements.length === 0) statements.push({ Sid: "Nothing", Effect: "Deny", Action: ["secretsmanager:GetSecretValue"], Resource: "*" });
     return JSON.stringify({ Version: "2012-10-17", Statement: statements });

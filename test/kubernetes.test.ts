@@ -9,6 +9,8 @@ import { EksClusterApi, eksToken } from "../ports/eksApi";
 import { platformPrerequisiteProblems } from "../rollout/prerequisites";
 import { csiSecretObjects, parseSecretReference, secretReadResources } from "../components/secretsStore";
 import { cpuQuantity, shutdownTimings, versionLabel } from "../components/kubernetesColour";
+import { secretReadPolicy } from "../components/kubernetesEnvironment";
+import { evaluateProgram } from "../evaluation/mockRuntime";
 import { ConfigError, kubeconfigProblems, parseStackConfig, shiftwiseSections } from "../config";
 import { ConfigMap, EXAMPLE_STACKS, PROJECT_DIR, ProgramEvaluation, evaluate, evaluateFailure, ofType, one, stackConfig, unwrap, withFields, withSection } from "./harness";
 
@@ -457,6 +459,60 @@ describe("Kubernetes colours: options", () => {
         const evaluation = await evaluate(withSection(stackConfig("eks-staging"), "database", undefined), "eks-staging");
         assert.deepStrictEqual([PROVIDER_CLASS, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/role:Role"].map((type) => ofType(evaluation, type).length), [0, 0, 0]);
         assert.deepStrictEqual((one(evaluation, DEPLOYMENT, "shop-blue").inputs.spec as any).template.spec.volumes, [{ name: "scratch", emptyDir: { sizeLimit: "256Mi" } }]);
+    });
+});
+
+describe("the pod role decrypts the secrets' customer-managed keys", function () {
+    this.timeout(60_000);
+    const SSM = "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/stripe-key";
+    const EXISTING = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-AbCdEf";
+    const KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b5e2f7a-3c1d-4e8f-9a6b-2d4c6e8f0a1b";
+    const OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1c6f3a8b-4d2e-5f90-ab7c-3e5d7f9a1b2c";
+    const READ = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"];
+
+    it("a secret environment and service.secrets: exactly the secrets, the parameter and the keys, decrypting only through Secrets Manager and Parameter Store", async () => {
+        const config = withFields(stackConfig("eks-staging"), "service", {
+            environment: { API_TOKEN: "s3cr3t-value" },
+            secrets: { STRIPE_KEY: SSM, SENTRY_DSN: `${EXISTING}:dsn::` },
+            secretsKmsKeyArns: [OTHER_KEY, KEY],
+        });
+        const evaluation = await evaluateProgram({ project: "shiftwise", stack: "eks-staging", config, secretKeys: ["shiftwise:service"], programDir: PROJECT_DIR });
+        const environmentSecret = one(evaluation, "aws:secretsmanager/secret:Secret", "shop-env").state.arn as string;
+        const environmentKey = one(evaluation, "aws:kms/key:Key", "shop-env").state.arn as string;
+        const databaseSecret = (one(evaluation, "aws:rds/instance:Instance").state.masterUserSecrets as { secretArn: string }[])[0].secretArn;
+        const policy = JSON.parse(String(one(evaluation, "aws:iam/rolePolicy:RolePolicy", "shop-pods").inputs.policy));
+        assert.deepStrictEqual(policy, {
+            Version: "2012-10-17",
+            Statement: [
+                { Sid: "Secrets", Effect: "Allow", Action: READ, Resource: [databaseSecret, environmentSecret, EXISTING].sort() },
+                { Sid: "Parameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [SSM] },
+                {
+                    Sid: "SecretKeys",
+                    Effect: "Allow",
+                    Action: ["kms:Decrypt"],
+                    Resource: [environmentKey, KEY, OTHER_KEY].sort(),
+                    Condition: { StringEquals: { "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"] } },
+                },
+            ],
+        });
+        // The role the policy is attached to is the one the pods assume.
+        const role = one(evaluation, "aws:iam/role:Role", "shop-pods");
+        assert.match(String(role.state.id), /^shop-pods-/);
+        assert.strictEqual(one(evaluation, "aws:iam/rolePolicy:RolePolicy", "shop-pods").inputs.role, role.state.id);
+        assert.strictEqual(one(evaluation, "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs.roleArn, role.state.arn);
+    });
+
+    it("secretReadPolicy: each key once, ViaService only for the services and regions the references name, no grant without references", () => {
+        const statements = (secrets: Record<string, string>, keys: string[]) => JSON.parse(secretReadPolicy(secrets, keys)).Statement;
+        const keysVia = (services: string[]) => ({ Sid: "SecretKeys", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY], Condition: { StringEquals: { "kms:ViaService": services } } });
+        assert.deepStrictEqual(statements({ A: EXISTING }, [KEY, KEY]), [{ Sid: "Secrets", Effect: "Allow", Action: READ, Resource: [EXISTING] }, keysVia(["secretsmanager.eu-west-1.amazonaws.com"])]);
+        assert.deepStrictEqual(statements({ A: SSM.replace("eu-west-1", "us-east-1") }, [KEY]), [
+            { Sid: "Parameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [SSM.replace("eu-west-1", "us-east-1")] },
+            keysVia(["ssm.us-east-1.amazonaws.com"]),
+        ]);
+        // Without customer keys (the RDS secret's aws/secretsmanager key) there is no KMS statement at all.
+        assert.deepStrictEqual(statements({ A: EXISTING }, []), [{ Sid: "Secrets", Effect: "Allow", Action: READ, Resource: [EXISTING] }]);
+        assert.deepStrictEqual(statements({}, [KEY]), [{ Sid: "Nothing", Effect: "Deny", Action: ["secretsmanager:GetSecretValue"], Resource: "*" }]);
     });
 });
 
