@@ -76,7 +76,7 @@ export async function dryRun(deps: DriverDeps, request: DeployRequest): Promise<
     let schedule: ScheduleEntry[] = [];
     try {
         const config = shiftwiseConfig(await deps.stack.getAllConfig());
-        candidate ??= otherColour(stableColour(config.traffic));
+        candidate ??= otherColour(stableColour(config.traffic, config.releaseColour));
         schedule = deploySchedule(config, candidate, request.version);
     } catch (error) {
         if (!(error instanceof ConfigError)) throw error;

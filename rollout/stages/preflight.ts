@@ -44,11 +44,17 @@ export interface PreflightOptions {
 /** The message of a pre-flight stopped by SIGINT/SIGTERM. */
 export const PREFLIGHT_INTERRUPTED = "interrupted by a signal during pre-flight; nothing was changed";
 
-/** The checkpoint config with the candidate on the new version (and the snapshot label when migrating). */
+/**
+ * The checkpoint config with the candidate on the new version, named as the
+ * release's colour (`shiftwise:releaseColour`, so an even split keeps it the
+ * candidate in the plan, the stack outputs and the driver), and the snapshot
+ * label when migrating.
+ */
 export function releaseConfig(entries: StackConfigEntries, candidate: Colour, request: Pick<DeployRequest, "version" | "image" | "migrationSnapshot" | "migrationImage">): StackConfigEntries {
     const release: StackConfigEntries = { ...entries };
     const colour = sectionOf(entries, candidate) ?? {};
     release[`shiftwise:${candidate}`] = { value: JSON.stringify({ ...colour, version: request.version, image: request.image }) };
+    release["shiftwise:releaseColour"] = { value: candidate };
     const database = sectionOf(entries, "database") ?? {};
     const migration = database.migration as Record<string, unknown> | undefined;
     if (request.migrationSnapshot || migration) {
@@ -113,7 +119,7 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
         throw error;
     }
     note("stack config is valid", true, `${Object.keys(entries).length} keys`);
-    const stable = stableColour(config.traffic);
+    const stable = stableColour(config.traffic, config.releaseColour);
     const candidate = otherColour(stable);
     const problems: string[] = [];
     const invalid: string[] = [];
