@@ -7,7 +7,7 @@ import { summariseResource } from "./resourceSummary";
 import { renderRunbook, runbookLines, stackExposure } from "./runbook";
 import { alarmGroups, backupsOf, renderSafety } from "./safety";
 import { layOutSchedule, renderSchedule } from "./schedule";
-import { renderSecurity } from "./security";
+import { renderSecurity, securityFindings } from "./security";
 import type { PlanRequest, StackPlan } from "./stackPlan";
 
 export type { PlanRequest, StackPlan } from "./stackPlan";
@@ -140,6 +140,7 @@ export function planAsJson(plan: StackPlan): object {
         alarms: alarmGroups(plan),
         snapshot: revealSafe(plan.evaluation.outputs.preReleaseSnapshot ?? null),
         backups: backupsOf(plan),
+        security: securityFindings(plan),
         runbook: runbookLines(plan),
         exposure: stackExposure(plan.config),
         schedule: layOutSchedule(plan.config),

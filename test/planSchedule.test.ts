@@ -92,7 +92,7 @@ describe("plan: the release schedule", () => {
 describe("plan --json", function () {
     this.timeout(60_000);
 
-    it("holds everything the text plan shows: traffic, alarms, snapshot, backups, runbook, exposure and schedule", async () => {
+    it("holds everything the text plan shows: traffic, alarms, snapshot, backups, security, runbook, exposure and schedule", async () => {
         const [text, json] = await Promise.all([plan("plan", "--stack", "production"), plan("plan", "--stack", "production", "--json")]);
         assert.strictEqual(json.code, ExitCode.success, json.stderr);
         const document = JSON.parse(json.stdout);
@@ -105,6 +105,11 @@ describe("plan --json", function () {
         }
         assert.ok(text.stdout.includes(`restore: ${document.snapshot.restoreCommand}`));
         assert.ok(document.backups.rules.length > 0 && text.stdout.includes(`rule ${document.backups.rules[0].rule}: ${document.backups.rules[0].schedule}`));
+        // the secure-by-default section, finding for finding, notes marked as in the text
+        const security = text.stdout.slice(text.stdout.indexOf("Secure by default\n")).split("\n\n")[0].split("\n").slice(1);
+        assert.deepStrictEqual(document.security.map((finding: { note: boolean; text: string }) => `  ${finding.note ? "note: " : ""}${finding.text}`), security);
+        assert.deepStrictEqual(document.security.slice(0, 2).map((finding: { note: boolean; text: string }) => [finding.note, finding.text.split(":")[0]]), [[false, "access logs"], [false, "flow logs"]]);
+        assert.ok(security.length >= 7, security.join("\n"));
         assert.strictEqual(document.exposure.worst.total, 330);
         assert.deepStrictEqual(document.schedule.totalMinutes, { shortest: 40, longest: 255 });
         assert.deepStrictEqual(document.warnings, []);
