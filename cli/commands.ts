@@ -151,12 +151,14 @@ export function registerRolloutCommands(
         .option("--record <file>", "the deployment record whose checkpoint to restore, relative to the current directory (default: the latest)")
         .option("--force <reason>", "take the stack's lease even from a running deploy (instead of asking it to abort); the reason is recorded")
         .option("--wait-minutes <n>", "when a deploy holds the lease, how long to wait for it to obey the abort request (default 15)", Number)
-        .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number }) => {
+        .option("--replace-serving", "allow restoring a checkpoint (usually an older --record) that changes the version or image of a colour that serves traffic after the rollback: its tasks are replaced while they take traffic")
+        .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number; replaceServing?: boolean }) => {
             const context = contextFor();
             const record = options.record && path.resolve(directories().userDir, options.record);
+            const rollbackOptions = { replaceServing: options.replaceServing === true };
             setExitCode(
                 await withDriver(options, io, context, directories(), false, (deps) =>
-                    withLease(deps, ledgerContext(context), "rollback", options, (leased) => rollbackCommand({ ...leased, by: startedBy(context.env) }, record)),
+                    withLease(deps, ledgerContext(context), "rollback", options, (leased) => rollbackCommand({ ...leased, by: startedBy(context.env) }, record, rollbackOptions)),
                 ),
             );
         });

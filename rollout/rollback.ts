@@ -272,8 +272,11 @@ class Restore {
             try {
                 await applyPatch(deps.stack, patch);
             } catch (error) {
-                await applyPatch(deps.stack, configPatch(await deps.stack.getAllConfig(), current)).catch(() => undefined);
-                return this.end(phase, [`${(error as Error).message} (the config before the write was put back)`]);
+                const undo = await applyPatch(deps.stack, configPatch(await deps.stack.getAllConfig(), current)).then(
+                    () => "the config before the write was put back",
+                    (undoError: Error) => `putting the config before the write back failed too: ${undoError.message}; the stack file may hold part of the checkpoint config`,
+                );
+                return this.end(phase, [`${(error as Error).message} (${undo})`]);
             }
         }
         this.end(phase, []);

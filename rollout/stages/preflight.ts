@@ -8,7 +8,7 @@ import { cleanPreviewProblems, describeSteps, effectiveSteps, releasePreviewProb
 import type { StackChanges, StackConfigEntries } from "../../ports/ports";
 import { DeploymentRecord, recordId, startedBy } from "../records";
 import { platformPrerequisiteProblems } from "../prerequisites";
-import { DriverOutputs, driverOutputs, rollbackAlarmName, shiftwiseConfig } from "../stackView";
+import { DriverOutputs, driverOutputs, expectedWeights, rollbackAlarmName, shiftwiseConfig, weightProblems } from "../stackView";
 import { DeployRequest, DriverDeps, Refused } from "./context";
 
 export interface Preflight {
@@ -175,6 +175,12 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
     const candidateState = await deps.aws.compositeAlarmState(candidateAlarm);
     if (candidateState === undefined) problems.push(`the candidate's composite alarm ${candidateAlarm} does not exist, so the release could not be judged`);
     note("candidate's alarm exists", candidateState !== undefined, `${candidateAlarm}: ${candidateState ?? "missing"}`);
+    // The traffic check above read the config; the listener in AWS is what serves. A console move (the candidate given
+    // traffic by hand) would otherwise have the prepare stage replace a colour that takes traffic.
+    const weights = await deps.aws.listenerWeights(outputs.listenerArn);
+    const drift = weightProblems(weights, expectedWeights(outputs, config.traffic));
+    if (drift.length > 0) problems.push(`the listener in AWS does not show shiftwise:traffic (changed by hand?): ${drift.join("; ")}; decide which is right and make them agree first (\`pulumi up\` restores shiftwise:traffic; or set shiftwise:traffic to what AWS shows)`);
+    note("the listener in AWS shows shiftwise:traffic", drift.length === 0, drift.length === 0 ? `blue ${config.traffic.blue}%, green ${config.traffic.green}% on ${outputs.listenerArn}` : drift.join("; "));
     const health = await deps.aws.targetHealth(outputs[stable].targetGroupArn);
     interrupted();
     if (health.healthy < config[stable].desiredCount) {
