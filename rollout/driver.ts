@@ -1,5 +1,7 @@
 // The rollout driver: `deploy` and `resume`, each a pipeline of stages (rollout/stages/).
+import * as os from "os";
 import { ExitCode } from "./exitCodes";
+import { recoverCrashed } from "./recover";
 import { cleanPreviewProblems } from "./guards";
 import { startedBy } from "./records";
 import { describeWindow, activeFreezeWindow } from "./freeze";
@@ -64,13 +66,16 @@ export interface ResumeOptions {
 }
 
 /**
- * `shiftwise resume`: continues the paused deployment of the stack. It
+ * `shiftwise resume`: continues the paused deployment of the stack, or one
+ * whose runner died mid-release (status `in-progress`, see recover.ts). It
  * re-checks what may have changed while it was paused (the config, the
  * deployed stack, the listener in AWS, freeze windows), then re-judges the
  * step it paused on with a fresh bake before the next step.
  */
 export async function resume(deps: DriverDeps, recordFile?: string, options: ResumeOptions = {}): Promise<DriverOutcome> {
     const record = recordFile ? deps.records.read(recordFile) : deps.records.unfinished();
+    // Left in progress: its runner died mid-release (with the ledger, this command holds the lease, so no runner is live).
+    if (record?.status === "in-progress") return recoverCrashed(deps, record, options);
     if (!record || record.status !== "paused" || !record.pause) {
         return { exitCode: ExitCode.invalid, message: `no paused deployment of ${deps.stack.stackName}${record ? ` (the latest unfinished one, ${record.id}, is ${record.status})` : ""}` };
     }
@@ -97,7 +102,8 @@ export async function resume(deps: DriverDeps, recordFile?: string, options: Res
         return { exitCode: ExitCode.refused, message: `cannot resume ${record.id}:\n  - ${problems.join("\n  - ")}`, problems, record };
     }
     record.status = "in-progress";
-    record.resumes = [...(record.resumes ?? []), { at: deps.clock.now().toISOString(), by: startedBy(deps.env ?? {}) }];
+    record.resumes = [...(record.resumes ?? []), { at: deps.clock.now().toISOString(), by: startedBy(deps.env ?? {}), after: "pause" }];
+    record.runner = { host: os.hostname(), pid: process.pid };
     record.pause = undefined;
     if (options.hotfix !== undefined && !record.hotfix) record.hotfix = { reason: options.hotfix, freezeWindow: window ? describeWindow(window) : "none when it resumed" };
     if (options.smokeBaseUrl) record.probeBaseUrl = options.smokeBaseUrl;

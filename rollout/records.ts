@@ -117,7 +117,10 @@ export interface DeploymentRecord {
     readonly steps: StepEntry[];
     readonly rollbacks: RollbackEntry[];
     pause?: { readonly afterPercent: number; readonly reason: string; readonly at: string };
-    resumes?: { readonly at: string; readonly by: StartedBy }[];
+    /** Each `shiftwise resume`: of a pause, or of a release whose runner died (`crash`, with what it read). */
+    resumes?: { readonly at: string; readonly by: StartedBy; readonly after?: "pause" | "crash"; readonly found?: string }[];
+    /** The process that runs the release, so a resume on the same host can tell a live runner from a dead one. */
+    runner?: { readonly host: string; readonly pid: number };
     /** The commit released and its commit time, for the lead-time metric (set by the CLI from git). */
     commit?: { readonly sha: string; readonly committedAt: string };
     /** The release's migration task: outcome, exit code, duration, logs link (rollout/stages/migrate.ts). */

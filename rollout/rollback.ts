@@ -446,6 +446,8 @@ async function describeState(deps: RollbackDeps, outputs: DriverOutputs, record:
         const weights = await deps.aws.listenerWeights(outputs.listenerArn);
         lines.push(`listener in AWS: blue ${weights[outputs.blue.targetGroupArn] ?? 0}%, green ${weights[outputs.green.targetGroupArn] ?? 0}%`);
     });
+    // A listener deleted outside Pulumi stays in the stack's state, so a retry would fail the same way until a refresh drops it.
+    if (lines.at(-1)?.startsWith("listener in AWS: unreadable")) lines.push(`if the listener was deleted outside Pulumi, run \`pulumi refresh --stack ${record.stack}\` first: the retry then creates it again`);
     return lines.join("\n");
 }
 

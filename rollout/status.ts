@@ -1,8 +1,9 @@
-// `shiftwise status`: weights in config and AWS, each colour's health and alarms, and the latest record.
+// `shiftwise status`: weights in config and AWS, each colour's config and deployed version, health and alarms, drift between them, and the latest record.
 import { COLOURS, Colour } from "../config";
 import { sectionOf } from "./configPaths";
 import type { AwsPort, StackPort } from "../ports/ports";
 import type { DeploymentRecord, RecordStore } from "./records";
+import { knownPercents } from "./recover";
 import { driverOutputs, rollbackAlarmName } from "./stackView";
 
 /** What `shiftwise status` shows. */
@@ -13,6 +14,14 @@ export interface StackStatus {
     /** The forwarding listener's weights in AWS, or the error reading them. */
     readonly listener: Record<Colour, number> | { readonly error: string };
     readonly colours: Record<Colour, { version?: string; image?: string; desiredCount?: number; alarm: string; alarmName: string; healthy: string }>;
+    /** Each colour's version as the last complete update deployed it (the stack outputs); `colours` holds the config's. */
+    readonly deployed: Record<Colour, string | undefined>;
+    /**
+     * Where what is live disagrees with what is desired: the listener in AWS
+     * against `shiftwise:traffic`, each colour's deployed version against its
+     * config, and the unfinished record's last step against the listener.
+     */
+    readonly drift: readonly string[];
     /** The unfinished record, else the latest. */
     readonly record?: Pick<DeploymentRecord, "id" | "status" | "version" | "candidate" | "startedAt" | "finishedAt" | "pause" | "error"> & { steps: string[] };
 }
@@ -50,11 +59,16 @@ export async function stackStatus(deps: { stack: StackPort; aws: AwsPort; record
         };
     }
     const record = deps.records.unfinished() ?? deps.records.latest();
+    const rawOutputs = (await deps.stack.outputs()) as Record<string, { version?: string } | undefined>;
+    const deployed = { blue: rawOutputs.blue?.version, green: rawOutputs.green?.version };
+    const configTraffic = sectionOf<Record<Colour, number>>(config, "traffic");
     return {
         stack: deps.stack.stackName,
-        configTraffic: sectionOf<Record<Colour, number>>(config, "traffic"),
+        configTraffic,
         listener,
         colours,
+        deployed,
+        drift: driftOf(configTraffic, listener, colours, deployed, record),
         record: record && {
             id: record.id,
             status: record.status,
@@ -69,6 +83,33 @@ export async function stackStatus(deps: { stack: StackPort; aws: AwsPort; record
     };
 }
 
+/** What `drift` lists; see `StackStatus.drift`. */
+export function driftOf(
+    configTraffic: Record<Colour, number> | undefined,
+    listener: StackStatus["listener"],
+    colours: Readonly<Record<Colour, { readonly version?: string }>>,
+    deployed: Record<Colour, string | undefined>,
+    record: DeploymentRecord | undefined,
+): string[] {
+    const drift: string[] = [];
+    const shown = (traffic: Record<Colour, number>) => `blue ${traffic.blue}%, green ${traffic.green}%`;
+    if (!("error" in listener) && configTraffic && (listener.blue !== configTraffic.blue || listener.green !== configTraffic.green)) {
+        drift.push(`the listener in AWS (${shown(listener)}) is not shiftwise:traffic (${shown(configTraffic)})`);
+    }
+    for (const colour of COLOURS) {
+        const wanted = colours[colour].version;
+        if (wanted !== deployed[colour]) drift.push(`${colour}: the config has ${wanted}, the last complete update deployed ${deployed[colour]}`);
+    }
+    if (!record || "error" in listener) return drift;
+    // What the record says the listener may show: a paused release where it paused; a running (or dead) one its last promoted step or the step it started.
+    const expected = record.status === "paused" && record.pause ? [record.pause.afterPercent] : record.status === "in-progress" ? knownPercents(record) : [];
+    const live = listener[record.candidate];
+    if (expected.length > 0 && !expected.includes(live)) {
+        drift.push(`${record.id} (${record.status}) left ${record.candidate} at ${expected.join(" or ")}%, but AWS serves ${live}%: changed by hand?`);
+    }
+    return drift;
+}
+
 /** The status for people. */
 export function renderStatus(status: StackStatus): string {
     const lines = [`shiftwise status: stack ${status.stack}`];
@@ -76,8 +117,10 @@ export function renderStatus(status: StackStatus): string {
     lines.push(`  traffic: config blue ${status.configTraffic?.blue}%, green ${status.configTraffic?.green}%; listener in AWS ${listener}`);
     for (const colour of COLOURS) {
         const c = status.colours[colour];
-        lines.push(`  ${colour.padEnd(5)} ${c.version} (${c.image}), ${c.desiredCount} task(s), healthy ${c.healthy}, alarm ${c.alarmName} ${c.alarm}`);
+        const deployed = status.deployed[colour] === c.version ? "" : ` (deployed: ${status.deployed[colour]})`;
+        lines.push(`  ${colour.padEnd(5)} ${c.version}${deployed} (${c.image}), ${c.desiredCount} task(s), healthy ${c.healthy}, alarm ${c.alarmName} ${c.alarm}`);
     }
+    for (const problem of status.drift) lines.push(`  DRIFT: ${problem}`);
     if (status.record) {
         const r = status.record;
         lines.push(`  record ${r.id}: ${r.status}, ${r.version} on ${r.candidate}, started ${r.startedAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ""}`);

@@ -91,6 +91,47 @@ describe("shiftwise deploy/rollback/status CLI", function () {
         assert.match(c.err.join(""), /--pause-at 30 is not one of the steps 5, 25, 50, 100/);
     });
 
+    it("a second SIGINT does not interrupt the rollback the first one started: it says so, and the rollback finishes (exit 4)", async () => {
+        const c = cli();
+        let fired = 0;
+        c.clock.onSleep = () => {
+            if (c.stack.ups.length === 3 && fired === 0) {
+                fired = 1;
+                c.signal("SIGINT");
+            }
+        };
+        // The rollback's first up (capacity or traffic) is the first after the signal: the second signal arrives there.
+        c.stack.beforeUp = () => {
+            if (fired === 1) {
+                fired = 2;
+                c.signal("SIGINT");
+            }
+        };
+        assert.strictEqual(await c.run(...deployArgs, "--yes", "--smoke-base-url", smokeBaseUrl), ExitCode.rolledBack, c.err.join(""));
+        assert.strictEqual(fired, 2, "the second signal arrived during the rollback");
+        const err = c.err.join("");
+        assert.match(err, /^SIGINT: stopping; the deployment will roll back to its checkpoint\n/m);
+        assert.match(err, /^SIGINT: a rollback or update is running and is not interrupted; wait for it to finish\n/m);
+        assert.deepStrictEqual(c.stack.engineConfig(), productionConfig());
+        assert.match(c.err.join("") + c.out.join(""), /rolled back to the checkpoint: interrupted by a signal/);
+    });
+
+    it("SIGINT during `shiftwise rollback` does not interrupt it: the rollback finishes (exit 0)", async () => {
+        const c = cli();
+        assert.strictEqual(await c.run(...deployArgs, "--yes", "--smoke-base-url", smokeBaseUrl), ExitCode.success, c.err.join(""));
+        let fired = false;
+        c.stack.beforeUp = () => {
+            if (!fired) {
+                fired = true;
+                c.signal("SIGINT");
+            }
+        };
+        assert.strictEqual(await c.run("rollback", "--stack", "production"), ExitCode.success, c.err.join(""));
+        assert.ok(fired);
+        assert.match(c.err.join(""), /SIGINT: a rollback or update is running and is not interrupted; wait for it to finish/);
+        assert.deepStrictEqual(c.stack.engineConfig(), productionConfig());
+    });
+
     it("SIGTERM during a bake rolls back and exits 4; --json prints the outcome", async () => {
         const c = cli();
         c.clock.onSleep = () => {

@@ -28,4 +28,26 @@ describe("the driver reads reality before each decision", function () {
         assert.deepStrictEqual(h.stack.calls.filter((call) => WRITES.test(call)), [], "green, which serves 10%, was not replaced");
         assert.deepStrictEqual(h.records.list(), []);
     });
+
+    it("the listener was deleted by hand during the 5% bake: judging stops after the read budget; the rollback cannot verify weights and says so with the retry (exit 6)", async () => {
+        const h = harness({ smokeBaseUrl: url() });
+        h.clock.onSleep = () => {
+            if (h.stack.ups.length === 2) h.aws.scenario.listenerDeleted = true;
+        };
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: url() });
+        assert.strictEqual(outcome.exitCode, ExitCode.rollbackFailed, outcome.message);
+        assert.match(outcome.message, /^cannot judge the release: \d+ AWS read\(s\) in a row failed/);
+        assert.match(outcome.message, /\n {2}listener in AWS: unreadable \(One or more listeners not found\)\n {2}if the listener was deleted outside Pulumi, run `pulumi refresh --stack production` first: the retry then creates it again\n/);
+        assert.match(outcome.message, /\nretry: shiftwise rollback --stack production --record /);
+        assert.strictEqual(h.records.latest()?.status, "rollback-failed");
+    });
+
+    it("pre-flight: a listener deleted by hand (or in maintenance mode) refuses the deploy with the read error, nothing changed", async () => {
+        const h = harness({ smokeBaseUrl: url() });
+        h.aws.scenario.listenerDeleted = true;
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: url() });
+        assert.strictEqual(outcome.exitCode, ExitCode.refused, outcome.message);
+        assert.match(outcome.problems?.[0] ?? "", /^cannot read the listener's weights in AWS: One or more listeners not found$/);
+        assert.deepStrictEqual(h.stack.calls.filter((call) => WRITES.test(call)), []);
+    });
 });

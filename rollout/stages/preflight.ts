@@ -1,4 +1,5 @@
 // The rollout's pre-flight: validate, refuse in a freeze or on an unhealthy stable colour, preview the checkpoint and the release, build the record.
+import * as os from "os";
 import type { Colour, StackConfig } from "../../config";
 import { ConfigError, otherColour, stableColour } from "../../config";
 import { redactSecrets, sectionOf } from "../configPaths";
@@ -177,9 +178,15 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
     note("candidate's alarm exists", candidateState !== undefined, `${candidateAlarm}: ${candidateState ?? "missing"}`);
     // The traffic check above read the config; the listener in AWS is what serves. A console move (the candidate given
     // traffic by hand) would otherwise have the prepare stage replace a colour that takes traffic.
-    const weights = await deps.aws.listenerWeights(outputs.listenerArn);
-    const drift = weightProblems(weights, expectedWeights(outputs, config.traffic));
-    if (drift.length > 0) problems.push(`the listener in AWS does not show shiftwise:traffic (changed by hand?): ${drift.join("; ")}; decide which is right and make them agree first (\`pulumi up\` restores shiftwise:traffic; or set shiftwise:traffic to what AWS shows)`);
+    let drift: string[];
+    try {
+        drift = weightProblems(await deps.aws.listenerWeights(outputs.listenerArn), expectedWeights(outputs, config.traffic));
+        if (drift.length > 0) problems.push(`the listener in AWS does not show shiftwise:traffic (changed by hand?): ${drift.join("; ")}; decide which is right and make them agree first (\`pulumi up\` restores shiftwise:traffic; or set shiftwise:traffic to what AWS shows)`);
+    } catch (error) {
+        // Maintenance mode (a fixed response) or a listener deleted by hand: nothing a release could shift.
+        drift = [`cannot read the listener's weights in AWS: ${(error as Error).message}`];
+        problems.push(drift[0]);
+    }
     note("the listener in AWS shows shiftwise:traffic", drift.length === 0, drift.length === 0 ? `blue ${config.traffic.blue}%, green ${config.traffic.green}% on ${outputs.listenerArn}` : drift.join("; "));
     const health = await deps.aws.targetHealth(outputs[stable].targetGroupArn);
     interrupted();
@@ -219,8 +226,11 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
         ...(hotfix ? { hotfix } : {}),
         ...(request.migrationSnapshot || migrating ? { migrationSnapshot: request.version } : {}),
         ...(request.pauseAt !== undefined ? { pauseAt: request.pauseAt } : {}),
+        // Kept from the start, so a resume after a crash before the smoke checks probes the same test listener.
+        ...(request.smokeBaseUrl ? { probeBaseUrl: request.smokeBaseUrl } : {}),
         startedAt: now.toISOString(),
         startedBy: startedBy(deps.env ?? {}),
+        runner: { host: os.hostname(), pid: process.pid },
         checkpoint: {
             config: redactSecrets(entries),
             outputs: rawOutputs,

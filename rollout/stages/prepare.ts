@@ -20,9 +20,12 @@ export function prepareStage(request: DeployRequest, release: StackConfigEntries
                 const refused = releasePreviewProblems(preview, scope);
                 if (refused.length > 0) throw new GateFailed(`refused before the up: ${refused.join("; ")}`);
                 const targets = effectiveSteps(preview).map((change) => change.urn);
-                const changes = await context.interruptible(deps.stack.up({ targets, signal: deps.signal }));
-                const problems = beyondPreview(changes, preview);
-                if (problems.length > 0) throw new GateFailed(`the release up did more than it previewed: ${problems.join("; ")}`);
+                // Nothing pending (a resumed release whose up had finished): no up, since an up restricted to no resources would run unrestricted.
+                if (targets.length > 0) {
+                    const changes = await context.interruptible(deps.stack.up({ targets, signal: deps.signal }));
+                    const problems = beyondPreview(changes, preview);
+                    if (problems.length > 0) throw new GateFailed(`the release up did more than it previewed: ${problems.join("; ")}`);
+                }
                 const healthy = await waitHealthy(context, config[candidate].desiredCount, config.rollout.healthyWaitMinutes);
                 const passed = await smokeCheck(context, request.smokeBaseUrl);
                 return `${candidate} runs ${request.version} at weight 0, ${healthy} healthy target(s), ${passed} smoke check(s) passed`;

@@ -24,6 +24,8 @@ export interface AwsScenario {
     requestsPerMinute: number;
     /** Serve this listener state instead of the deployed one (traffic that did not move, or moved by hand). */
     staleWeights?: Record<string, number>;
+    /** The listener was deleted by hand: DescribeListeners answers ListenerNotFound. */
+    listenerDeleted?: boolean;
     /** How many of the next calls of each command fail with a ThrottlingException (then it answers again). */
     throttle: Partial<Record<"DescribeAlarmsCommand" | "DescribeListenersCommand" | "GetMetricStatisticsCommand" | "DescribeTargetHealthCommand", number>>;
     /** Kubernetes stacks: the EKS cluster serves the AWS Load Balancer Controller's CRDs. @default true */
@@ -57,8 +59,9 @@ export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<
     const listener = async () => {
         const deployed = await stack.deployed();
         const resource = deployed.resources.find((r) => r.type === "aws:lb/listener:Listener" && r.state.arn === deployed.outputs.listenerArn)!;
-        const forward = (resource.inputs.defaultActions as { forward: { targetGroups: { arn: string; weight: number }[] } }[])[0].forward;
-        return { arn: resource.state.arn as string, groups: forward.targetGroups };
+        const action = (resource.inputs.defaultActions as { type?: string; forward?: { targetGroups: { arn: string; weight: number }[] } }[])[0];
+        // Maintenance mode answers with a fixed response: the listener then forwards to no target group.
+        return { arn: resource.state.arn as string, type: action.forward ? "forward" : (action.type ?? "fixed-response"), groups: action.forward?.targetGroups ?? [] };
     };
     const colourOf = async (field: "targetGroupArn" | "targetGroupArnSuffix", value: string) => {
         const outputs = (await stack.deployed()).outputs as Record<string, Record<string, unknown>>;
@@ -84,15 +87,12 @@ export function fakeAws(stack: FakeStack, scenario: Partial<AwsScenario> & Pick<
     });
     lb.on(DescribeListenersCommand).callsFake(async (input) => {
         throttled("DescribeListenersCommand");
-        const { arn, groups } = await listener();
+        const { arn, type, groups } = await listener();
         if (input.ListenerArns?.[0] !== arn) return { Listeners: [] };
+        if (full.listenerDeleted) throw Object.assign(new Error("One or more listeners not found"), { name: "ListenerNotFoundException", $fault: "client", $metadata: { httpStatusCode: 400 } });
         const weights = full.staleWeights ?? Object.fromEntries(groups.map((g) => [g.arn, g.weight]));
-        return {
-            Listeners: [{
-                ListenerArn: arn,
-                DefaultActions: [{ Type: "forward", ForwardConfig: { TargetGroups: Object.entries(weights).map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } }],
-            }],
-        };
+        const action = type === "forward" || full.staleWeights ? { Type: "forward" as const, ForwardConfig: { TargetGroups: Object.entries(weights).map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } } : { Type: type as "fixed-response" };
+        return { Listeners: [{ ListenerArn: arn, DefaultActions: [action] }] };
     });
     lb.on(DescribeTargetHealthCommand).callsFake(async (input) => {
         throttled("DescribeTargetHealthCommand");

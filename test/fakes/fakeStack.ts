@@ -139,6 +139,8 @@ export class FakeStack implements StackPort {
         this.beforeUp?.(this.upCount);
         const kill = this.killPoint("up");
         if (kill === "before") return killed();
+        // As ports/automationStack.ts: the engine would run an update restricted to no resources unrestricted.
+        if (options.targets?.length === 0) throw new Error("refusing an operation restricted to no resources: the engine would run it unrestricted");
         const config = this.engineConfig();
         this.operations.push({ op: "up", targets: options.targets, signal: options.signal !== undefined });
         this.calls.push(options.targets ? `up --target ${options.targets.join(" --target ")}` : "up");
