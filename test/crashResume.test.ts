@@ -102,6 +102,22 @@ describe("resume after the runner died", function () {
         assert.deepStrictEqual(effectiveSteps(await h.stack.preview()), []);
     });
 
+    it("killed after prepare, before the 5% config write: resume checks the candidate again (health, smoke) without an up, then every step", async () => {
+        const h = harness({ smokeBaseUrl: url() });
+        const record = await diedAt(h, url(), "setConfig", 2, "before");
+        assert.deepStrictEqual(record.runner, { host: os.hostname(), pid: process.pid }, "the record names its runner");
+        assert.strictEqual(record.probeBaseUrl, url(), "and the test listener it probes");
+        assert.deepStrictEqual(effectiveSteps(await h.stack.preview()), [], "prepare's up had finished");
+        const ups = h.stack.operations.filter((op) => op.op === "up").length;
+        const outcome = await resume(h.deps);
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        const stages = h.records.latest()!.stages.map((stage) => `${stage.name} ${stage.outcome}`);
+        assert.deepStrictEqual(stages.slice(stages.indexOf("recover ok"), stages.indexOf("recover ok") + 3), ["recover ok", "prepare ok", "shift 5% ok"]);
+        const later = h.stack.operations.filter((op) => op.op === "up").slice(ups);
+        assert.strictEqual(later.length, 4, "one up per step, none for prepare");
+        assert.deepStrictEqual(steps(h.records.latest()), ["5% interrupted", "5% promoted", "25% promoted", "50% promoted", "100% promoted"]);
+    });
+
     it("the candidate's alarm went to ALARM while nobody watched: resume rolls back (exit 4) and AWS serves blue alone", async () => {
         const h = harness({ smokeBaseUrl: url() });
         await diedAt(h, url(), "up", 3, "after");

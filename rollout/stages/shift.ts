@@ -92,10 +92,13 @@ async function applyStep(context: RolloutContext, percent: number): Promise<Step
     return step;
 }
 
-/** The weights of the last step applied, if any. */
+/**
+ * The weights of the last step applied, if any. A step its runner died in
+ * (`interrupted`, see recover.ts) may never have reached AWS, so it does not
+ * count: a resume re-judges the live step, or starts again from 0 %.
+ */
 function lastTraffic(context: RolloutContext): Record<Colour, number> | undefined {
-    const steps = context.record.steps;
-    return steps.length > 0 ? steps[steps.length - 1].traffic : undefined;
+    return context.record.steps.filter((step) => step.outcome !== "interrupted").at(-1)?.traffic;
 }
 
 /** A release does not walk into a freeze window unless it carries a --hotfix reason. */
