@@ -186,6 +186,44 @@ export function judgePoll(reading: PollReading, context: PollContext): PollVerdi
     return { kind: "ok" };
 }
 
+/** A colour's healthy targets as AWS reports them, and the count its config asks for. */
+export interface ColourHealth {
+    readonly healthy: number;
+    readonly desired: number;
+}
+
+/**
+ * Judges the target health of the colours that carry traffic (read at every
+ * poll, like the alarms): a colour with no healthy target is judged like an
+ * alarm on it (someone scaled it to zero, or every task died); fewer healthy
+ * targets than its `desiredCount` (scaled down by hand, tasks being replaced)
+ * is inconclusive, so the step never promotes on it. Undefined: nothing to say.
+ */
+export function healthVerdict(health: Readonly<Partial<Record<Colour, ColourHealth>>>, traffic: Readonly<Record<Colour, number>>): PollVerdict | undefined {
+    const judged = (["blue", "green"] as const).filter((colour) => traffic[colour] > 0 && health[colour] !== undefined);
+    for (const colour of judged) {
+        const { healthy, desired } = health[colour]!;
+        if (healthy === 0) return { kind: "alarm", colour, reason: `${colour} has no healthy target while it carries ${traffic[colour]}% of traffic (desiredCount ${desired})` };
+    }
+    const short = judged.filter((colour) => health[colour]!.healthy < health[colour]!.desired);
+    if (short.length > 0) {
+        return { kind: "inconclusive", reason: short.map((colour) => `${colour} has ${health[colour]!.healthy} of ${health[colour]!.desired} healthy target(s) at ${traffic[colour]}% (scaled down by hand?)`).join("; ") };
+    }
+    return undefined;
+}
+
+/**
+ * A poll's verdict with the serving colours' target health: drift and alarms
+ * stand; a colour with no healthy target then counts like an alarm on it; a
+ * colour short of targets turns a pass into inconclusive.
+ */
+export function judgeWithHealth(verdict: PollVerdict, health: Readonly<Partial<Record<Colour, ColourHealth>>>, traffic: Readonly<Record<Colour, number>>): PollVerdict {
+    if (verdict.kind === "drift" || verdict.kind === "alarm") return verdict;
+    const byHealth = healthVerdict(health, traffic);
+    if (byHealth === undefined) return verdict;
+    return byHealth.kind === "alarm" || verdict.kind === "ok" ? byHealth : verdict;
+}
+
 /** Tracks consecutive failed reads; `exhausted` once more than `budget` failed in a row. */
 export class ErrorBudget {
     private consecutive = 0;

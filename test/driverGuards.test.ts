@@ -4,7 +4,7 @@ import { ConfigError, parseStackConfig } from "../config";
 import { AutomationStack } from "../ports/automationStack";
 import { AwsSdkPort, RETRY_SETTINGS } from "../ports/awsSdk";
 import { inWindow, describeWindow, localTime } from "../rollout/freeze";
-import { ErrorBudget, beyondPreview, cleanPreviewProblems, describeSteps, judgePoll, listenerOnlyProblems, releasePreviewProblems, urnName, urnTypeChain } from "../rollout/guards";
+import { ErrorBudget, beyondPreview, cleanPreviewProblems, describeSteps, healthVerdict, judgePoll, judgeWithHealth, listenerOnlyProblems, releasePreviewProblems, urnName, urnTypeChain } from "../rollout/guards";
 import { responseProblem } from "../rollout/smoke";
 import { productionConfig } from "./fakes/rollout";
 import { probeExposureSeconds } from "../plan/exposure";
@@ -243,3 +243,41 @@ describe("driver: the step and release guards on synthetic engine steps", () => 
         assert.match(cleanPreviewProblems({ steps: [{ op: "update", urn: "u", type: "t", diffs: ["x"] }] })[0], /^the current config does not match the deployed stack \(1 pending change\(s\): update u \(x\)\)/);
     });
 });
+
+describe("healthVerdict and judgeWithHealth: the serving colours' targets at every poll", () => {
+    const traffic = { blue: 75, green: 25 };
+    const full = { blue: { healthy: 3, desired: 3 }, green: { healthy: 3, desired: 3 } };
+
+    it("says nothing when every serving colour has its targets, or a colour without traffic is short", () => {
+        assert.strictEqual(healthVerdict(full, traffic), undefined);
+        assert.strictEqual(healthVerdict({ ...full, green: { healthy: 0, desired: 3 } }, { blue: 100, green: 0 }), undefined);
+        assert.strictEqual(healthVerdict({ blue: { healthy: 3, desired: 3 } }, traffic), undefined, "a colour not read is not judged");
+        assert.strictEqual(healthVerdict({ ...full, blue: { healthy: 4, desired: 3 } }, traffic), undefined);
+    });
+
+    it("no healthy target on a serving colour is an alarm on it; fewer than desired is inconclusive, naming each", () => {
+        assert.deepStrictEqual(healthVerdict({ ...full, green: { healthy: 0, desired: 3 } }, traffic), { kind: "alarm", colour: "green", reason: "green has no healthy target while it carries 25% of traffic (desiredCount 3)" });
+        assert.deepStrictEqual(healthVerdict({ blue: { healthy: 0, desired: 2 }, green: { healthy: 0, desired: 3 } }, traffic), { kind: "alarm", colour: "blue", reason: "blue has no healthy target while it carries 75% of traffic (desiredCount 2)" });
+        assert.deepStrictEqual(healthVerdict({ blue: { healthy: 1, desired: 3 }, green: { healthy: 2, desired: 3 } }, traffic), {
+            kind: "inconclusive",
+            reason: "blue has 1 of 3 healthy target(s) at 75% (scaled down by hand?); green has 2 of 3 healthy target(s) at 25% (scaled down by hand?)",
+        });
+        assert.deepStrictEqual(healthVerdict({ blue: { healthy: 1, desired: 3 }, green: { healthy: 0, desired: 3 } }, traffic)?.kind, "alarm", "an empty colour outranks a short one");
+    });
+
+    it("judgeWithHealth: drift and alarms stand; an empty colour outranks inconclusive; a short colour turns only a pass into inconclusive", () => {
+        const drift = { kind: "drift" as const, reason: "moved" };
+        const alarm = { kind: "alarm" as const, colour: "blue" as const, reason: "alarm" };
+        const unknown = { kind: "inconclusive" as const, reason: "no data" };
+        const empty = { ...full, green: { healthy: 0, desired: 3 } };
+        const short = { ...full, green: { healthy: 2, desired: 3 } };
+        assert.deepStrictEqual(judgeWithHealth(drift, empty, traffic), drift);
+        assert.deepStrictEqual(judgeWithHealth(alarm, empty, traffic), alarm);
+        assert.deepStrictEqual(judgeWithHealth(unknown, empty, traffic).kind, "alarm");
+        assert.deepStrictEqual(judgeWithHealth(unknown, short, traffic), unknown);
+        assert.deepStrictEqual(judgeWithHealth({ kind: "ok" }, short, traffic), { kind: "inconclusive", reason: "green has 2 of 3 healthy target(s) at 25% (scaled down by hand?)" });
+        assert.deepStrictEqual(judgeWithHealth({ kind: "ok" }, full, traffic), { kind: "ok" });
+        assert.deepStrictEqual(judgeWithHealth(unknown, full, traffic), unknown);
+    });
+});
+

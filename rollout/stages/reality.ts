@@ -1,6 +1,7 @@
-// What the driver reads from AWS at every poll (both colours' alarms, the listener's weights, requests) and what it does about it.
+// What the driver reads from AWS at every poll (both colours' alarms, the listener's weights, the serving colours' targets, requests) and what it does about it.
+import { COLOURS } from "../../config";
 import type { Colour } from "../../config";
-import { ErrorBudget, PollVerdict, judgePoll } from "../guards";
+import { ErrorBudget, PollVerdict, judgePoll, judgeWithHealth } from "../guards";
 import type { AlarmState } from "../../ports/ports";
 import { expectedWeights, rollbackAlarmName, weightProblems } from "../stackView";
 import { GateFailed, Paused, RolloutContext } from "./context";
@@ -23,7 +24,8 @@ export function alarmNames(context: RolloutContext): Record<Colour, string> {
 }
 
 /**
- * Reads both alarms, the listener and (with `requestsFrom`) the candidate's
+ * Reads both alarms, the listener, the target health of each colour that
+ * carries traffic and (with `requestsFrom`) the candidate's
  * requests. A failed read returns undefined (no verdict: wait and poll again)
  * until `budget` failures in a row, then throws `GateFailed`: the release can
  * no longer be judged.
@@ -32,18 +34,21 @@ export async function readReality(context: RolloutContext, traffic: Record<Colou
     const { deps, outputs, candidate } = context;
     const names = alarmNames(context);
     try {
-        const [blue, green, weights] = await Promise.all([
+        const serving = COLOURS.filter((colour) => traffic[colour] > 0);
+        const [blue, green, weights, ...healths] = await Promise.all([
             deps.aws.compositeAlarmState(names.blue),
             deps.aws.compositeAlarmState(names.green),
             deps.aws.listenerWeights(outputs.listenerArn),
+            ...serving.map((colour) => deps.aws.targetHealth(outputs[colour].targetGroupArn)),
         ]);
+        const health = Object.fromEntries(serving.map((colour, index) => [colour, { healthy: healths[index].healthy, desired: context.config[colour].desiredCount }]));
         const requests =
             requestsFrom === undefined
                 ? undefined
                 : await deps.aws.requestCount({ loadBalancerArnSuffix: outputs.loadBalancerArnSuffix, targetGroupArnSuffix: outputs[candidate].targetGroupArnSuffix, from: requestsFrom, to: deps.clock.now() });
         budget.succeed();
         const alarms = { blue, green };
-        const verdict = judgePoll({ alarms, weightProblems: weightProblems(weights, expectedWeights(outputs, traffic)) }, { candidate, alarmNames: names, traffic });
+        const verdict = judgeWithHealth(judgePoll({ alarms, weightProblems: weightProblems(weights, expectedWeights(outputs, traffic)) }, { candidate, alarmNames: names, traffic }), health, traffic);
         return { verdict, alarms, requests };
     } catch (error) {
         if (budget.fail(error)) throw new GateFailed(`cannot judge the release: ${budget.describe()}`);
