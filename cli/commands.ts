@@ -5,19 +5,15 @@ import * as readline from "readline";
 import { Command, InvalidArgumentError } from "commander";
 import { colourSchema, rolloutSchema, shiftwiseSections } from "../config";
 import { readProjectName, readStackFile, stackFilePath } from "../evaluation/stackFile";
-import { DeployRequest, DriverDeps, DriverOutcome, deploy, resume } from "../rollout/driver";
+import type { DeployRequest, DriverDeps, DriverOutcome } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "../ports/ports";
 import { systemClock } from "../ports/ports";
-import { dryRun, renderDryRun } from "../rollout/dryRun";
 import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
-import { setMaintenance } from "../rollout/maintenance";
-import { lineReporter } from "../rollout/reporter";
-import { rollbackCommand } from "../rollout/rollback";
 import { nodeFetcher } from "../rollout/smoke";
-import { renderStatus, stackStatus } from "../rollout/status";
 import { LedgerContext, processLedgerContext, watchStatus, withLease } from "./ledgerCommands";
 import { UsageError } from "./failures";
+import { deploy, dryRun, lineReporter, renderDryRun, renderStatus, resume, rollbackCommand, setMaintenance, stackStatus } from "./rolloutLoader";
 import type { Directories } from "./main";
 
 /**

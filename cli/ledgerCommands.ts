@@ -3,17 +3,13 @@ import { execFileSync } from "child_process";
 import { Command, InvalidArgumentError } from "commander";
 import type { AwsPort, Clock, LedgerPort, StackPort } from "../ports/ports";
 import type { RecoveryPointPort } from "../ports/recoveryPoints";
-import { predecessorProblems, recoveryPointVerdict } from "../rollout/goNoGo";
 import { ExitCode } from "../rollout/exitCodes";
-import { deliveryMetrics, historyEntry, renderHistory } from "../rollout/history";
-import { LedgerSessionOptions, LeasedCommand, actorName, leasedRollback, runLeased } from "../rollout/ledgerSession";
-import { liveStatus, renderLiveStatus } from "../rollout/liveStatus";
+import type { LedgerSessionOptions, LeasedCommand } from "../rollout/ledgerSession";
 import type { DeploymentRecord } from "../rollout/records";
 import { startedBy } from "../rollout/records";
 import type { ReleaseEventSink, ReleasePlan } from "../rollout/releaseEvents";
-import { sendRequest } from "../rollout/requests";
 import type { DriverDeps, DriverOutcome } from "../rollout/stages/context";
-import { shiftwiseConfig } from "../rollout/stackView";
+import { actorName, deliveryMetrics, historyEntry, leasedRollback, liveStatus, predecessorProblems, recoveryPointVerdict, renderHistory, renderLiveStatus, runLeased, sendRequest, shiftwiseConfig } from "./rolloutLoader";
 
 /** Where the ledger commands write. */
 export interface LedgerIo {

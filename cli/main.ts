@@ -75,7 +75,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo, conte
     const onCommand = (command: Command) => {
         globals = command.optsWithGlobals() as GlobalOptions;
     };
-    registerPlanCommand(program, io, setExitCode, directories);
+    registerPlanCommand(program, io, setExitCode, directories, () => globals.debug === true || isSet(env.SHIFTWISE_DEBUG));
     registerRolloutCommands(program, io, setExitCode, contextFor, directories);
     registerLedgerCommands(program, io, setExitCode, () => {
         const commandContext = contextFor();

@@ -12,8 +12,8 @@ interface PlanOptions {
     chart?: string;
 }
 
-/** Adds `plan` to `program`. */
-export function registerPlanCommand(program: Command, io: CliIo, setExitCode: (code: number) => void, directories: () => Directories): void {
+/** Adds `plan` to `program`; `debugging` says whether --debug (or SHIFTWISE_DEBUG) is on. */
+export function registerPlanCommand(program: Command, io: CliIo, setExitCode: (code: number) => void, directories: () => Directories, debugging: () => boolean = () => false): void {
     program
         .command("plan")
         .description("Evaluate the program offline under Pulumi's mock runtime and print what the stack holds, how the rollout will go, and a picture of its schedule.")
@@ -24,7 +24,9 @@ export function registerPlanCommand(program: Command, io: CliIo, setExitCode: (c
         .addHelpText("after", "\nExamples:\n  shiftwise plan --stack production\n  shiftwise --cwd ../shop plan --stack staging --config-file staging-next.yaml --chart schedule.svg")
         .action(async (options: PlanOptions) => {
             const { userDir, projectDir } = directories();
-            const plan = await planStack({ projectDir, stack: options.stack, configFile: options.configFile && path.resolve(userDir, options.configFile) });
+            const configFile = options.configFile && path.resolve(userDir, options.configFile);
+            // --debug keeps the stack frames of errors the program raises; without it the evaluation records none (faster).
+            const plan = await planStack({ projectDir, stack: options.stack, configFile, stackTraces: debugging() });
             for (const warning of plan.warnings) io.stderr(`shiftwise plan: ${warning}\n`);
             if (options.chart) {
                 const { writeScheduleChart } = await import("../plan/chart");

@@ -69,6 +69,14 @@ export interface EvaluationRequest {
     readonly programDir: string;
     /** Evaluate as `pulumi preview` rather than `pulumi up`. @default false */
     readonly preview?: boolean;
+    /**
+     * Let errors raised during the evaluation (the program's own included)
+     * record their stack frames, for `--debug`. Off, no error records frames
+     * until the evaluation ends: Pulumi's runtime creates an error for every
+     * promise it tracks, and recording their frames was about a quarter of an
+     * evaluation. @default false
+     */
+    readonly stackTraces?: boolean;
 }
 
 /** Raised when the program failed; `resources` holds what it registered before failing. */
@@ -121,7 +129,9 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
     // tracks. Under ts-node each goes through source-map-support, and even V8's own formatting of them took
     // about a third of the evaluation; see callSiteStackTrace.
     const prepareStackTrace = Error.prepareStackTrace;
+    const stackTraceLimit = Error.stackTraceLimit;
     (Error as { prepareStackTrace?: unknown }).prepareStackTrace = callSiteStackTrace;
+    if (!request.stackTraces) Error.stackTraceLimit = 0;
     // The Pulumi language host fails the program on an unhandled rejection (an error thrown inside an `apply`,
     // such as a check on a provider function's result); do the same here instead of letting it kill the process.
     // A failed registration never completes its RPC, so the evaluation races the program against that failure.
@@ -143,6 +153,7 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
     } finally {
         process.off("unhandledRejection", onUnhandled);
         Error.prepareStackTrace = prepareStackTrace;
+        Error.stackTraceLimit = stackTraceLimit;
         forgetModule(programPath);
     }
 }

@@ -30,6 +30,7 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
             secretKeys: stackFile.secretKeys,
             programDir: request.projectDir,
             preview: true,
+            stackTraces: request.stackTraces,
         });
     } catch (error) {
         if (error instanceof ProgramError && error.cause instanceof ConfigError) {

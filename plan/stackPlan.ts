@@ -9,6 +9,8 @@ export interface PlanRequest {
     readonly stack: string;
     /** A stack file to read instead of `Pulumi.<stack>.yaml`. */
     readonly configFile?: string;
+    /** Keep the stack frames of errors the program raises (`--debug`). @default false */
+    readonly stackTraces?: boolean;
 }
 
 /** The program evaluated offline for one stack. */

@@ -118,6 +118,15 @@ describe("shiftwise as a process: flags, Pulumi and the project directory", func
         assert.strictEqual(singleJson(json).message.split("\n")[0], "the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to your backend (`pulumi login`)");
     });
 
+    it("plan --debug shows where the program raised an invalid config; without it, the problem list alone", async () => {
+        const file = stagingWith((d) => (d.config["shiftwise:traffic"] = { blue: 70, green: 20 }));
+        const args = ["--cwd", PROJECT_DIR, "plan", "--stack", "staging", "--config-file", file];
+        const [plain, debug] = await Promise.all([shiftwise(args), shiftwise([...args, "--debug"])]);
+        assertCleanFailure(plain, ExitCode.invalid, /^Invalid shiftwise stack config \(1 problem\)/);
+        assert.strictEqual(debug.code, ExitCode.invalid);
+        assert.match(debug.stderr, /\nConfigError: Invalid shiftwise stack config[^\n]*\n(.*\n)* {4}at .*config[/\\]index\.ts/);
+    });
+
     it("reports a logged-out backend, a missing stack and a stack without shiftwise outputs in one sentence each", async () => {
         const env = fakePulumiPath(path.join(tempDir(), "calls.log"));
         const status = ["--cwd", PROJECT_DIR, "status", "--stack", "production"];

@@ -1,7 +1,7 @@
 // Tests of the mock runtime's stack-trace formatter: Pulumi's call-site probes cost nothing, real errors keep V8's trace.
 import * as assert from "assert";
-import { callSiteStackTrace } from "../evaluation/mockRuntime";
-import { evaluateFailure, stackConfig, withFields } from "./harness";
+import { ProgramError, callSiteStackTrace, evaluateProgram } from "../evaluation/mockRuntime";
+import { PROJECT, PROJECT_DIR, evaluateFailure, stackConfig, withFields } from "./harness";
 
 /** Formats `error`'s stack with `format` in place of V8's (or V8's own when undefined). */
 function stackWith(format: ((error: Error, frames: NodeJS.CallSite[]) => string) | undefined, message: string): string {
@@ -29,10 +29,18 @@ describe("mock runtime: stack traces during an evaluation", () => {
         assert.strictEqual(ours.replace(/:\d+:\d+\)?$/gm, ""), v8.replace(/:\d+:\d+\)?$/gm, ""));
     });
 
-    it("leaves the program's own error its stack trace (what --debug prints)", async () => {
-        const failure = await evaluateFailure(withFields(stackConfig("staging"), "traffic", { blue: 70, green: 20 }));
-        const stack = (failure.cause as Error).stack ?? "";
+    it("records no frames for errors raised during an evaluation, unless stackTraces is set (what --debug prints)", async () => {
+        const config = withFields(stackConfig("staging"), "traffic", { blue: 70, green: 20 });
+        const plain = await evaluateFailure(config);
+        assert.strictEqual((plain.cause as Error).stack, `ConfigError: ${(plain.cause as Error).message}`);
+        const traced = await evaluateProgram({ project: PROJECT, stack: "staging", config, programDir: PROJECT_DIR, stackTraces: true }).then(
+            () => assert.fail("the program must fail"),
+            (error: ProgramError) => error,
+        );
+        const stack = (traced.cause as Error).stack ?? "";
         assert.match(stack, /^ConfigError: Invalid shiftwise stack config/);
         assert.match(stack, /\n {4}at .*config[/\\]index\.ts/);
+        assert.ok(Error.stackTraceLimit > 0, "the limit is restored after the evaluation");
+        assert.match(new Error("after").stack ?? "", /\n {4}at /);
     });
 });
