@@ -3,7 +3,7 @@ import { randomUUID } from "crypto";
 import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { LEDGER_KEY } from "../components/releaseLedger";
-import { Lease, LeaseAttempt, LeaseEvent, LeaseLost, LedgerPort, LedgerRecordItem, LedgerRequest, LedgerTrip } from "./ports";
+import { Lease, LeaseAttempt, LeaseEvent, LeaseLost, LedgerPort, LedgerRecordItem, LedgerRequest, LedgerTrip, leaseExpired } from "./ports";
 
 /**
  * The release ledger on DynamoDB. Every decision about the lease is one
@@ -40,7 +40,8 @@ export class DynamoLedger implements LedgerPort {
 
     async acquireLease(request: { owner: string; command: string; now: Date; ttlSeconds: number; force?: string }): Promise<LeaseAttempt> {
         const current = await this.readLease();
-        const expired = current !== undefined && Date.parse(current.expiresAt) <= request.now.getTime();
+        // Expiry allows for clock skew (LEASE_CLOCK_TOLERANCE_SECONDS): the holder wrote expiresAt by its clock.
+        const expired = current !== undefined && leaseExpired(current, request.now);
         if (current && !expired && request.force === undefined) return { acquired: false, holder: current };
         const lease: Lease = {
             owner: request.owner,
@@ -171,7 +172,7 @@ export class DynamoLedger implements LedgerPort {
     }
 
     async putRecord(record: LedgerRecordItem, lease?: Lease): Promise<void> {
-        const item = { ...this.key(`${LEDGER_KEY.recordPrefix}${record.startedAt}#${record.id}`), id: record.id, startedAt: record.startedAt, status: record.status, body: JSON.stringify(record.body) };
+        const item = this.recordItem(record, lease);
         if (!lease) {
             await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
             return;
@@ -199,17 +200,54 @@ export class DynamoLedger implements LedgerPort {
         }
     }
 
+    async putRecordAsLastWriter(record: LedgerRecordItem, lease: Lease): Promise<boolean> {
+        try {
+            await this.client.send(
+                new PutCommand({
+                    TableName: this.tableName,
+                    Item: this.recordItem(record, lease),
+                    ConditionExpression: "attribute_not_exists(#pk) OR #writer = :token",
+                    ExpressionAttributeNames: { "#pk": LEDGER_KEY.partitionKey, "#writer": "writer" },
+                    ExpressionAttributeValues: { ":token": lease.token },
+                }),
+            );
+            return true;
+        } catch (error) {
+            if (error instanceof ConditionalCheckFailedException) return false;
+            throw error;
+        }
+    }
+
+    /** A record's item: its JSON body, and the lease holding that wrote it last (`writer`). */
+    private recordItem(record: LedgerRecordItem, lease: Lease | undefined): Record<string, unknown> {
+        return { ...this.key(`${LEDGER_KEY.recordPrefix}${record.startedAt}#${record.id}`), id: record.id, startedAt: record.startedAt, status: record.status, body: JSON.stringify(record.body), writer: lease?.token };
+    }
+
     async records(limit: number): Promise<LedgerRecordItem[]> {
         return (await this.query(LEDGER_KEY.recordPrefix, limit)).map((item) => ({
             id: String(item.id),
             startedAt: String(item.startedAt),
             status: String(item.status),
-            body: JSON.parse(String(item.body)) as Record<string, unknown>,
+            body: this.recordBody(item),
         }));
     }
 
     async trips(limit: number): Promise<LedgerTrip[]> {
         return (await this.query(LEDGER_KEY.tripPrefix, limit)).map((item) => strip(item) as unknown as LedgerTrip);
+    }
+
+    /** A record's body; an item edited by hand into something that is not JSON is named with the way out. */
+    private recordBody(item: Record<string, unknown>): Record<string, unknown> {
+        try {
+            const body: unknown = JSON.parse(String(item.body));
+            if (body !== null && typeof body === "object" && !Array.isArray(body)) return body as Record<string, unknown>;
+        } catch {
+            // reported below
+        }
+        throw new Error(
+            `the ledger item ${String(item[LEDGER_KEY.sortKey])} in ${this.tableName} has no deployment record in its body attribute (edited by hand?); ` +
+                `restore it from the local copy in .shiftwise/records or from the table's point-in-time recovery, or delete the item`,
+        );
     }
 
     private key(sortKey: string): Record<string, string> {

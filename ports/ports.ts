@@ -181,6 +181,21 @@ export interface Lease {
     readonly token: string;
 }
 
+/**
+ * Seconds by which two machines' clocks may disagree. Expiry is judged on the
+ * reader's clock against times the holder's clock wrote, so a reader counts a
+ * lease expired only this long after its `expiresAt`, and a holder that cannot
+ * renew stops this long before it (rollout/ledgerSession.ts). Together they
+ * keep two actors from both believing they hold the lease while the clocks
+ * disagree by less than twice this.
+ */
+export const LEASE_CLOCK_TOLERANCE_SECONDS = 30;
+
+/** Whether `lease` counts as abandoned at `now` (the reader's clock), allowing for clock skew. */
+export function leaseExpired(lease: Pick<Lease, "expiresAt">, now: Date): boolean {
+    return Date.parse(lease.expiresAt) + LEASE_CLOCK_TOLERANCE_SECONDS * 1000 <= now.getTime();
+}
+
 /** What an actor did to a lease it did not hold: took over an expired one, or forced a live one. */
 export interface LeaseEvent {
     readonly kind: "take-over" | "force";
@@ -246,8 +261,14 @@ export interface LedgerPort {
     requests(filter: { readonly pendingFor?: string; readonly limit?: number }): Promise<LedgerRequest[]>;
     /** Marks a pending request served; false when it was served already. */
     serveRequest(request: LedgerRequest, served: { readonly at: string; readonly outcome: string }): Promise<boolean>;
-    /** Writes a deployment record; with `lease`, only while that lease is held (one transaction). */
+    /** Writes a deployment record; with `lease`, only while that lease is held (one transaction), and names that holding as the record's last writer. */
     putRecord(record: LedgerRecordItem, lease?: Lease): Promise<void>;
+    /**
+     * Writes a record after `lease` was lost to another actor: only when that
+     * holding is still the record's last writer (or the record is new), so a
+     * stale runner never overwrites what the new holder wrote. False when not written.
+     */
+    putRecordAsLastWriter(record: LedgerRecordItem, lease: Lease): Promise<boolean>;
     /** Deployment records, newest first. */
     records(limit: number): Promise<LedgerRecordItem[]>;
     trips(limit: number): Promise<LedgerTrip[]>;

@@ -1,6 +1,7 @@
 // The live release as any machine sees it from the ledger and AWS: step, bake progress, requests, both colours' alarms, the lease and its heartbeat.
 import { COLOURS, Colour, decodeConfigValue } from "../config";
 import type { AwsPort, Clock, LedgerPort, LedgerRequest } from "../ports/ports";
+import { leaseExpired } from "../ports/ports";
 import type { DeploymentRecord } from "./records";
 
 /** What `shiftwise status --watch` shows at one poll. */
@@ -36,7 +37,7 @@ export async function liveStatus(deps: { readonly ledger: LedgerPort; readonly a
     const now = deps.clock.now();
     const [lease, records, requests, trips] = await Promise.all([deps.ledger.readLease(), deps.ledger.records(1), deps.ledger.requests({ limit: 10 }), deps.ledger.trips(20)]);
     const record = records[0]?.body as unknown as DeploymentRecord | undefined;
-    const expired = lease !== undefined && Date.parse(lease.expiresAt) <= now.getTime();
+    const expired = lease !== undefined && leaseExpired(lease, now);
     return {
         stack: deps.stack,
         table: deps.ledger.tableName,

@@ -209,13 +209,19 @@ export function parseRecordFile(file: string, stack: string): DeploymentRecord {
     } catch (error) {
         throw new RecordFileError(file, `is not JSON, perhaps truncated (${(error as Error).message})`);
     }
+    const problem = recordProblem(json, stack);
+    if (problem) throw new RecordFileError(file, problem);
+    return json as DeploymentRecord;
+}
+
+/** Why `json` is not a usable record of `stack` (`is not a shiftwise deployment record (…)`), or undefined when it is one. */
+export function recordProblem(json: unknown, stack: string): string | undefined {
     const parsed = recordSchema.safeParse(json);
     if (!parsed.success) {
         const problems = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
-        throw new RecordFileError(file, `is not a shiftwise deployment record (${problems.join("; ")})`);
+        return `is not a shiftwise deployment record (${problems.join("; ")})`;
     }
-    if (parsed.data.stack !== stack) throw new RecordFileError(file, `is a record of stack ${parsed.data.stack}, not ${stack}`);
-    return json as DeploymentRecord;
+    return parsed.data.stack === stack ? undefined : `is a record of stack ${parsed.data.stack}, not ${stack}`;
 }
 
 /** Reads and writes the records of one stack. */

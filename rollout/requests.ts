@@ -1,5 +1,6 @@
 // Requests to the lease holder (abort, pause, promote): writing one, and waiting until the holder has obeyed it.
 import type { Clock, Lease, LedgerPort, LedgerRequest } from "../ports/ports";
+import { leaseExpired } from "../ports/ports";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 
 /** What `shiftwise abort|pause|promote` ended with. */
@@ -26,7 +27,8 @@ export async function sendRequest(ledger: LedgerPort, clock: Clock, request: { r
     if (request.reason.trim() === "") return { exitCode: ExitCode.invalid, message: `shiftwise ${request.kind} needs a reason` };
     const now = clock.now();
     const holder = await ledger.readLease();
-    if (!holder || Date.parse(holder.expiresAt) <= now.getTime()) {
+    // A lease just past its expiry by this clock may still be renewed by a holder whose clock is behind: it counts as live (leaseExpired).
+    if (!holder || leaseExpired(holder, now)) {
         const stale = holder ? ` (the lease of ${holder.owner} expired at ${holder.expiresAt}: its runner is gone; \`shiftwise rollback\` or \`shiftwise resume\` take it over)` : "";
         return { exitCode: ExitCode.refused, message: `no release is running on this stack, so nobody would obey a ${request.kind} request${stale}`, holder };
     }
@@ -50,7 +52,7 @@ export async function awaitServed(ledger: LedgerPort, clock: Clock, request: Led
     for (;;) {
         const served = (await ledger.requests({ limit: 50 })).find((candidate) => candidate.id === request.id && candidate.status === "served");
         const lease = await ledger.readLease();
-        const released = !lease || lease.token !== request.leaseToken || Date.parse(lease.expiresAt) <= clock.now().getTime();
+        const released = !lease || lease.token !== request.leaseToken || leaseExpired(lease, clock.now());
         if (served && released) return served;
         if (clock.now().getTime() >= deadline) return undefined;
         await clock.sleep(options.pollMs, options.signal);

@@ -1,6 +1,6 @@
 // The DynamoDB ledger adapter against moto_server's DynamoDB: the lease's conditional writes, requests, records and trips.
 import * as assert from "assert";
-import { PutCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoLedger } from "../ports/dynamoLedger";
 import { Lease, LeaseLost } from "../ports/ports";
 import { MotoServer } from "./fakes/motoServer";
@@ -83,11 +83,14 @@ describe("DynamoLedger on moto_server", function () {
         it("expires: another actor takes it over, the take-over is recorded, and the old holder can neither renew nor release it", async () => {
             const old = await ledger.acquireLease({ owner: "dead-runner", command: "deploy", now: T0, ttlSeconds: 60 });
             assert.ok(old.acquired);
-            const taken = await another().acquireLease({ owner: "alice", command: "rollback", now: at(61), ttlSeconds: 60 });
+            // Clock skew: 29 s past its expiry by this clock, the holder (whose clock may be behind) still counts as alive; 30 s past, it is abandoned.
+            const early = await another().acquireLease({ owner: "alice", command: "rollback", now: at(89), ttlSeconds: 60 });
+            assert.strictEqual(early.acquired, false);
+            const taken = await another().acquireLease({ owner: "alice", command: "rollback", now: at(90), ttlSeconds: 60 });
             assert.ok(taken.acquired);
             assert.strictEqual(taken.event?.kind, "take-over");
             assert.strictEqual(taken.event?.previous.token, old.lease.token);
-            await assert.rejects(ledger.renewLease(old.lease, { now: at(62), ttlSeconds: 60 }), (error: unknown) => error instanceof LeaseLost && error.holder?.owner === "alice");
+            await assert.rejects(ledger.renewLease(old.lease, { now: at(91), ttlSeconds: 60 }), (error: unknown) => error instanceof LeaseLost && error.holder?.owner === "alice");
             await ledger.releaseLease(old.lease);
             assert.strictEqual((await ledger.readLease())?.token, taken.lease.token);
         });
@@ -151,6 +154,52 @@ describe("DynamoLedger on moto_server", function () {
                 (error: unknown) => error instanceof LeaseLost && error.holder?.owner === "oncall",
             );
             assert.strictEqual((await ledger.records(1))[0].id, "r104");
+        });
+    });
+
+    describe("a record after its writer lost the lease", () => {
+        it("is written only while that holding is still the record's last writer: the new holder's record stands", async () => {
+            const old = await ledger.acquireLease({ owner: "ci", command: "deploy", now: T0, ttlSeconds: 600 });
+            assert.ok(old.acquired);
+            const body = (status: string) => ({ id: "r1", startedAt: T0.toISOString(), status, body: { id: "r1", status } });
+            await ledger.putRecord(body("in-progress"), old.lease);
+            await ledger.putRecord({ id: "r2", startedAt: at(1).toISOString(), status: "in-progress", body: { id: "r2" } }, old.lease);
+            const forced = await another().acquireLease({ owner: "oncall", command: "rollback", now: at(30), ttlSeconds: 600, force: "wedged" });
+            assert.ok(forced.acquired);
+            await another().putRecord(body("rolled-back"), forced.lease);
+            // The stale runner's writes: r1 is the new holder's now, r2 is still its own, r3 is new.
+            assert.strictEqual(await ledger.putRecordAsLastWriter(body("paused"), old.lease), false);
+            assert.strictEqual(await ledger.putRecordAsLastWriter({ id: "r2", startedAt: at(1).toISOString(), status: "paused", body: { id: "r2" } }, old.lease), true);
+            assert.strictEqual(await ledger.putRecordAsLastWriter({ id: "r3", startedAt: at(2).toISOString(), status: "paused", body: { id: "r3" } }, old.lease), true);
+            assert.deepStrictEqual((await ledger.records(5)).map((record) => [record.id, record.status]), [["r3", "paused"], ["r2", "paused"], ["r1", "rolled-back"]]);
+            // A record written without a lease (before this version) names no writer, so no stale holding overwrites it.
+            await ledger.putRecord({ id: "r0", startedAt: at(-60).toISOString(), status: "succeeded", body: { id: "r0" } });
+            assert.strictEqual(await ledger.putRecordAsLastWriter({ id: "r0", startedAt: at(-60).toISOString(), status: "paused", body: { id: "r0" } }, old.lease), false);
+        });
+    });
+
+    describe("items edited by hand", () => {
+        const documents = () => DynamoDBDocumentClient.from(moto.dynamo());
+
+        it("a record whose body is not JSON is named, with the way out, instead of a bare parse error", async () => {
+            await documents().send(new PutCommand({ TableName: ledger.tableName, Item: { pk: "STACK#production", sk: "RECORD#2025-03-04T10:00:00.000Z#r1", id: "r1", startedAt: T0.toISOString(), status: "in-progress", body: "{\"id\": \"r1\", \"status\": \"rolled-b" } }));
+            await assert.rejects(
+                ledger.records(5),
+                (error: Error) =>
+                    error.message ===
+                    `the ledger item RECORD#2025-03-04T10:00:00.000Z#r1 in ${ledger.tableName} has no deployment record in its body attribute (edited by hand?); restore it from the local copy in .shiftwise/records or from the table's point-in-time recovery, or delete the item`,
+            );
+            await documents().send(new PutCommand({ TableName: ledger.tableName, Item: { pk: "STACK#production", sk: "RECORD#2025-03-04T10:00:00.000Z#r1", id: "r1", startedAt: T0.toISOString(), status: "in-progress", body: "[1]" } }));
+            await assert.rejects(ledger.records(5), /RECORD#2025-03-04T10:00:00.000Z#r1 .* has no deployment record/);
+        });
+
+        it("a request deleted by hand before the holder served it is not served (nor recreated)", async () => {
+            const holding = await ledger.acquireLease({ owner: "ci", command: "deploy", now: T0, ttlSeconds: 600 });
+            assert.ok(holding.acquired);
+            const abort = await another().putRequest({ kind: "abort", reason: "mistake", by: "bob", createdAt: at(5).toISOString(), leaseToken: holding.lease.token });
+            await documents().send(new DeleteCommand({ TableName: ledger.tableName, Key: { pk: "STACK#production", sk: `REQUEST#${abort.id}` } }));
+            assert.strictEqual(await ledger.serveRequest(abort, { at: at(6).toISOString(), outcome: "rolling back" }), false);
+            assert.deepStrictEqual(await ledger.requests({}), []);
         });
     });
 

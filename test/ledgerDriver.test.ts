@@ -1,12 +1,16 @@
 // The driver with the release ledger on moto_server's DynamoDB: lease, heartbeat, requests obeyed at polls, a rollback by another actor.
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { deploy } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
 import { LedgerSessionOptions, leasedRollback, runLeased } from "../rollout/ledgerSession";
 import { sendRequest } from "../rollout/requests";
 import { rollbackCommand } from "../rollout/rollback";
 import type { PollCheck } from "../rollout/driver";
-import type { DeploymentRecord } from "../rollout/records";
+import { DeploymentRecord, RecordStore } from "../rollout/records";
+import type { DriverOutcome } from "../rollout/stages/context";
 import type { ReleaseEvent } from "../rollout/releaseEvents";
 import { DynamoLedger } from "../ports/dynamoLedger";
 import type { Clock } from "../ports/ports";
@@ -171,6 +175,36 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
         assert.strictEqual(reported.exitCode, ExitCode.success, reported.message);
         assert.match(reported.message, /obeyed the abort \(rolling back from bake 25%\); .* is rolled-back/);
         assert.deepStrictEqual(oncall.stack.calls, [], "the other actor's rollback never touched the stack itself");
+    });
+
+    it("a deploy whose runner stalls past its lease: another runner takes it over and rolls back; the stale deploy stops at its next poll without touching the stack, and its record does not overwrite the rollback's", async () => {
+        const h = harness({ smokeBaseUrl });
+        const oncallRecords = new RecordStore(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-oncall-")), "production");
+        let rolledBack: DriverOutcome | undefined;
+        let callsAfterRollback = 0;
+        const stall = once("bake 25%", async () => {
+            // The runner is stuck (a long pulumi up, a frozen VM): 331 s without a heartbeat, past the 300 s lease and the 30 s clock allowance.
+            await h.clock.sleep(331_000);
+            rolledBack = await leasedRollback(
+                { ...h.deps, records: oncallRecords },
+                { ...sessionOptions("rollback"), owner: "oncall@laptop", events: undefined, waitMs: 60_000, pollMs: 5000 },
+                (deps) => rollbackCommand({ ...deps, by: { user: "oncall", host: "laptop" } }),
+            );
+            callsAfterRollback = h.stack.calls.length;
+        });
+        const outcome = await deployWith(h, [stall]);
+        fs.rmSync(oncallRecords.baseDir, { recursive: true, force: true });
+        assert.strictEqual(rolledBack?.exitCode, ExitCode.success, rolledBack?.message);
+        assert.strictEqual(outcome.exitCode, ExitCode.paused, outcome.message);
+        // Found at its next heartbeat (released by then) or by a record write still in flight when the rollback held it (taken).
+        assert.match(outcome.message, /^the lease was (released by another actor|taken by oncall@laptop \(rollback\) at [0-9TZ:.-]+); stopping without changing the stack/);
+        assert.match(outcome.message, /the record \S+ was left as the lease's new holder wrote it/);
+        assert.strictEqual(h.stack.calls.length, callsAfterRollback, "the stale deploy changed nothing after the take-over");
+        assert.deepStrictEqual(h.stack.section("traffic"), { blue: 100, green: 0 });
+        const record = await ledgerRecord();
+        assert.strictEqual(record.status, "rolled-back", "the ledger says what the stack is: rolled back, not paused");
+        assert.deepStrictEqual(record.ledger?.events.map((event) => [event.kind, event.previousOwner]), [["take-over", "octocat (github-actions run 42)"]]);
+        assert.strictEqual(await ledger.readLease(), undefined, "the rollback released its lease; the stale deploy did not touch it");
     });
 
     it("a deploy whose lease is forced away stops at its next poll without changing the stack, and leaves the new holder's lease alone", async () => {

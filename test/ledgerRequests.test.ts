@@ -7,6 +7,7 @@ import { GateFailed, Paused } from "../rollout/stages/context";
 import type { RolloutContext } from "../rollout/stages/context";
 import type { DeploymentRecord } from "../rollout/records";
 import { silentReporter } from "../rollout/reporter";
+import type { Lease } from "../ports/ports";
 import { FakeClock } from "./fakes/fakeClock";
 import { MemoryLedger } from "./fakes/memoryLedger";
 
@@ -99,5 +100,70 @@ describe("the lease holder's poll check", () => {
         await assert.rejects(session.pollCheck(fakeContext([]), "bake 5%"), (error: unknown) => error instanceof Paused && /taken by oncall \(rollback\)/.test(error.message));
         await session.close();
         assert.strictEqual(ledger.lease?.token, forced.acquired ? forced.lease.token : "");
+    });
+});
+
+describe("requests at their edges", () => {
+    const T0 = "2025-03-04T10:00:00.000Z";
+    const lease = (expiresAt: string, extra: Partial<Lease> = {}): Lease => ({ owner: "ci", command: "deploy", startedAt: T0, heartbeatAt: T0, expiresAt, token: "holding-1", ...extra });
+
+    it("say exactly what is wrong and what will happen", async () => {
+        const ledger = new MemoryLedger();
+        const clock = new FakeClock(T0);
+        assert.deepStrictEqual(await sendRequest(ledger, clock, { kind: "promote", reason: "", by: "a" }), { exitCode: ExitCode.invalid, message: "shiftwise promote needs a reason" });
+        assert.deepStrictEqual(await sendRequest(ledger, clock, { kind: "abort", reason: "x", by: "a" }), { exitCode: ExitCode.refused, message: "no release is running on this stack, so nobody would obey a abort request", holder: undefined });
+        ledger.lease = lease("2025-03-04T10:05:00.000Z", { recordId: "r-1" });
+        const pause = await sendRequest(ledger, clock, { kind: "pause", reason: "look", by: "alice" });
+        assert.strictEqual(pause.message, `pause request ${pause.request?.id} sent to ci (deploy of r-1); at its next poll it will stop after this poll and keep the traffic where it is, for \`shiftwise resume\` or \`shiftwise rollback\``);
+        assert.deepStrictEqual([pause.request?.kind, pause.request?.reason, pause.request?.by, pause.request?.createdAt, pause.request?.leaseToken, pause.holder], ["pause", "look", "alice", T0, "holding-1", ledger.lease]);
+        ledger.lease = lease("2025-03-04T10:05:00.000Z");
+        const abort = await sendRequest(ledger, clock, { kind: "abort", reason: "tickets", by: "bob" });
+        assert.strictEqual(abort.message, `abort request ${abort.request?.id} sent to ci (deploy); at its next poll it will stop and roll back to the checkpoint`);
+    });
+
+    it("count a lease as live until 30 s past its expiry by this clock (the holder's clock may be behind)", async () => {
+        const ledger = new MemoryLedger();
+        const clock = new FakeClock("2025-03-04T10:05:29.999Z");
+        ledger.lease = lease("2025-03-04T10:05:00.000Z");
+        assert.strictEqual((await sendRequest(ledger, clock, { kind: "abort", reason: "x", by: "a" })).exitCode, ExitCode.success);
+        await clock.sleep(1);
+        const late = await sendRequest(ledger, clock, { kind: "abort", reason: "x", by: "a" });
+        assert.deepStrictEqual([late.exitCode, late.message], [
+            ExitCode.refused,
+            "no release is running on this stack, so nobody would obey a abort request (the lease of ci expired at 2025-03-04T10:05:00.000Z: its runner is gone; `shiftwise rollback` or `shiftwise resume` take it over)",
+        ]);
+    });
+
+    it("awaitServed: only this request served counts, and only once its holding let go (released, taken over, or expired past the allowance)", async () => {
+        const clock = new FakeClock(T0);
+        const options = { pollMs: 5000, timeoutMs: 10_000 };
+        const setUp = async () => {
+            const ledger = new MemoryLedger();
+            ledger.lease = lease("2025-03-04T10:05:00.000Z");
+            const mine = await ledger.putRequest({ kind: "abort", reason: "x", by: "a", createdAt: T0, leaseToken: "holding-1" });
+            const other = await ledger.putRequest({ kind: "abort", reason: "y", by: "b", createdAt: T0, leaseToken: "holding-1" });
+            return { ledger, mine, other };
+        };
+        {
+            const { ledger, mine, other } = await setUp();
+            await ledger.serveRequest(other, { at: T0, outcome: "other" });
+            ledger.lease = undefined;
+            const sleeps = clock.sleeps.length;
+            assert.strictEqual(await awaitServed(ledger, clock, mine, options), undefined, "another request served is not this one");
+            assert.strictEqual(clock.sleeps.length - sleeps, 2, "polls until the deadline, then gives up");
+        }
+        {
+            const { ledger, mine } = await setUp();
+            await ledger.serveRequest(mine, { at: T0, outcome: "mine" });
+            ledger.lease = lease("2025-03-04T10:05:00.000Z", { token: "holding-2" });
+            assert.strictEqual((await awaitServed(ledger, clock, mine, options))?.outcome, "mine", "the lease is another holding's now");
+        }
+        {
+            const { ledger, mine } = await setUp();
+            await ledger.serveRequest(mine, { at: T0, outcome: "mine" });
+            const at = new FakeClock("2025-03-04T10:05:29.000Z");
+            assert.strictEqual(await awaitServed(ledger, at, mine, { pollMs: 1000, timeoutMs: 0 }), undefined, "expired by 29 s: the holder may still be rolling back");
+            assert.strictEqual((await awaitServed(ledger, at, mine, { pollMs: 1000, timeoutMs: 1000 }))?.outcome, "mine", "expired by 30 s: gone");
+        }
     });
 });

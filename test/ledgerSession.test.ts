@@ -61,5 +61,6 @@ describe("ledger session", () => {
         );
         assert.strictEqual(actorName({ user: "octocat", host: "runner", ci: { system: "github-actions", runId: "42", runUrl: "https://github.com/acme/shop/actions/runs/42" } }), "octocat@runner (github-actions run 42) https://github.com/acme/shop/actions/runs/42");
         assert.strictEqual(actorName({ user: "alice", host: "laptop" }), "alice@laptop");
+        assert.strictEqual(actorName({ user: "bob", host: "build-7", ci: { system: "jenkins" } }), "bob@build-7 (jenkins)");
     });
 });

@@ -83,7 +83,7 @@ async function endedEarly(context: RolloutContext, step: StepEntry, state: strin
     if (!promotion || state !== "OK") return undefined;
     context.promotion = undefined;
     const detail = `bake of ${step.percent}% ended after ${minutes.toFixed(1)} min and ${step.requests} requests, as ${promotion.by} asked: ${promotion.reason}`;
-    await promotion.accept(detail);
+    if (!(await promotion.accept(detail))) return undefined;
     step.outcome = "promoted";
     step.endedEarly = { by: promotion.by, reason: promotion.reason };
     step.finishedAt = context.deps.clock.now().toISOString();

@@ -100,9 +100,10 @@ export class RolloutContext {
     readonly stable: Colour;
     /**
      * A `shiftwise promote` request the lease holder accepted: the bake ends at
-     * its next poll whose alarm verdict is OK, and `accept` records that.
+     * its next poll whose alarm verdict is OK, and `accept` records that; it
+     * is false when the request was withdrawn meanwhile (the bake goes on).
      */
-    promotion?: { readonly by: string; readonly reason: string; accept(outcome: string): Promise<void> };
+    promotion?: { readonly by: string; readonly reason: string; accept(outcome: string): Promise<boolean> };
 
     constructor(
         readonly deps: DriverDeps,

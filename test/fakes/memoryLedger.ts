@@ -1,7 +1,7 @@
 // An in-memory ledger port for CLI tests whose subject is not the ledger (the ledger itself is tested against moto_server).
 import { randomUUID } from "crypto";
 import type { Lease, LeaseAttempt, LeaseEvent, LedgerPort, LedgerRecordItem, LedgerRequest, LedgerTrip } from "../../ports/ports";
-import { LeaseLost } from "../../ports/ports";
+import { LeaseLost, leaseExpired } from "../../ports/ports";
 import type { LedgerContext } from "../../cli/ledgerCommands";
 import type { ReleaseEvent } from "../../rollout/releaseEvents";
 import type { RecoveryPoint } from "../../ports/recoveryPoints";
@@ -13,13 +13,15 @@ export class MemoryLedger implements LedgerPort {
     readonly events: LeaseEvent[] = [];
     readonly requestItems: LedgerRequest[] = [];
     readonly recordItems = new Map<string, LedgerRecordItem>();
+    /** The lease token that last wrote each record, as `writer` on the DynamoDB item. */
+    readonly writers = new Map<string, string | undefined>();
 
     async readLease() {
         return this.lease;
     }
     async acquireLease(request: { owner: string; command: string; now: Date; ttlSeconds: number; force?: string }): Promise<LeaseAttempt> {
         const current = this.lease;
-        const expired = current !== undefined && Date.parse(current.expiresAt) <= request.now.getTime();
+        const expired = current !== undefined && leaseExpired(current, request.now);
         if (current && !expired && request.force === undefined) return { acquired: false, holder: current };
         const at = request.now.toISOString();
         this.lease = { owner: request.owner, command: request.command, startedAt: at, heartbeatAt: at, expiresAt: new Date(request.now.getTime() + request.ttlSeconds * 1000).toISOString(), token: randomUUID() };
@@ -56,7 +58,18 @@ export class MemoryLedger implements LedgerPort {
     }
     async putRecord(record: LedgerRecordItem, lease?: Lease) {
         if (lease && this.lease?.token !== lease.token) throw new LeaseLost(this.lease);
-        this.recordItems.set(`${record.startedAt}#${record.id}`, JSON.parse(JSON.stringify(record)) as LedgerRecordItem);
+        this.store(record, lease);
+    }
+    async putRecordAsLastWriter(record: LedgerRecordItem, lease: Lease) {
+        const key = `${record.startedAt}#${record.id}`;
+        if (this.recordItems.has(key) && this.writers.get(key) !== lease.token) return false;
+        this.store(record, lease);
+        return true;
+    }
+    private store(record: LedgerRecordItem, lease: Lease | undefined) {
+        const key = `${record.startedAt}#${record.id}`;
+        this.recordItems.set(key, JSON.parse(JSON.stringify(record)) as LedgerRecordItem);
+        this.writers.set(key, lease?.token);
     }
     async records(limit: number) {
         return [...this.recordItems.entries()].sort(([a], [b]) => b.localeCompare(a)).slice(0, limit).map(([, item]) => item);
