@@ -104,13 +104,18 @@ async function alarmStates(aws: AwsPort | undefined, record: DeploymentRecord | 
     return states;
 }
 
+/** A heartbeat's age; the holder's clock wrote it, so a negative age means the two clocks disagree. */
+function heartbeatAge(seconds: number): string {
+    return seconds >= 0 ? `heartbeat ${seconds} s ago` : `heartbeat ${-seconds} s ahead of this machine's clock (the clocks disagree)`;
+}
+
 /** The live status for people. */
 export function renderLiveStatus(status: LiveStatus): string {
     const lines = [`shiftwise status: stack ${status.stack} at ${status.at} (ledger ${status.table})`];
     const lease = status.lease;
     lines.push(
         lease
-            ? `  lease: ${lease.owner} (${lease.command}${lease.recordId ? ` of ${lease.recordId}` : ""}) since ${lease.startedAt}, heartbeat ${lease.heartbeatAgeSeconds} s ago${lease.expired ? " - EXPIRED: its runner is gone; `shiftwise rollback` or `resume` take it over" : ""}`
+            ? `  lease: ${lease.owner} (${lease.command}${lease.recordId ? ` of ${lease.recordId}` : ""}) since ${lease.startedAt}, ${heartbeatAge(lease.heartbeatAgeSeconds)}${lease.expired ? " - EXPIRED: its runner is gone; `shiftwise rollback` or `resume` take it over" : ""}`
             : "  lease: free (no release running)",
     );
     const release = status.release;

@@ -77,6 +77,29 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
         assert.deepStrictEqual(published.map((event) => event.kind), ["start", "outcome"]);
     });
 
+    it("race: two runners start a deploy of the stack at the same moment; exactly one runs, the other is refused naming the winner, every time", async () => {
+        for (let round = 0; round < 5; round++) {
+            const table = `shop-production-race-${tables}-${round}`;
+            await moto.createLedgerTable(table);
+            const ran: string[] = [];
+            const runner = (owner: string) => {
+                const h = harness({ smokeBaseUrl });
+                const runnerLedger = new DynamoLedger(moto.dynamo(), table, "production");
+                return runLeased(h.deps, { ledger: runnerLedger, command: "deploy", owner }, async () => {
+                    ran.push(owner);
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                    return { exitCode: ExitCode.success, message: `${owner} deployed` };
+                });
+            };
+            const outcomes = await Promise.all([runner("runner-a"), runner("runner-b")]);
+            assert.strictEqual(ran.length, 1, `round ${round}: ${ran.join(", ")} ran`);
+            const loser = outcomes.find((outcome) => outcome.exitCode !== ExitCode.success);
+            assert.strictEqual(loser?.exitCode, ExitCode.refused, `round ${round}`);
+            assert.match(loser!.message, new RegExp(`^deploy refused; nothing was changed: the stack's lease is held by ${ran[0]} \\(deploy\\)`));
+            assert.strictEqual(await new DynamoLedger(moto.dynamo(), table, "production").readLease(), undefined, "the winner released it");
+        }
+    });
+
     it("a second deploy of the stack is refused with who holds the lease and since when, and changes nothing", async () => {
         const held = await ledger.acquireLease({ owner: "alice@laptop", command: "deploy", now: new Date("2025-03-04T09:58:00Z"), ttlSeconds: 300 });
         assert.ok(held.acquired);
