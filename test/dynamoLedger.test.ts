@@ -193,6 +193,17 @@ describe("DynamoLedger on moto_server", function () {
             await assert.rejects(ledger.records(5), /RECORD#2025-03-04T10:00:00.000Z#r1 .* has no deployment record/);
         });
 
+        it("a record deleted by hand during a release is written again by the holder's next save", async () => {
+            const holding = await ledger.acquireLease({ owner: "ci", command: "deploy", now: T0, ttlSeconds: 600 });
+            assert.ok(holding.acquired);
+            const item = (status: string) => ({ id: "r1", startedAt: T0.toISOString(), status, body: { id: "r1", status } });
+            await ledger.putRecord(item("in-progress"), holding.lease);
+            await documents().send(new DeleteCommand({ TableName: ledger.tableName, Key: { pk: "STACK#production", sk: `RECORD#${T0.toISOString()}#r1` } }));
+            assert.deepStrictEqual(await ledger.records(5), []);
+            await ledger.putRecord(item("succeeded"), holding.lease);
+            assert.deepStrictEqual((await ledger.records(5)).map((record) => [record.id, record.status]), [["r1", "succeeded"]]);
+        });
+
         it("a request deleted by hand before the holder served it is not served (nor recreated)", async () => {
             const holding = await ledger.acquireLease({ owner: "ci", command: "deploy", now: T0, ttlSeconds: 600 });
             assert.ok(holding.acquired);

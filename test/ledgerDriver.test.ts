@@ -12,6 +12,7 @@ import type { PollCheck } from "../rollout/driver";
 import { DeploymentRecord, RecordStore } from "../rollout/records";
 import type { DriverOutcome } from "../rollout/stages/context";
 import type { ReleaseEvent } from "../rollout/releaseEvents";
+import { ThrottlingException } from "@aws-sdk/client-dynamodb";
 import { DynamoLedger } from "../ports/dynamoLedger";
 import type { Clock } from "../ports/ports";
 import { MotoServer } from "./fakes/motoServer";
@@ -98,6 +99,25 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
             assert.match(loser!.message, new RegExp(`^deploy refused; nothing was changed: the stack's lease is held by ${ran[0]} \\(deploy\\)`));
             assert.strictEqual(await new DynamoLedger(moto.dynamo(), table, "production").readLease(), undefined, "the winner released it");
         }
+    });
+
+    it("DynamoDB throttling the heartbeat for three polls of a bake does not roll a healthy release back: it goes on and succeeds", async () => {
+        const h = harness({ smokeBaseUrl });
+        const renew = ledger.renewLease.bind(ledger);
+        let throttled = 0;
+        ledger.renewLease = async (lease, update) => {
+            if (throttled > 0) {
+                throttled--;
+                throw new ThrottlingException({ message: "Rate of requests exceeds the allowed throughput", $metadata: {} });
+            }
+            return renew(lease, update);
+        };
+        const flaky = once("bake 25%", async () => void (throttled = 3));
+        const outcome = await deployWith(h, [flaky]);
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        assert.strictEqual(throttled, 0, "the three throttled heartbeats happened");
+        assert.strictEqual((await ledgerRecord()).status, "succeeded");
+        assert.strictEqual(await ledger.readLease(), undefined);
     });
 
     it("a second deploy of the stack is refused with who holds the lease and since when, and changes nothing", async () => {
