@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccessLogBucket } from "./components/accessLogBucket";
 import { BlueGreenEnvironment, ColourArgs } from "./components/blueGreenEnvironment";
 import type { ColourWorkload } from "./components/colourTarget";
-import { KubernetesEnvironment } from "./components/kubernetesEnvironment";
 import { Database } from "./components/database";
 import { DeploymentAlarms } from "./components/deploymentAlarms";
 import { MigrationTask } from "./components/migrationTask";
@@ -178,7 +177,10 @@ const workloadArgs = {
     environment: applicationEnvironment,
     tags,
 };
-const kubernetesEnvironment = kubernetes && new KubernetesEnvironment(service.name, {
+// Loaded only for a Kubernetes stack, so an ECS stack (its `pulumi up` and `shiftwise plan`) never loads @pulumi/kubernetes.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kubernetesComponents = () => require("./components/kubernetesEnvironment") as typeof import("./components/kubernetesEnvironment");
+const kubernetesEnvironment = kubernetes && new (kubernetesComponents().KubernetesEnvironment)(service.name, {
     ...workloadArgs,
     clusterName: kubernetes.clusterName,
     kubeconfig: kubernetes.kubeconfig === undefined ? undefined : secretSections.has("kubernetes") ? pulumi.secret(kubernetes.kubeconfig) : kubernetes.kubeconfig,
