@@ -87,7 +87,7 @@ export const serviceSchema = z
             logRetentionDays: z
                 .preprocess(
                     (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
-                    z.number().refine((days) => LOG_RETENTION_DAYS.includes(days), {
+                    z.number({ error: `must be a CloudWatch Logs retention: ${LOG_RETENTION_DAYS.join(", ")}` }).refine((days) => LOG_RETENTION_DAYS.includes(days), {
                         error: `must be a CloudWatch Logs retention: ${LOG_RETENTION_DAYS.join(", ")}`,
                     }),
                 )
@@ -276,7 +276,7 @@ const pinnedImage = z
 /** A Fargate CPU size in units. */
 const fargateCpu = z.preprocess(
     (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
-    z.number().refine((cpu) => cpu in FARGATE_MEMORY, {
+    z.number({ error: `must be a Fargate CPU size: ${Object.keys(FARGATE_MEMORY).join(", ")}` }).refine((cpu) => cpu in FARGATE_MEMORY, {
         error: `must be a Fargate CPU size: ${Object.keys(FARGATE_MEMORY).join(", ")}`,
     }),
 );
