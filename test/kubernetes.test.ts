@@ -535,6 +535,49 @@ describe("the EKS example stack", () => {
     });
 });
 
+describe("shiftwise:kubernetes values at their edges (exact messages)", () => {
+    const kubernetesProblems = (fields: Record<string, unknown>) => problems((s) => (s.kubernetes = { ...s.kubernetes, ...fields }));
+    it("anchors every pattern: a valid prefix with a bad tail, a bad head, the shortest and the longer forms", () => {
+        assert.deepStrictEqual(kubernetesProblems({ clusterName: "platform!" }), [
+            'shiftwise:kubernetes.clusterName = "platform!": must be an EKS cluster name: letters, digits, - and _, starting with a letter or digit; copy it from `aws eks list-clusters`',
+        ]);
+        assert.deepStrictEqual(kubernetesProblems({ namespace: "shop-" }), [
+            'shiftwise:kubernetes.namespace = "shop-": must be a DNS-1123 label: lowercase letters, digits and -, starting and ending with a letter or digit; e.g. shop',
+        ]);
+        for (const securityGroupId of ["xsg-0123456789abcdef0", "sg-0123456789abcdef0x", "sg-012345678"]) {
+            assert.deepStrictEqual(kubernetesProblems({ securityGroupId }), [`shiftwise:kubernetes.securityGroupId = "${securityGroupId}": must be a security group id like sg-0123456789abcdef0; ${FIX_SG}`], securityGroupId);
+        }
+        assert.deepStrictEqual(kubernetesProblems({ clusterName: "p", namespace: "a", securityGroupId: "sg-01234567" }), []);
+        assert.deepStrictEqual(kubernetesProblems({ clusterName: "c".repeat(100), namespace: "n".repeat(63), securityGroupId: "sg-0123456789abcdef0" }), []);
+    });
+    it("names the rule for values of the wrong type, an empty context and a non-boolean createNamespace", () => {
+        assert.deepStrictEqual(kubernetesProblems({ kubeconfig: 5, context: 7, createNamespace: "maybe" }), [
+            "shiftwise:kubernetes.kubeconfig = 5: must be the text of a kubeconfig; set it with `pulumi config set --secret --path shiftwise:kubernetes.kubeconfig < kubeconfig.yaml`",
+            "shiftwise:kubernetes.context = 7: must be the name of a context in kubeconfig",
+            'shiftwise:kubernetes.createNamespace = "maybe": must be true or false; true creates the namespace; false labels an existing one',
+        ]);
+        assert.deepStrictEqual(kubernetesProblems({ kubeconfig: "apiVersion: v1", context: "" }), ['shiftwise:kubernetes.context = "": must not be empty; name a context in kubeconfig or remove context']);
+        assert.deepStrictEqual(kubernetesProblems({ kubeconfig: "apiVersion: v1", context: "platform-staging" }), []);
+        assert.deepStrictEqual(problems((s) => (s.kubernetes = "platform-staging")), [
+            'shiftwise:kubernetes = "platform-staging": must be an object { clusterName, namespace, securityGroupId, kubeconfig?, context? }; see README, Kubernetes colours',
+        ]);
+    });
+    it("finds credential fields at the start of a line, indented or listed, and nowhere else", () => {
+        const base = parseStackConfig(sections()).kubernetes!;
+        const field = (kubeconfig: string) => kubeconfigProblems({ ...base, kubeconfig }, false).map((problem) => /holds credentials \((.*?)\)/.exec(problem)?.[1]);
+        assert.deepStrictEqual(field("token: abc"), ["token"]);
+        assert.deepStrictEqual(field("users:\n  - password : x"), ["password"]);
+        assert.deepStrictEqual(field("users:\n-\ttoken: abc"), ["token"]);
+        for (const text of ["x-token: abc", "mytoken: abc", "- xtoken: a", "name: token", "tokens: 1"]) assert.deepStrictEqual(field(text), [], text);
+    });
+    it("accepts numeric users on Kubernetes, uid or uid:gid, with more than one digit each", () => {
+        assert.deepStrictEqual(problems((s) => ((s.blue.user = "10001"), (s.green.user = "1000:2000"))), []);
+        for (const user of ["x1000", "1000x", "1000:2000x"]) {
+            assert.deepStrictEqual(problems((s) => (s.blue.user = user)), [`shiftwise:blue.user = ${JSON.stringify(user)}: Kubernetes runs containers as a numeric uid[:gid] so it can prove they are not root; use e.g. 1000:1000`], user);
+        }
+    });
+});
+
 describe("pre-flight: the AWS Load Balancer Controller must be installed", () => {
     const eksClient = () => {
         const client = new EKSClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
@@ -573,6 +616,23 @@ describe("pre-flight: the AWS Load Balancer Controller must be installed", () =>
         assert.deepStrictEqual(seen[0].url, "https://ABC.gr7.eu-west-1.eks.amazonaws.com/apis/apiextensions.k8s.io/v1/customresourcedefinitions/targetgroupbindings.elbv2.k8s.aws");
         assert.strictEqual(seen[0].ca, "the CA");
         assert.match(seen[0].token, /^k8s-aws-v1\./);
+    });
+
+    it("cannot tell without the cluster's endpoint or CA, and asks for an access entry only on 401 and 403", async () => {
+        const clusterAnswering = (cluster: Record<string, unknown> | undefined) => {
+            const client = new EKSClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
+            mockClient(client).on(DescribeClusterCommand).resolves({ cluster });
+            return client;
+        };
+        const never = async () => assert.fail("no request without an endpoint and a CA");
+        const crd = "targetgroupbindings.elbv2.k8s.aws";
+        await assert.rejects(new EksClusterApi(clusterAnswering({ status: "CREATING", certificateAuthority: { data: "Q0E=" } }), never).customResourceDefinitionExists("c1", crd), /^Error: EKS cluster c1 has no endpoint or CA yet \(status CREATING\)$/);
+        await assert.rejects(new EksClusterApi(clusterAnswering({ status: "ACTIVE", endpoint: "https://x" }), never).customResourceDefinitionExists("c1", crd), /^Error: EKS cluster c1 has no endpoint or CA yet \(status ACTIVE\)$/);
+        await assert.rejects(new EksClusterApi(clusterAnswering({ endpoint: "https://x", certificateAuthority: {} }), never).customResourceDefinitionExists("c1", crd), /^Error: EKS cluster c1 has no endpoint or CA yet \(status unknown\)$/);
+        await assert.rejects(new EksClusterApi(clusterAnswering(undefined), never).customResourceDefinitionExists("c1", crd), /^Error: EKS cluster c1 has no endpoint or CA yet \(status unknown\)$/);
+        const answering = (status: number) => new EksClusterApi(eksClient(), async () => ({ status, body: "" }));
+        await assert.rejects(answering(401).customResourceDefinitionExists("platform-staging", crd), /\(HTTP 401\): give the deploy role an EKS access entry that may get customresourcedefinitions$/);
+        await assert.rejects(answering(500).customResourceDefinitionExists("platform-staging", crd), /^Error: cannot read CRD targetgroupbindings\.elbv2\.k8s\.aws in EKS cluster platform-staging \(HTTP 500\)$/);
     });
 
     it("names the missing controller, asks nothing of ECS stacks, and refuses when it cannot tell", async () => {
