@@ -29,7 +29,6 @@ function parsed(edit: (sections: Sections) => void, base = "staging") {
     return parseStackConfig(sections, { stack: base, region: "eu-west-1" });
 }
 
-const CASES: [string, (s: Sections) => void, string[]][] = [];
 
 const cidrList = (count: number, second = 0) => Array.from({ length: count }, (_, i) => `10.${second + i}.0.0/16`);
 const IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop";
