@@ -4,6 +4,7 @@ import { ConfigError, otherColour, stableColour } from "../config";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { DeployRequest, DriverDeps, Refused } from "./stages/context";
 import { PreflightCheck, runPreflight } from "./stages/preflight";
+import { textTable } from "./textTable";
 import { shiftwiseConfig } from "./stackView";
 
 /**
@@ -86,9 +87,8 @@ export async function dryRun(deps: DriverDeps, request: DeployRequest): Promise<
 
 /** The go/no-go table for people. */
 export function renderDryRun(report: DryRunReport): string {
-    const width = Math.max(5, ...report.checks.map((check) => check.check.length));
-    const lines = [`shiftwise deploy --dry-run: ${report.stack} ${report.version} (${report.image}); nothing was changed`, "", `${"check".padEnd(width)}  result  evidence`];
-    for (const check of report.checks) lines.push(`${check.check.padEnd(width)}  ${(check.ok ? "ok" : "FAIL").padEnd(6)}  ${check.evidence}`);
+    const lines = [`shiftwise deploy --dry-run: ${report.stack} ${report.version} (${report.image}); nothing was changed`, ""];
+    lines.push(...textTable(["check", "result", "evidence"], report.checks.map((check) => [check.check, check.ok ? "ok" : "FAIL", check.evidence])));
     if (report.schedule.length > 0) {
         const least = report.schedule.reduce((sum, entry) => sum + entry.minMinutes, 0);
         const most = report.schedule.reduce((sum, entry) => sum + entry.maxMinutes, 0);
