@@ -7,13 +7,14 @@ import { colourSchema, rolloutSchema, shiftwiseSections } from "../config";
 import { readProjectName, readStackFile, stackFilePath } from "../evaluation/stackFile";
 import type { DeployRequest, DriverDeps, DriverOutcome } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
-import type { AwsPort, Clock, Fetcher, StackPort } from "../ports/ports";
+import type { AwsPort, Clock, Fetcher, StackConfigEntries, StackPort } from "../ports/ports";
+import type { TaskPort } from "../ports/tasks";
 import { systemClock } from "../ports/ports";
 import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
 import { nodeFetcher } from "../rollout/smoke";
 import { LedgerContext, processLedgerContext, watchStatus, withLease } from "./ledgerCommands";
 import { UsageError } from "./failures";
-import { deploy, dryRun, lineReporter, renderDryRun, renderStatus, resume, rollbackCommand, setMaintenance, stackStatus } from "./rolloutLoader";
+import { deploy, dryRun, lineReporter, renderDryRun, renderStatus, resume, rollbackCommand, rollbackThenMigrateDown, setMaintenance, stackStatus } from "./rolloutLoader";
 import type { Directories } from "./main";
 
 /**
@@ -38,6 +39,12 @@ export interface CommandContext {
     readonly stdinIsTty: boolean;
     readonly openStack: (stackName: string, log: (text: string) => void) => Promise<StackPort>;
     readonly openAws: (region: string) => AwsPort;
+    /**
+     * The migration's task runner for the stack's platform (ECS RunTask), for
+     * deploy, resume and `rollback --migrate-down`. @default none: a stack with
+     * `database.migration` is then refused in pre-flight
+     */
+    readonly openTasks?: (region: string, entries: StackConfigEntries) => TaskPort;
     /** Registers SIGINT/SIGTERM handlers; returns the function that removes them. */
     readonly onSignal: (handler: (signal: string) => void) => () => void;
     readonly ask: (question: string) => Promise<string>;
@@ -60,6 +67,11 @@ export function processContext(projectDir: string): CommandContext {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { AwsSdkPort } = require("../ports/awsSdk") as typeof import("../ports/awsSdk");
             return AwsSdkPort.forRegion(region);
+        },
+        openTasks: (region) => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { EcsTaskPort } = require("../ports/ecsTasks") as typeof import("../ports/ecsTasks");
+            return EcsTaskPort.forRegion(region);
         },
         onSignal: (handler) => {
             process.on("SIGINT", handler);
@@ -113,13 +125,14 @@ export function registerRolloutCommands(
         .requiredOption("--image <ref>", "(required) container image pinned by tag or digest", imageArgument)
         .option("--hotfix <reason>", "deploy inside a freeze window; the reason is recorded")
         .option("--migration-snapshot", "take the pre-release RDS snapshot (database.preReleaseSnapshot = the version) before the candidate starts")
+        .option("--migration-image <ref>", "the image database.migration runs, pinned by tag or digest (default: --image); needs shiftwise:database.migration", migrationImageArgument)
         .option("--pause-at <percent>", "stop after this step for `shiftwise resume`", percentArgument)
         .option("--smoke-base-url <url>", "base URL of the test listener for smoke checks, a host name your certificate covers (default: the testUrl output)")
         .option("-y, --yes", "do not ask for confirmation after pre-flight (required when stdin is not a terminal)")
         .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
         .option("--notes <text>", "release notes (or a link to them) for the announcement on the stack's topic (default: the commit)")
         .option("--dry-run", "run the whole pre-flight against the stack and AWS and print a go/no-go table with the schedule; changes nothing, takes no lease (exit 0 go, 3 no-go)")
-        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string; dryRun?: boolean }) => {
+        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; migrationImage?: string; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string; dryRun?: boolean }) => {
             checkPauseAt(options.pauseAt, directories().projectDir, options.stack);
             const context = contextFor();
             if (options.dryRun) return setExitCode(await runDryRun(options, io, context, directories()));
@@ -131,6 +144,7 @@ export function registerRolloutCommands(
                         image: options.image,
                         hotfix: options.hotfix,
                         migrationSnapshot: options.migrationSnapshot,
+                        migrationImage: options.migrationImage,
                         pauseAt: options.pauseAt,
                         smokeBaseUrl: options.smokeBaseUrl,
                         confirm: options.yes ? undefined : (summary) => confirm(summary, io, context),
@@ -148,13 +162,15 @@ export function registerRolloutCommands(
         .option("--force <reason>", "take the stack's lease even from a running deploy (instead of asking it to abort); the reason is recorded")
         .option("--wait-minutes <n>", "when a deploy holds the lease, how long to wait for it to obey the abort request (default 15)", Number)
         .option("--replace-serving", "allow restoring a checkpoint (usually an older --record) that changes the version or image of a colour that serves traffic after the rollback: its tasks are replaced while they take traffic")
-        .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number; replaceServing?: boolean }) => {
+        .option("--migrate-down", "after the rollback, run shiftwise:database.migration.downCommand from the release's migration image; refused (nothing changed) when none is configured or the migration never ran")
+        .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number; replaceServing?: boolean; migrateDown?: boolean }) => {
             const context = contextFor();
             const record = options.record && path.resolve(directories().userDir, options.record);
             const rollbackOptions = { replaceServing: options.replaceServing === true };
+            const run = options.migrateDown ? rollbackThenMigrateDown : rollbackCommand;
             setExitCode(
                 await withDriver(options, io, context, directories(), false, (deps) =>
-                    withLease(deps, ledgerContext(context), "rollback", options, (leased) => rollbackCommand({ ...leased, by: startedBy(context.env) }, record, rollbackOptions)),
+                    withLease(deps, ledgerContext(context), "rollback", options, (leased) => run({ ...leased, by: startedBy(context.env) }, record, rollbackOptions)),
                 ),
             );
         });
@@ -234,6 +250,11 @@ function checkedBy(schema: { safeParse(value: unknown): { success: boolean; erro
     return value;
 }
 
+/** `--migration-image`: pinned like `--image`; that the stack has `database.migration` is checked in pre-flight. */
+function migrationImageArgument(value: string): string {
+    return checkedBy(colourSchema.shape.image, value, "e.g. --migration-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-migrations:v1.6.0");
+}
+
 /** `--pause-at` must be one of the stack's steps; checked against the committed stack file, before Pulumi is touched. */
 function checkPauseAt(pauseAt: number | undefined, projectDir: string, stack: string): void {
     if (pauseAt === undefined) return;
@@ -252,8 +273,9 @@ function ledgerContext(context: CommandContext): LedgerContext {
 }
 
 /** `deploy --dry-run`: pre-flight only, on the real stack and AWS, without the ledger, a lease or a record. */
-async function runDryRun(options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; pauseAt?: number }, io: CommandIo, context: CommandContext, directories: Directories): Promise<number> {
-    const { stack, aws, records } = await openPorts(options, io, context, directories);
+async function runDryRun(options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; migrationImage?: string; pauseAt?: number }, io: CommandIo, context: CommandContext, directories: Directories): Promise<number> {
+    const { stack, aws, records, region, config } = await openPorts(options, io, context, directories);
+    const tasks = context.openTasks?.(region, config);
     const reporter = lineReporter({ stack: options.stack, clock: context.clock, write: io.stderr, isTty: false });
     const controller = new AbortController();
     const removeHandlers = context.onSignal((signal) => {
@@ -261,8 +283,8 @@ async function runDryRun(options: CommonOptions & { version: string; image: stri
         controller.abort(new Error(signal));
     });
     try {
-        const request = { version: options.version, image: options.image, hotfix: options.hotfix, migrationSnapshot: options.migrationSnapshot, pauseAt: options.pauseAt };
-        const report = await dryRun({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal }, request);
+        const request = { version: options.version, image: options.image, hotfix: options.hotfix, migrationSnapshot: options.migrationSnapshot, migrationImage: options.migrationImage, pauseAt: options.pauseAt };
+        const report = await dryRun({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal, ...(tasks ? { tasks } : {}) }, request);
         io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderDryRun(report));
         return report.exitCode;
     } finally {
@@ -288,7 +310,7 @@ async function openPorts(options: CommonOptions, io: CommandIo, context: Command
     const region = config["aws:region"]?.value;
     if (!region) throw new UsageError(`stack ${options.stack} has no aws:region; run \`pulumi config set aws:region <region> --stack ${options.stack}\``);
     const records = new RecordStore(recordsDirOf(options, context, directories), options.stack, (warning) => io.stderr(`shiftwise: warning: ${warning}\n`));
-    return { stack, aws: context.openAws(region), records };
+    return { stack, aws: context.openAws(region), records, region, config };
 }
 
 /** Builds the driver's dependencies, wires signals, runs `body` and prints its outcome. */
@@ -301,7 +323,8 @@ async function withDriver(
     body: (deps: DriverDeps) => Promise<DriverOutcome | { exitCode: number; message: string; problems?: readonly string[] }>,
 ): Promise<number> {
     {
-        const { stack, aws, records } = await openPorts(options, io, context, directories);
+        const { stack, aws, records, region, config } = await openPorts(options, io, context, directories);
+        const tasks = context.openTasks?.(region, config);
         const write = options.json ? io.stderr : io.stdout;
         const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: context.stdoutIsTty && !options.json });
         const controller = new AbortController();
@@ -316,7 +339,7 @@ async function withDriver(
             controller.abort(new Error(signal));
         });
         try {
-            const outcome = await body({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal });
+            const outcome = await body({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal, ...(tasks ? { tasks } : {}) });
             if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
             else (outcome.exitCode === ExitCode.success ? io.stdout : io.stderr)(`${closingLine(outcome)}\n`);
             return outcome.exitCode;

@@ -16,6 +16,7 @@ const goNoGo = () => require("../rollout/goNoGo") as typeof import("../rollout/g
 const history = () => require("../rollout/history") as typeof import("../rollout/history");
 const ledgerSession = () => require("../rollout/ledgerSession") as typeof import("../rollout/ledgerSession");
 const live = () => require("../rollout/liveStatus") as typeof import("../rollout/liveStatus");
+const migrationDown = () => require("../rollout/migrationDown") as typeof import("../rollout/migrationDown");
 const maintenance = () => require("../rollout/maintenance") as typeof import("../rollout/maintenance");
 const reporter = () => require("../rollout/reporter") as typeof import("../rollout/reporter");
 const requests = () => require("../rollout/requests") as typeof import("../rollout/requests");
@@ -37,6 +38,7 @@ export const leasedRollback = lazily(ledgerSession, "leasedRollback");
 export const runLeased = lazily(ledgerSession, "runLeased");
 export const liveStatus = lazily(live, "liveStatus");
 export const renderLiveStatus = lazily(live, "renderLiveStatus");
+export const rollbackThenMigrateDown = lazily(migrationDown, "rollbackThenMigrateDown");
 export const setMaintenance = lazily(maintenance, "setMaintenance");
 export const lineReporter = lazily(reporter, "lineReporter");
 export const sendRequest = lazily(requests, "sendRequest");

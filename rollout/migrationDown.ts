@@ -2,6 +2,9 @@
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { describeMigration, runMigration } from "./migration";
 import type { DeploymentRecord } from "./records";
+import type { StackConfig } from "../config";
+import { RollbackOptions, rollbackCommand } from "./rollback";
+import type { StartedBy } from "./records";
 import { driverOutputs, shiftwiseConfig } from "./stackView";
 import type { DriverDeps } from "./stages/context";
 import { migrationTarget } from "./stages/migrate";
@@ -20,10 +23,9 @@ export async function migrateDown(deps: DriverDeps, record: DeploymentRecord): P
         return { exitCode, message, record };
     };
     const config = shiftwiseConfig(await deps.stack.getAllConfig());
-    const migration = config.database?.migration;
-    if (!migration?.downCommand) return done(ExitCode.invalid, "no shiftwise:database.migration.downCommand is configured; restore the pre-release snapshot instead (`pulumi stack output preReleaseSnapshot`)");
-    if (!record.migration || record.migration.outcome === "never-started") return done(ExitCode.refused, `the migration of ${record.id} never ran, so there is nothing to undo; nothing was changed`);
-    if (!deps.tasks) return done(ExitCode.invalid, "no task runner was given to run the down-migration");
+    const problem = downMigrationProblem(config, record, deps);
+    if (problem) return done(problem.exitCode, problem.message);
+    const migration = config.database!.migration!;
     const outputs = await deps.stack.outputs();
     const view = driverOutputs(outputs);
     const weights = await deps.aws.listenerWeights(view.listenerArn);
@@ -32,10 +34,10 @@ export async function migrateDown(deps: DriverDeps, record: DeploymentRecord): P
         return done(ExitCode.refused, `${record.candidate}, the colour of ${record.version}, still carries ${serving}% in AWS; the down-migration would take its schema away: run \`shiftwise rollback --stack ${record.stack}\` first; nothing was changed`);
     }
     const result = await runMigration(
-        deps.tasks,
+        deps.tasks!,
         deps.clock,
         await migrationTarget({ deps }, outputs),
-        { direction: "down", command: migration.downCommand, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/down/${record.version}` },
+        { direction: "down", command: migration.downCommand!, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/down/${record.version}` },
         { pollMs: deps.migrationPollMs, signal: deps.signal, onProgress: (line) => deps.reporter.progress(line) },
     );
     record.migrationDown = result;
@@ -43,4 +45,38 @@ export async function migrateDown(deps: DriverDeps, record: DeploymentRecord): P
     if (result.outcome === "succeeded") return done(ExitCode.success, describeMigration(result));
     const restore = (outputs.preReleaseSnapshot as { restoreCommand?: string } | null)?.restoreCommand;
     return done(ExitCode.error, `${describeMigration(result)}; the schema may be half undone: ${restore ? `restore the pre-release snapshot with:\n  ${restore}` : "restore the pre-release snapshot (`pulumi stack output preReleaseSnapshot`)"}`);
+}
+
+/** Why `migrateDown` cannot run for `record`, before anything changes; undefined when it can. */
+export function downMigrationProblem(config: StackConfig, record: DeploymentRecord, deps: Pick<DriverDeps, "tasks">): { exitCode: ExitCodeValue; message: string } | undefined {
+    if (!config.database?.migration?.downCommand) {
+        return { exitCode: ExitCode.invalid, message: "no shiftwise:database.migration.downCommand is configured; restore the pre-release snapshot instead (`pulumi stack output preReleaseSnapshot`); nothing was changed" };
+    }
+    if (!record.migration || record.migration.outcome === "never-started") return { exitCode: ExitCode.refused, message: `the migration of ${record.id} never ran, so there is nothing to undo; nothing was changed` };
+    if (!deps.tasks) return { exitCode: ExitCode.invalid, message: "no task runner was given to run the down-migration; nothing was changed" };
+    return undefined;
+}
+
+/**
+ * `shiftwise rollback --migrate-down`: checks first that the down-migration
+ * can run (a configured `downCommand`, a migration that ran, a task runner),
+ * so a refusal changes nothing; then `rollback` restores the checkpoint and,
+ * only when that succeeded, `migrateDown` runs the down command.
+ */
+export async function rollbackThenMigrateDown(
+    deps: DriverDeps & { readonly by: StartedBy },
+    recordFile?: string,
+    options: RollbackOptions = {},
+): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord; problems?: readonly string[] }> {
+    const record = recordFile ? deps.records.read(recordFile) : deps.records.latest();
+    if (!record) return { exitCode: ExitCode.invalid, message: `no deployment record in ${deps.records.dir}; pass --record <file>` };
+    const problem = downMigrationProblem(shiftwiseConfig(await deps.stack.getAllConfig()), record, deps);
+    if (problem) {
+        deps.reporter.line("migrate down", `refused: ${problem.message}`);
+        return { ...problem, record };
+    }
+    const rolledBack = await rollbackCommand(deps, recordFile ?? deps.records.fileOf(record), options);
+    if (rolledBack.exitCode !== ExitCode.success || !rolledBack.record) return rolledBack;
+    const down = await migrateDown(deps, rolledBack.record);
+    return { exitCode: down.exitCode, message: `${rolledBack.message}; ${down.message}`, record: down.record };
 }

@@ -1,6 +1,7 @@
 // Smoke checks and bake probes through the test listener: status, and optionally the served version or body.
-import type { Colour } from "../config";
-import type { Clock, FetchResponse, Fetcher } from "../ports/ports";
+import type { Colour, StackConfig } from "../config";
+import type { Clock, FetchResponse, Fetcher, StackPort } from "../ports/ports";
+import { DriverOutputs, testListenerHeaders } from "./stackView";
 
 /**
  * Smoke checks through the test listener: HTTP GET of each path with the
@@ -73,6 +74,56 @@ export async function runSmokeChecks(fetcher: Fetcher, clock: Clock, request: Sm
         results.push({ url, ok, attempts, last });
     }
     return results;
+}
+
+/** What `smokeCheckColour` reads: the driver's ports and waits. */
+export interface SmokeDeps {
+    readonly fetcher: Fetcher;
+    readonly clock: Clock;
+    readonly stack: Pick<StackPort, "secretOutput">;
+    readonly signal?: AbortSignal;
+    /** @default 5000 */
+    readonly smokeRetryDelayMs?: number;
+}
+
+/** Which colour a stage smoke-checks, where, and the version it must serve (none for the stable colour's soak). */
+export interface ColourSmokeCheck {
+    readonly colour: Colour;
+    readonly baseUrl: string;
+    /** The release's version, checked with `rollout.smokeExpect`; absent checks status only. */
+    readonly version?: string;
+    /** The test token header, when a polling stage read it once already. @default read from the stack outputs */
+    readonly testHeaders?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The stages' smoke check of one colour through the test listener: the health
+ * check path and `rollout.smokePaths`, with the stack's test token and the
+ * stack's retries. Returns every path's result, failed ones included.
+ */
+export async function smokeCheckColour(deps: SmokeDeps, config: StackConfig, outputs: DriverOutputs, check: ColourSmokeCheck): Promise<SmokeResult[]> {
+    return runSmokeChecks(
+        deps.fetcher,
+        deps.clock,
+        {
+            baseUrl: check.baseUrl,
+            paths: [config.service.healthCheckPath, ...config.rollout.smokePaths],
+            header: outputs.testHeader,
+            // The test listener admits only requests with the stack's test token (read here, never recorded).
+            extraHeaders: check.testHeaders ?? (await testListenerHeaders(deps.stack, outputs)),
+            colour: check.colour,
+            retries: config.rollout.smokeRetries,
+            retryDelayMs: deps.smokeRetryDelayMs,
+            ...(check.version !== undefined ? { expect: { ...config.rollout.smokeExpect, version: check.version } } : {}),
+        },
+        deps.signal,
+    );
+}
+
+/** One line naming each failed check, or undefined when all passed. */
+export function smokeFailures(results: readonly SmokeResult[]): string | undefined {
+    const failed = results.filter((result) => !result.ok);
+    return failed.length > 0 ? `smoke checks failed: ${failed.map((r) => `${r.url} -> ${r.last} after ${r.attempts} attempt(s)`).join("; ")}` : undefined;
 }
 
 /** One GET of `url` through the test listener, judged; rejects only on abort. */

@@ -1,31 +1,14 @@
 // The migration stages on the real program graph: snapshot -> migration -> stable soak -> candidate, failures that stop before traffic moves, and the records.
 import * as assert from "assert";
-import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
-import { mockClient } from "aws-sdk-client-mock";
+import { RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { deploy } from "../rollout/driver";
 import { migrateDown } from "../rollout/migrationDown";
 import { ExitCode } from "../rollout/exitCodes";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { ALARMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
-import type { FakeStack } from "./fakes/fakeStack";
+import { MIGRATION, SUCCEEDS, TASK, TaskScriptState, imageOf, mockMigrationEcs } from "./fakes/migrationTasks";
 
 const LISTENER = "aws:lb/listener:Listener";
-const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
-const TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop/4a5b6c7d8e9f40112233445566778899";
-const MIGRATION = { command: ["npm", "run", "migrate"], downCommand: ["npm", "run", "migrate:down"], timeoutMinutes: 10, stableSoakMinutes: 5 };
-
-/** What the stack looked like when RunTask was called. */
-interface AtRunTask {
-    snapshots: string[];
-    candidateImage: string;
-    migrationImage: string;
-    input: Record<string, unknown>;
-}
-
-async function imageOf(stack: FakeStack, name: string): Promise<string> {
-    const task = await stack.deployedResource(TASK_DEFINITION, name);
-    return JSON.parse(String(task?.inputs.containerDefinitions))[0].image;
-}
 
 describe("rollout driver: the migration stages", function () {
     this.timeout(120_000);
@@ -40,39 +23,12 @@ describe("rollout driver: the migration stages", function () {
     });
 
     /** A harness whose ECS answers DescribeTasks from `states` (the last one repeats) and records the stack at RunTask. */
-    function migrating(states: { lastStatus: string; exitCode?: number; stoppedReason?: string; started?: boolean }[], migration: Record<string, unknown> = MIGRATION) {
+    function migrating(states: readonly TaskScriptState[], migration: Record<string, unknown> = MIGRATION) {
         const h = harness({ smokeBaseUrl, config: productionConfig({ database: { migration } }) });
-        const ecsClient = new ECSClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-        const ecs = mockClient(ecsClient);
-        const seen: { atRunTask?: AtRunTask } = {};
-        ecs.on(RunTaskCommand).callsFake(async (input) => {
-            const deployed = await h.stack.deployed();
-            seen.atRunTask = {
-                snapshots: deployed.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot").map((r) => String(r.inputs.dbSnapshotIdentifier)),
-                candidateImage: await imageOf(h.stack, "shop-green"),
-                migrationImage: await imageOf(h.stack, "shop-migration"),
-                input,
-            };
-            return { tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }], failures: [] };
-        });
-        let call = 0;
-        ecs.on(DescribeTasksCommand).callsFake(async () => {
-            const state = states[Math.min(call++, states.length - 1)];
-            return {
-                tasks: [{
-                    taskArn: TASK,
-                    lastStatus: state.lastStatus,
-                    stoppedReason: state.stoppedReason,
-                    startedAt: state.started === false ? undefined : new Date("2025-03-04T10:01:00Z"),
-                    containers: [{ name: "migrate", exitCode: state.exitCode }],
-                }],
-            };
-        });
-        ecs.on(StopTaskCommand).resolves({});
+        const { ecsClient, ecs, seen } = mockMigrationEcs(h.stack, states);
         const deps = { ...h.deps, tasks: new EcsTaskPort(ecsClient), migrationPollMs: 30_000 };
         return { ...h, deps, ecs, seen };
     }
-    const SUCCEEDS = [{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0, stoppedReason: "Essential container in task exited" }];
 
     it("runs snapshot -> migration -> stable soak -> candidate, and records exit code, duration and logs", async () => {
         const h = migrating(SUCCEEDS);

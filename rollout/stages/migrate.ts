@@ -6,7 +6,7 @@ import { SNAPSHOT_TYPE, describeSteps, effectiveSteps, isMigrationStep } from ".
 import { MigrationResult, MigrationStopped, MigrationTarget, describeMigration, runMigration } from "../migration";
 import type { StableSoakEntry } from "../records";
 import { applyPatch } from "../rollback";
-import { runSmokeChecks } from "../smoke";
+import { smokeCheckColour, smokeFailures } from "../smoke";
 import { rollbackAlarmName, testListenerHeaders } from "../stackView";
 import { DeployRequest, GateFailed, RolloutContext, Stage } from "./context";
 
@@ -154,23 +154,10 @@ function stableSoakStage(request: DeployRequest, state: MigrationState): Stage {
                     const health = await deps.aws.targetHealth(outputs[stable].targetGroupArn);
                     soak.healthy = health.healthy;
                     if (health.healthy < config[stable].desiredCount) throw broken(`${health.healthy} of ${config[stable].desiredCount} target(s) healthy (${JSON.stringify(health.byState)})`);
-                    const results = await runSmokeChecks(
-                        deps.fetcher,
-                        deps.clock,
-                        {
-                            baseUrl,
-                            paths: [config.service.healthCheckPath, ...config.rollout.smokePaths],
-                            header: outputs.testHeader,
-                            extraHeaders: testHeaders,
-                            colour: stable,
-                            retries: config.rollout.smokeRetries,
-                            retryDelayMs: deps.smokeRetryDelayMs,
-                        },
-                        deps.signal,
-                    );
+                    const results = await smokeCheckColour(deps, config, outputs, { colour: stable, baseUrl, testHeaders });
                     soak.smokeChecks = (soak.smokeChecks ?? 0) + results.length;
-                    const failed = results.filter((result) => !result.ok);
-                    if (failed.length > 0) throw broken(`smoke checks failed: ${failed.map((r) => `${r.url} -> ${r.last} after ${r.attempts} attempt(s)`).join("; ")}`);
+                    const failed = smokeFailures(results);
+                    if (failed) throw broken(failed);
                     const elapsed = (deps.clock.now().getTime() - from) / 60_000;
                     deps.reporter.progress(`stable soak: ${stable} ${elapsed.toFixed(1)}/${minutes} min, alarm ${alarmState}, ${health.healthy} healthy`);
                     if (elapsed >= minutes) {

@@ -1,10 +1,9 @@
 // The rollout's prepare stage: the candidate on the new version at weight 0, healthy and smoke-checked.
-import { testListenerHeaders } from "../stackView";
 import type { StackConfigEntries } from "../../ports/ports";
 import { configPatch } from "../configPaths";
 import { beyondPreview, effectiveSteps, releasePreviewProblems } from "../guards";
 import { applyPatch } from "../rollback";
-import { runSmokeChecks } from "../smoke";
+import { smokeCheckColour, smokeFailures } from "../smoke";
 import { DeployRequest, GateFailed, RolloutContext, Stage } from "./context";
 
 /** Applies the release config (the candidate's resources only), waits for health, runs the smoke checks. */
@@ -55,22 +54,8 @@ async function smokeCheck(context: RolloutContext, smokeBaseUrl: string | undefi
     const baseUrl = smokeBaseUrl ?? outputs.testUrl;
     context.record.probeBaseUrl = baseUrl;
     if (!baseUrl) throw new GateFailed("no testUrl output and no --smoke-base-url: cannot run the smoke checks");
-    const results = await runSmokeChecks(
-        deps.fetcher,
-        deps.clock,
-        {
-            baseUrl,
-            paths: [config.service.healthCheckPath, ...config.rollout.smokePaths],
-            header: outputs.testHeader,
-            extraHeaders: await testListenerHeaders(deps.stack, outputs),
-            colour: candidate,
-            retries: config.rollout.smokeRetries,
-            retryDelayMs: deps.smokeRetryDelayMs,
-            expect: { ...config.rollout.smokeExpect, version: context.record.version },
-        },
-        deps.signal,
-    );
-    const failed = results.filter((result) => !result.ok);
-    if (failed.length > 0) throw new GateFailed(`smoke checks failed: ${failed.map((r) => `${r.url} -> ${r.last} after ${r.attempts} attempt(s)`).join("; ")}`);
+    const results = await smokeCheckColour(deps, config, outputs, { colour: candidate, baseUrl, version: context.record.version });
+    const failed = smokeFailures(results);
+    if (failed) throw new GateFailed(failed);
     return results.length;
 }

@@ -1,0 +1,66 @@
+// ECS (and RDS) through aws-sdk-client-mock for the migration scenarios: RunTask, DescribeTasks answering from a script of states, StopTask.
+import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
+import type { FakeStack } from "./fakeStack";
+
+export const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
+export const TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop/4a5b6c7d8e9f40112233445566778899";
+export const MIGRATION = { command: ["npm", "run", "migrate"], downCommand: ["npm", "run", "migrate:down"], timeoutMinutes: 10, stableSoakMinutes: 5 };
+
+/** One DescribeTasks answer of the script; the last one repeats. */
+export interface TaskScriptState {
+    readonly lastStatus: string;
+    readonly exitCode?: number;
+    readonly stoppedReason?: string;
+    readonly stopCode?: string;
+    readonly started?: boolean;
+}
+
+export const SUCCEEDS: readonly TaskScriptState[] = [{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0, stoppedReason: "Essential container in task exited" }];
+
+/** What the stack looked like when RunTask was called. */
+export interface AtRunTask {
+    snapshots: string[];
+    candidateImage: string;
+    migrationImage: string;
+    input: Record<string, unknown>;
+}
+
+/** The image of the deployed task definition `name` (e.g. `shop-green`, `shop-migration`). */
+export async function imageOf(stack: FakeStack, name: string): Promise<string> {
+    const task = await stack.deployedResource(TASK_DEFINITION, name);
+    return JSON.parse(String(task?.inputs.containerDefinitions))[0].image;
+}
+
+/** An ECS client whose DescribeTasks answers from `states` (from the first RunTask on) and that records the stack at RunTask. */
+export function mockMigrationEcs(stack: FakeStack, states: readonly TaskScriptState[]) {
+    const ecsClient = new ECSClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const ecs = mockClient(ecsClient);
+    const seen: { atRunTask?: AtRunTask } = {};
+    ecs.on(RunTaskCommand).callsFake(async (input) => {
+        const deployed = await stack.deployed();
+        seen.atRunTask = {
+            snapshots: deployed.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot").map((r) => String(r.inputs.dbSnapshotIdentifier)),
+            candidateImage: await imageOf(stack, "shop-green"),
+            migrationImage: await imageOf(stack, "shop-migration"),
+            input,
+        };
+        return { tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }], failures: [] };
+    });
+    let call = 0;
+    ecs.on(DescribeTasksCommand).callsFake(async () => {
+        const state = states[Math.min(call++, states.length - 1)];
+        return {
+            tasks: [{
+                taskArn: TASK,
+                lastStatus: state.lastStatus,
+                stoppedReason: state.stoppedReason,
+                stopCode: state.stopCode,
+                startedAt: state.started === false ? undefined : new Date("2025-03-04T10:01:00Z"),
+                containers: [{ name: "migrate", exitCode: state.exitCode }],
+            }],
+        };
+    });
+    ecs.on(StopTaskCommand).resolves({});
+    return { ecsClient, ecs, seen };
+}
