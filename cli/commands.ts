@@ -9,6 +9,7 @@ import type { DeployRequest, DriverDeps, DriverOutcome } from "../rollout/driver
 import { ExitCode } from "../rollout/exitCodes";
 import type { AwsPort, Clock, Fetcher, StackConfigEntries, StackPort } from "../ports/ports";
 import type { TaskPort } from "../ports/tasks";
+import type { DatabaseStatePort } from "../ports/databaseState";
 import { systemClock } from "../ports/ports";
 import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
 import { nodeFetcher } from "../rollout/smoke";
@@ -45,6 +46,8 @@ export interface CommandContext {
      * `database.migration` is then refused in pre-flight
      */
     readonly openTasks?: (region: string, entries: StackConfigEntries) => TaskPort;
+    /** Reads the pre-release snapshot and the database before a migration (RDS). @default none: refused like a missing task runner */
+    readonly openDatabase?: (region: string) => DatabaseStatePort;
     /** Registers SIGINT/SIGTERM handlers; returns the function that removes them. */
     readonly onSignal: (handler: (signal: string) => void) => () => void;
     readonly ask: (question: string) => Promise<string>;
@@ -72,6 +75,11 @@ export function processContext(projectDir: string): CommandContext {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { EcsTaskPort } = require("../ports/ecsTasks") as typeof import("../ports/ecsTasks");
             return EcsTaskPort.forRegion(region);
+        },
+        openDatabase: (region) => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { RdsDatabaseState } = require("../ports/databaseState") as typeof import("../ports/databaseState");
+            return RdsDatabaseState.forRegion(region);
         },
         onSignal: (handler) => {
             process.on("SIGINT", handler);
@@ -175,7 +183,7 @@ export function registerRolloutCommands(
             );
         });
 
-    common(program.command("resume").description("Continue a paused deployment from its record."), "shiftwise resume --stack production")
+    common(program.command("resume").description("Continue a paused deployment from its record, or one whose driver died during its migration (it re-attaches to the recorded migration task)."), "shiftwise resume --stack production")
         .option("--record <file>", "the paused deployment record, relative to the current directory (default: the stack's paused one)")
         .option("--hotfix <reason>", "resume inside a freeze window; the reason is recorded")
         .option("--smoke-base-url <url>", "probe the candidate here instead of the URL the deployment recorded")
@@ -275,7 +283,7 @@ function ledgerContext(context: CommandContext): LedgerContext {
 /** `deploy --dry-run`: pre-flight only, on the real stack and AWS, without the ledger, a lease or a record. */
 async function runDryRun(options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; migrationImage?: string; pauseAt?: number }, io: CommandIo, context: CommandContext, directories: Directories): Promise<number> {
     const { stack, aws, records, region, config } = await openPorts(options, io, context, directories);
-    const tasks = context.openTasks?.(region, config);
+    const migrationPorts = { ...optional("tasks", context.openTasks?.(region, config)), ...optional("database", context.openDatabase?.(region)) };
     const reporter = lineReporter({ stack: options.stack, clock: context.clock, write: io.stderr, isTty: false });
     const controller = new AbortController();
     const removeHandlers = context.onSignal((signal) => {
@@ -284,12 +292,17 @@ async function runDryRun(options: CommonOptions & { version: string; image: stri
     });
     try {
         const request = { version: options.version, image: options.image, hotfix: options.hotfix, migrationSnapshot: options.migrationSnapshot, migrationImage: options.migrationImage, pauseAt: options.pauseAt };
-        const report = await dryRun({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal, ...(tasks ? { tasks } : {}) }, request);
+        const report = await dryRun({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal, ...migrationPorts }, request);
         io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderDryRun(report));
         return report.exitCode;
     } finally {
         removeHandlers();
     }
+}
+
+/** `{ [key]: value }`, or nothing when there is no value. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 function percentArgument(value: string): number {
@@ -324,7 +337,7 @@ async function withDriver(
 ): Promise<number> {
     {
         const { stack, aws, records, region, config } = await openPorts(options, io, context, directories);
-        const tasks = context.openTasks?.(region, config);
+        const migrationPorts = { ...optional("tasks", context.openTasks?.(region, config)), ...optional("database", context.openDatabase?.(region)) };
         const write = options.json ? io.stderr : io.stdout;
         const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: context.stdoutIsTty && !options.json });
         const controller = new AbortController();
@@ -339,7 +352,7 @@ async function withDriver(
             controller.abort(new Error(signal));
         });
         try {
-            const outcome = await body({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal, ...(tasks ? { tasks } : {}) });
+            const outcome = await body({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal, ...migrationPorts });
             if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
             else (outcome.exitCode === ExitCode.success ? io.stdout : io.stderr)(`${closingLine(outcome)}\n`);
             return outcome.exitCode;

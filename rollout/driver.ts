@@ -1,20 +1,21 @@
 // The rollout driver: `deploy` and `resume`, each a pipeline of stages (rollout/stages/).
 import * as os from "os";
 import { ExitCode } from "./exitCodes";
-import { recoverCrashed } from "./recover";
+import { recoverCrashed, runnerAlive } from "./recover";
 import { cleanPreviewProblems } from "./guards";
 import { startedBy } from "./records";
 import { describeWindow, activeFreezeWindow } from "./freeze";
 import { driverOutputs, expectedWeights, rollbackAlarmName, shiftwiseConfig, weightProblems } from "./stackView";
 import type { StackConfig } from "../config";
 import { checkpointStage } from "./stages/checkpoint";
-import { migrationStages } from "./stages/migrate";
+import { migrationStages, resumedMigrationStages } from "./stages/migrate";
 import { DeployRequest, DriverDeps, DriverOutcome, Refused, RolloutContext, Stage } from "./stages/context";
 import { runPipeline } from "./stages/pipeline";
-import { runPreflight } from "./stages/preflight";
+import { releaseConfig, runPreflight } from "./stages/preflight";
 import { prepareStage } from "./stages/prepare";
 import { nextStepIndex, rejudgeStage, shiftStage } from "./stages/shift";
 import type { StackConfigEntries } from "../ports/ports";
+import type { DeploymentRecord } from "./records";
 
 /**
  * The rollout driver: pre-flight, then the pipeline checkpoint, prepare,
@@ -25,7 +26,7 @@ import type { StackConfigEntries } from "../ports/ports";
  */
 
 export type { DeployRequest, DriverDeps, DriverOutcome, PollCheck, Stage } from "./stages/context";
-export { releaseConfig } from "./stages/preflight";
+export { releaseConfig };
 
 /**
  * The stages of a deployment after pre-flight, in order. A stage that must run
@@ -75,6 +76,8 @@ export interface ResumeOptions {
 export async function resume(deps: DriverDeps, recordFile?: string, options: ResumeOptions = {}): Promise<DriverOutcome> {
     const record = recordFile ? deps.records.read(recordFile) : deps.records.unfinished();
     // Left in progress: its runner died mid-release (with the ledger, this command holds the lease, so no runner is live).
+    // Died during its migration: re-attach to the recorded task (below); any other crash: recover.ts.
+    if (record && diedDuringMigration(record)) return resumeMigration(deps, record, options);
     if (record?.status === "in-progress") return recoverCrashed(deps, record, options);
     if (!record || record.status !== "paused" || !record.pause) {
         return { exitCode: ExitCode.invalid, message: `no paused deployment of ${deps.stack.stackName}${record ? ` (the latest unfinished one, ${record.id}, is ${record.status})` : ""}` };
@@ -113,4 +116,42 @@ export async function resume(deps: DriverDeps, recordFile?: string, options: Res
     const pausedPercent = pausedStep?.percent ?? 0;
     const rejudge = pausedPercent > 0 ? [rejudgeStage(pausedPercent)] : [];
     return runPipeline(context, [checkpointStage, ...rejudge, shiftStage(nextStepIndex(config.rollout.steps, pausedPercent))]);
+}
+
+/** A record left `in-progress` by a driver that died after RunTask and before the candidate was prepared. */
+export function diedDuringMigration(record: DeploymentRecord): boolean {
+    return record.status === "in-progress" && record.migration !== undefined && record.migration.direction === "up" && !record.stages.some((stage) => stage.name === "prepare");
+}
+
+/**
+ * `shiftwise resume` of a release whose driver died during the migration or
+ * the stable soak (the lease it held has expired, or `resume` could not take
+ * it). It re-attaches to the recorded task instead of starting the migration
+ * again, re-reads RDS first (a database restored by hand meanwhile stops it),
+ * then soaks the stable colour and goes on with prepare and the steps.
+ */
+async function resumeMigration(deps: DriverDeps, record: DeploymentRecord, options: ResumeOptions): Promise<DriverOutcome> {
+    const entries = await deps.stack.getAllConfig();
+    const config = shiftwiseConfig(entries);
+    const problems: string[] = [];
+    if (runnerAlive(record)) problems.push(`the runner that started ${record.id} (pid ${record.runner?.pid} on this host) is still alive; let it finish, or stop it first`);
+    if (config.database?.preReleaseSnapshot !== record.version || !config.database.migration) {
+        problems.push(`shiftwise:database no longer holds the migration of ${record.version} (preReleaseSnapshot ${config.database?.preReleaseSnapshot ?? "unset"}); run \`shiftwise rollback --stack ${record.stack}\``);
+    }
+    if (config.traffic[record.candidate] !== 0) problems.push(`${record.candidate} carries ${config.traffic[record.candidate]}% in shiftwise:traffic, but the release died before it took any; run \`shiftwise rollback --stack ${record.stack}\``);
+    const window = activeFreezeWindow(config.rollout.freezeWindows, deps.clock.now());
+    if (window && !record.hotfix && options.hotfix === undefined) problems.push(`inside the freeze window ${describeWindow(window)}; resume after it, or pass --hotfix "<reason>"`);
+    if (problems.length > 0) {
+        deps.reporter.line("resume", `refused: ${problems.join("; ")}`);
+        return { exitCode: ExitCode.refused, message: `cannot resume ${record.id}:\n  - ${problems.join("\n  - ")}`, problems, record };
+    }
+    record.resumes = [...(record.resumes ?? []), { at: deps.clock.now().toISOString(), by: startedBy(deps.env ?? {}), after: "crash", found: `migration ${record.migration!.outcome}` }];
+    record.runner = { host: os.hostname(), pid: process.pid };
+    if (options.smokeBaseUrl) record.probeBaseUrl = options.smokeBaseUrl;
+    deps.records.save(record);
+    deps.reporter.line("resume", `continuing ${record.id} at its migration (${record.migration!.outcome}${record.migration!.taskArn ? `, task ${record.migration!.taskArn}` : ""})`);
+    const request: DeployRequest = { version: record.version, image: record.image, smokeBaseUrl: options.smokeBaseUrl ?? record.probeBaseUrl, migrationImage: config.database!.migration!.image };
+    const release = releaseConfig(entries, record.candidate, request);
+    const context = new RolloutContext(deps, record, config);
+    return runPipeline(context, [...resumedMigrationStages(config, request), prepareStage(request, release), shiftStage(0)]);
 }

@@ -25,7 +25,8 @@ export interface MigrationRunRequest {
     readonly startedBy: string;
 }
 
-export type MigrationOutcome = "succeeded" | "failed" | "timed-out" | "never-started" | "lost" | "interrupted";
+/** `running` is what the record holds while the driver waits: a process that died then left it there, with the task's ARN. */
+export type MigrationOutcome = "running" | "succeeded" | "failed" | "timed-out" | "never-started" | "lost" | "interrupted";
 
 /** What the record keeps of a migration run. */
 export interface MigrationResult {
@@ -59,6 +60,14 @@ export interface MigrationRunOptions {
      * and the error. @default none
      */
     readonly onPoll?: () => Promise<void>;
+    /** Called once RunTask returned a task, with the `running` result to record before the wait, so a resumed driver finds the task. @default none */
+    readonly onStarted?: (running: MigrationResult) => void;
+}
+
+/** A task that was started (now, or by a driver that died): its ARN and when RunTask was called. */
+export interface StartedMigration {
+    readonly taskArn: string;
+    readonly startedAt: Date;
 }
 
 /** The wait was stopped by the driver's poll check (an abort request, a lost lease): the task was stopped. */
@@ -74,17 +83,6 @@ export class MigrationStopped extends Error {
 /** Runs the migration task and waits for its end; never throws for the task's own failures, only returns them. */
 export async function runMigration(tasks: TaskPort, clock: Clock, target: MigrationTarget, request: MigrationRunRequest, options: MigrationRunOptions = {}): Promise<MigrationResult> {
     const started = clock.now();
-    const finish = (fields: Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds">): MigrationResult => {
-        const finished = clock.now();
-        return {
-            direction: request.direction,
-            command: request.command,
-            ...fields,
-            startedAt: started.toISOString(),
-            finishedAt: finished.toISOString(),
-            durationSeconds: Math.round((finished.getTime() - started.getTime()) / 1000),
-        };
-    };
     const launch: TaskLaunch = {
         cluster: target.cluster,
         taskDefinition: target.family,
@@ -99,8 +97,34 @@ export async function runMigration(tasks: TaskPort, clock: Clock, target: Migrat
         taskArn = await tasks.runTask(launch);
     } catch (error) {
         const reason = error instanceof TaskLaunchFailed ? error.message : `RunTask failed: ${(error as Error).message}`;
-        return finish({ outcome: "never-started", reason });
+        return resultOf(clock, request, started, { outcome: "never-started", reason });
     }
+    options.onStarted?.(resultOf(clock, request, started, { outcome: "running", taskArn, logsUrl: logsConsoleUrl(target, taskArn) }));
+    return waitForMigration(tasks, clock, target, request, { taskArn, startedAt: started }, options);
+}
+
+/** The result of a run that started at `started`, finished now. */
+function resultOf(clock: Clock, request: MigrationRunRequest, started: Date, fields: Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds">): MigrationResult {
+    const finished = clock.now();
+    return {
+        direction: request.direction,
+        command: request.command,
+        ...fields,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationSeconds: Math.round((finished.getTime() - started.getTime()) / 1000),
+    };
+}
+
+/**
+ * Waits for a started migration task to end: the one `runMigration` just
+ * started, or the one a driver that died had started (`shiftwise resume`
+ * re-attaches instead of starting the migration twice). The deadline counts
+ * from when the task was started, not from now.
+ */
+export async function waitForMigration(tasks: TaskPort, clock: Clock, target: MigrationTarget, request: MigrationRunRequest, run: StartedMigration, options: MigrationRunOptions = {}): Promise<MigrationResult> {
+    const { taskArn, startedAt: started } = run;
+    const finish = (fields: Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds">) => resultOf(clock, request, started, fields);
     const logsUrl = logsConsoleUrl(target, taskArn);
     const deadline = started.getTime() + request.timeoutMinutes * 60_000;
     const budget = options.readErrorBudget ?? 5;
@@ -151,16 +175,25 @@ export async function runMigration(tasks: TaskPort, clock: Clock, target: Migrat
     }
 }
 
-/** The outcome of a stopped task: exit 0 succeeded; another code failed; no code means the container never ran or was killed. */
-function stoppedOutcome(state: TaskState, logsUrl: string): Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds"> {
+/**
+ * The outcome of a stopped task: exit 0 succeeded; another code failed; no
+ * code means the container never ran or was killed. A task someone stopped
+ * (StopTask, `stopCode` UserInitiated: the console, the CLI, another process)
+ * failed whatever its exit code: a migration that trapped SIGTERM and exited 0
+ * did not finish.
+ */
+export function stoppedOutcome(state: TaskState, logsUrl: string): Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds"> {
     const reason = [state.stoppedReason, state.containerReason].filter((text) => text !== undefined && text !== "").join("; ") || undefined;
     const base = { taskArn: state.taskArn, lastStatus: state.lastStatus, logsUrl, ...(reason ? { reason } : {}) };
+    const exit = state.exitCode !== undefined ? { exitCode: state.exitCode } : {};
+    if (state.stopCode === "UserInitiated") return { ...base, ...exit, outcome: "failed", reason: `stopped by someone before it finished (UserInitiated${reason ? `: ${reason}` : ""})` };
     if (state.exitCode === 0) return { ...base, outcome: "succeeded", exitCode: 0 };
     if (state.exitCode !== undefined) return { ...base, outcome: "failed", exitCode: state.exitCode };
     return { ...base, outcome: state.startedAt === undefined ? "never-started" : "failed" };
 }
 
-async function stopQuietly(tasks: TaskPort, cluster: string, taskArn: string, reason: string): Promise<void> {
+/** StopTask, ignoring its failure: the caller's result already says the task may still run. */
+export async function stopQuietly(tasks: TaskPort, cluster: string, taskArn: string, reason: string): Promise<void> {
     try {
         await tasks.stopTask(cluster, taskArn, reason);
     } catch {

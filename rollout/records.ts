@@ -127,6 +127,8 @@ export interface DeploymentRecord {
     migration?: MigrationResult;
     /** The stable colour watched on the new schema after the migration, before the candidate started. */
     stableSoak?: StableSoakEntry;
+    /** What RDS said of the snapshot and the database right before the migration ran (or a resumed one went on). */
+    databaseCheck?: DatabaseCheckEntry;
     /** The down-migration, run only by `shiftwise rollback --migrate-down`. */
     migrationDown?: MigrationResult;
     /** The release ledger's notes: the lease that ran it, take-overs, requests served (rollout/ledgerSession.ts). */
@@ -134,6 +136,20 @@ export interface DeploymentRecord {
     /** Seconds per stage, filled at the end. */
     durationsSeconds?: Record<string, number>;
     error?: string;
+}
+
+/** The last reading of RDS before a migration, and its verdict (rollout/databaseReadiness.ts). */
+export interface DatabaseCheckEntry {
+    readonly at: string;
+    readonly snapshot: string;
+    readonly snapshotStatus?: string;
+    readonly database: string;
+    readonly databaseStatus?: string;
+    readonly resourceId?: string;
+    readonly snapshotSourceResourceId?: string;
+    readonly polls: number;
+    readonly verdict: "go" | "wait" | "stop";
+    readonly reason?: string;
 }
 
 /** The stable colour's soak on the new schema: what each poll read, and the verdict. */

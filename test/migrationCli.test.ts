@@ -4,7 +4,9 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { RunTaskCommand } from "@aws-sdk/client-ecs";
+import { ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { RDSClient } from "@aws-sdk/client-rds";
+import { RdsDatabaseState } from "../ports/databaseState";
 import { main } from "../cli/main";
 import { CommandContext, processContext } from "../cli/commands";
 import { EcsTaskPort } from "../ports/ecsTasks";
@@ -15,7 +17,7 @@ import { fakeAws } from "./fakes/fakeAws";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
 import { memoryLedgerContext } from "./fakes/memoryLedger";
-import { MIGRATION, SUCCEEDS, imageOf, mockMigrationEcs } from "./fakes/migrationTasks";
+import { MIGRATION, SUCCEEDS, imageOf, mockDatabase, mockMigrationEcs } from "./fakes/migrationTasks";
 import { ALARMS, RELEASE, productionConfig, useSmokeServer } from "./fakes/rollout";
 
 const MIGRATION_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-migrations:v1.6.0";
@@ -44,6 +46,7 @@ describe("shiftwise deploy/rollback with database.migration (CLI in-process, ECS
                 regions.push(region);
                 return new EcsTaskPort(ecsClient);
             },
+            openDatabase: () => mockDatabase().port,
             onSignal: () => () => undefined,
             ask: async () => "n",
         };
@@ -89,9 +92,14 @@ describe("shiftwise deploy/rollback with database.migration (CLI in-process, ECS
         assert.deepStrictEqual(without.stack.section("traffic"), { blue: 0, green: 100 });
     });
 
-    it("the real context builds the ECS task port for the stack's region", () => {
-        const tasks = processContext(PROJECT_DIR).openTasks?.("eu-central-1", {});
+    it("the real context builds the ECS task port and the RDS reader for the stack's region", async () => {
+        const context = processContext(PROJECT_DIR);
+        const tasks = context.openTasks?.("eu-central-1", {});
         assert.ok(tasks instanceof EcsTaskPort);
+        assert.strictEqual(await (tasks as unknown as { ecs: ECSClient }).ecs.config.region(), "eu-central-1");
+        const database = context.openDatabase?.("eu-central-1");
+        assert.ok(database instanceof RdsDatabaseState);
+        assert.strictEqual(await (database as unknown as { rds: RDSClient }).rds.config.region(), "eu-central-1");
     });
 });
 

@@ -6,7 +6,7 @@ import { migrateDown } from "../rollout/migrationDown";
 import { ExitCode } from "../rollout/exitCodes";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { ALARMS, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
-import { MIGRATION, SUCCEEDS, TASK, TaskScriptState, imageOf, mockMigrationEcs } from "./fakes/migrationTasks";
+import { MIGRATION, SUCCEEDS, TASK, TaskScriptState, imageOf, mockDatabase, mockMigrationEcs } from "./fakes/migrationTasks";
 
 const LISTENER = "aws:lb/listener:Listener";
 
@@ -26,8 +26,9 @@ describe("rollout driver: the migration stages", function () {
     function migrating(states: readonly TaskScriptState[], migration: Record<string, unknown> = MIGRATION) {
         const h = harness({ smokeBaseUrl, config: productionConfig({ database: { migration } }) });
         const { ecsClient, ecs, seen } = mockMigrationEcs(h.stack, states);
-        const deps = { ...h.deps, tasks: new EcsTaskPort(ecsClient), migrationPollMs: 30_000 };
-        return { ...h, deps, ecs, seen };
+        const database = mockDatabase();
+        const deps = { ...h.deps, tasks: new EcsTaskPort(ecsClient), database: database.port, migrationPollMs: 30_000 };
+        return { ...h, deps, ecs, seen, rds: database };
     }
 
     it("runs snapshot -> migration -> stable soak -> candidate, and records exit code, duration and logs", async () => {
@@ -192,6 +193,9 @@ describe("rollout driver: the migration stages", function () {
         const result = await deploy({ ...h.deps, tasks: undefined }, { ...RELEASE, smokeBaseUrl });
         assert.strictEqual(result.exitCode, ExitCode.invalid);
         assert.match(result.message, /database\.migration is set, but no task runner was given/);
+        const noReader = await deploy({ ...h.deps, database: undefined }, { ...RELEASE, smokeBaseUrl });
+        assert.strictEqual(noReader.exitCode, ExitCode.invalid);
+        assert.match(noReader.message, /database\.migration is set, but no RDS reader was given to check the snapshot and the database before it/);
         assert.deepStrictEqual(h.stack.ups, []);
     });
 });

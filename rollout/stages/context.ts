@@ -3,6 +3,7 @@ import type { Colour, StackConfig } from "../../config";
 import { ExitCode, ExitCodeValue } from "../exitCodes";
 import type { AwsPort, Clock, Fetcher, StackPort } from "../../ports/ports";
 import type { TaskPort } from "../../ports/tasks";
+import type { DatabaseStatePort } from "../../ports/databaseState";
 import { DeploymentRecord, RecordStore, StageEntry, StepEntry, stageDurations } from "../records";
 import type { Reporter } from "../reporter";
 import { DriverOutputs, driverOutputs } from "../stackView";
@@ -20,6 +21,8 @@ export interface DriverDeps {
     readonly signal?: AbortSignal;
     /** Runs the release's migration task (ECS RunTask); required when `database.migration` is configured. @default none */
     readonly tasks?: TaskPort;
+    /** Reads the pre-release snapshot and the database from RDS before the migration; required with `database.migration`. @default none */
+    readonly database?: DatabaseStatePort;
     /** Milliseconds between DescribeTasks calls while the migration runs. @default 10000 */
     readonly migrationPollMs?: number;
     /** Milliseconds between target-health reads while waiting for the candidate. @default 15000 */

@@ -3,7 +3,8 @@ import type { StackConfig } from "../../config";
 import type { StackConfigEntries, StackChanges } from "../../ports/ports";
 import { configPatch } from "../configPaths";
 import { SNAPSHOT_TYPE, describeSteps, effectiveSteps, isMigrationStep } from "../guards";
-import { MigrationResult, MigrationStopped, MigrationTarget, describeMigration, runMigration } from "../migration";
+import { DatabaseReading, migrationReadiness } from "../databaseReadiness";
+import { MigrationResult, MigrationStopped, MigrationTarget, describeMigration, runMigration, stopQuietly, waitForMigration } from "../migration";
 import type { StableSoakEntry } from "../records";
 import { applyPatch } from "../rollback";
 import { smokeCheckColour, smokeFailures } from "../smoke";
@@ -37,6 +38,18 @@ export function migrationStages(config: StackConfig, request: DeployRequest, rel
     if (!config.database?.migration) return [];
     const state: MigrationState = {};
     return [snapshotStage(release, state), migrateStage(request, state), stableSoakStage(request, state)];
+}
+
+/**
+ * The stages a release resumes with after its driver died during the
+ * migration (`shiftwise resume`): the snapshot exists, so the migration stage
+ * re-reads RDS, re-attaches to the task the record names (or trusts a
+ * recorded success only after that reading), then the stable soak.
+ */
+export function resumedMigrationStages(config: StackConfig, request: DeployRequest): Stage[] {
+    if (!config.database?.migration) return [];
+    const state: MigrationState = {};
+    return [migrateStage(request, state), stableSoakStage(request, state)];
 }
 
 function snapshotStage(release: StackConfigEntries, state: MigrationState): Stage {
@@ -79,16 +92,35 @@ function migrateStage(request: DeployRequest, state: MigrationState): Stage {
             context.stage("migration", async () => {
                 const { deps, config, record } = context;
                 const migration = config.database!.migration!;
-                const target = await migrationTarget(context, state.outputs ?? (await deps.stack.outputs()));
+                state.outputs ??= await deps.stack.outputs();
+                const target = await migrationTarget(context, state.outputs);
+                const previous = record.migration;
+                try {
+                    await awaitDatabaseReady(context, state.outputs, deps.clock.now().getTime() + migration.timeoutMinutes * 60_000);
+                } catch (error) {
+                    // Resumed on a database that changed under a task the dead driver started: that task must not go on.
+                    if (previous?.outcome === "running" && previous.taskArn) await stopQuietly(deps.tasks!, target.cluster, previous.taskArn, `shiftwise: ${(error as Error).message}`);
+                    throw error;
+                }
+                // A resumed release: the driver that died had run it, or was waiting for it.
+                if (previous?.outcome === "succeeded") return `already ran: ${describeMigration(previous)}; not run again`;
+                const runRequest = { direction: "up" as const, command: migration.command, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/${request.version}` };
+                const options = {
+                    pollMs: deps.migrationPollMs,
+                    signal: deps.signal,
+                    onProgress: (line: string) => deps.reporter.progress(line),
+                    onPoll: () => context.poll("migration"),
+                    onStarted: (running: MigrationResult) => {
+                        record.migration = running;
+                        deps.records.save(record);
+                    },
+                };
                 let result: MigrationResult;
                 try {
-                    result = await runMigration(
-                        deps.tasks!,
-                        deps.clock,
-                        target,
-                        { direction: "up", command: migration.command, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/${request.version}` },
-                        { pollMs: deps.migrationPollMs, signal: deps.signal, onProgress: (line) => deps.reporter.progress(line), onPoll: () => context.poll("migration") },
-                    );
+                    result =
+                        previous?.outcome === "running" && previous.taskArn
+                            ? await waitForMigration(deps.tasks!, deps.clock, target, runRequest, { taskArn: previous.taskArn, startedAt: new Date(previous.startedAt) }, options)
+                            : await runMigration(deps.tasks!, deps.clock, target, runRequest, options);
                 } catch (error) {
                     if (!(error instanceof MigrationStopped)) throw error;
                     record.migration = error.result;
@@ -102,6 +134,52 @@ function migrateStage(request: DeployRequest, state: MigrationState): Stage {
                 return describeMigration(result);
             }),
     };
+}
+
+/**
+ * Reads RDS until the snapshot is available and the database is the instance
+ * it was taken of (see `migrationReadiness`), up to `deadline`; records the
+ * last reading. A `stop`, or still `wait` at the deadline, fails the stage
+ * before the migration starts (or, resumed, before it is trusted).
+ */
+async function awaitDatabaseReady(context: RolloutContext, outputs: Record<string, unknown>, deadline: number): Promise<void> {
+    const { deps, record } = context;
+    const snapshotIdentifier = (outputs.preReleaseSnapshot as { identifier?: string } | null | undefined)?.identifier;
+    const databaseIdentifier = (outputs.database as { identifier?: string } | null | undefined)?.identifier;
+    if (!snapshotIdentifier || !databaseIdentifier) {
+        throw new GateFailed(`the stack outputs name no ${snapshotIdentifier ? "database" : "pre-release snapshot"} identifier, so the backup cannot be checked before the migration; run \`pulumi up\` once, then deploy again`);
+    }
+    for (let polls = 1; ; polls += 1) {
+        await context.poll("migration");
+        const reading: DatabaseReading = {
+            snapshotIdentifier,
+            snapshot: await deps.database!.snapshot(snapshotIdentifier),
+            databaseIdentifier,
+            instance: await deps.database!.instance(databaseIdentifier),
+        };
+        const readiness = migrationReadiness(reading);
+        const timedOut = readiness.verdict === "wait" && deps.clock.now().getTime() >= deadline;
+        record.databaseCheck = {
+            at: deps.clock.now().toISOString(),
+            snapshot: snapshotIdentifier,
+            snapshotStatus: reading.snapshot?.status,
+            database: databaseIdentifier,
+            databaseStatus: reading.instance?.status,
+            resourceId: reading.instance?.resourceId,
+            snapshotSourceResourceId: reading.snapshot?.sourceResourceId,
+            polls,
+            verdict: readiness.verdict,
+            ...(readiness.verdict !== "go" ? { reason: readiness.reason } : {}),
+        };
+        deps.records.save(record);
+        if (readiness.verdict === "go") return;
+        if (readiness.verdict === "stop" || timedOut) {
+            const why = timedOut ? `${readiness.reason} after ${polls} reading(s), past database.migration.timeoutMinutes` : readiness.reason;
+            throw new GateFailed(`the migration did not run: ${why}. No traffic moved; nothing was deleted`);
+        }
+        deps.reporter.progress(`migration: waiting: ${readiness.reason}`);
+        await context.sleep(deps.migrationPollMs ?? 10_000);
+    }
 }
 
 /** Where RunTask starts the migration, from the stack's `migration` output and `aws:region`. */

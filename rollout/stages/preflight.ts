@@ -131,6 +131,7 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
     if (request.migrationSnapshot && !config.database) invalid.push("--migration-snapshot needs a database: shiftwise:database is not set");
     const migrating = config.database?.migration !== undefined;
     if (migrating && !deps.tasks) invalid.push("database.migration is set, but no task runner was given to run it (DriverDeps.tasks)");
+    if (migrating && !deps.database) invalid.push("database.migration is set, but no RDS reader was given to check the snapshot and the database before it (DriverDeps.database)");
     if (request.migrationImage !== undefined && !migrating) invalid.push("--migration-image needs shiftwise:database.migration");
     const release = releaseConfig(entries, candidate, request);
     try {

@@ -1,6 +1,8 @@
 // ECS (and RDS) through aws-sdk-client-mock for the migration scenarios: RunTask, DescribeTasks answering from a script of states, StopTask.
 import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { DBInstanceNotFoundFault, DBSnapshotNotFoundFault, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
+import { RdsDatabaseState } from "../../ports/databaseState";
 import type { FakeStack } from "./fakeStack";
 
 export const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
@@ -63,4 +65,29 @@ export function mockMigrationEcs(stack: FakeStack, states: readonly TaskScriptSt
     });
     ecs.on(StopTaskCommand).resolves({});
     return { ecsClient, ecs, seen };
+}
+
+/** What RDS answers: the snapshot (absent when `snapshotStatus` is undefined) and the instance; tests change it between readings. */
+export interface RdsWorld {
+    snapshotStatus?: string;
+    snapshotSource: string;
+    instanceStatus?: string;
+    resourceId: string;
+}
+
+/** An RDS client whose DescribeDBSnapshots and DescribeDBInstances answer from `world` (each reading may first call `beforeRead`). */
+export function mockDatabase(world: Partial<RdsWorld> = {}) {
+    const state: RdsWorld & { beforeRead?: () => void } = { snapshotStatus: "available", snapshotSource: "db-ORIGINAL7KQ", instanceStatus: "available", resourceId: "db-ORIGINAL7KQ", ...world };
+    const rdsClient = new RDSClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const rds = mockClient(rdsClient);
+    rds.on(DescribeDBSnapshotsCommand).callsFake(async (input: { DBSnapshotIdentifier?: string }) => {
+        state.beforeRead?.();
+        if (state.snapshotStatus === undefined) throw new DBSnapshotNotFoundFault({ message: `DBSnapshot ${input.DBSnapshotIdentifier} not found.`, $metadata: {} });
+        return { DBSnapshots: [{ DBSnapshotIdentifier: input.DBSnapshotIdentifier, Status: state.snapshotStatus, DbiResourceId: state.snapshotSource, PercentProgress: state.snapshotStatus === "available" ? 100 : 40 }] };
+    });
+    rds.on(DescribeDBInstancesCommand).callsFake(async (input: { DBInstanceIdentifier?: string }) => {
+        if (state.instanceStatus === undefined) throw new DBInstanceNotFoundFault({ message: `DBInstance ${input.DBInstanceIdentifier} not found.`, $metadata: {} });
+        return { DBInstances: [{ DBInstanceIdentifier: input.DBInstanceIdentifier, DBInstanceStatus: state.instanceStatus, DbiResourceId: state.resourceId }] };
+    });
+    return { rds, world: state, port: new RdsDatabaseState(rdsClient) };
 }
