@@ -26,6 +26,13 @@ export function chartRows(schedule: Schedule): ChartRow[] {
     return rows;
 }
 
+/** The phases before the candidate takes traffic (snapshot, migration, stable soak, prepare) on the longest timeline, as labelled bands. */
+export function preTrafficRows(schedule: Schedule): ChartRow[] {
+    return schedule.phases
+        .filter((phase) => phase.candidatePercent === 0 && phase.longest.end > phase.longest.start)
+        .map((phase) => ({ timeline: "longest", phase: phase.name, percent: 0, start: phase.longest.start, end: phase.longest.end, label: phase.name }));
+}
+
 /** The vega-lite spec: weight steps over minutes on both timelines, the step labels, and each step's worst-case rollback time. */
 export function chartSpec(schedule: Schedule, title: string): Record<string, unknown> {
     const detectMinutes = schedule.detectionSeconds.worst / 60;
@@ -58,6 +65,27 @@ export function chartSpec(schedule: Schedule, title: string): Record<string, unk
                 encoding: {
                     x: { field: "start", type: "quantitative" },
                     y: { field: "percent", type: "quantitative" },
+                    text: { field: "label" },
+                },
+            },
+            {
+                // Weight 0 has no height: the phases before the first step are bands across the chart, named at the top.
+                data: { values: preTrafficRows(schedule) },
+                mark: { type: "rect", opacity: 0.15, color: "#9467bd", stroke: "white" },
+                encoding: {
+                    x: { field: "start", type: "quantitative" },
+                    x2: { field: "end" },
+                    y: { datum: 0 },
+                    y2: { datum: 100 },
+                    tooltip: [{ field: "phase", type: "nominal" }, { field: "start", type: "quantitative" }, { field: "end", type: "quantitative" }],
+                },
+            },
+            {
+                data: { values: preTrafficRows(schedule) },
+                mark: { type: "text", angle: 270, align: "right", baseline: "middle", dy: 0, fontSize: 10, color: "#5a3d8a" },
+                encoding: {
+                    x: { field: "start", type: "quantitative" },
+                    y: { datum: 98 },
                     text: { field: "label" },
                 },
             },

@@ -56,7 +56,8 @@ export function runbookLines(plan: RunbookInput): string[] {
 /** The worst-case minutes a migrating release spends before the candidate starts: the task's timeout plus the stable soak. */
 export function migrationWorstCaseMinutes(config: StackConfig): number | undefined {
     const migration = config.database?.migration;
-    return migration ? migration.timeoutMinutes + migration.stableSoakMinutes : undefined;
+    // The snapshot wait and the task each stop at timeoutMinutes; the soak always runs in full.
+    return migration ? 2 * migration.timeoutMinutes + migration.stableSoakMinutes : undefined;
 }
 
 /** The migration stage of the runbook, when `database.migration` is set. */
@@ -67,6 +68,6 @@ function migrationLines(config: StackConfig, stack: string): string[] {
     return [
         `migration, before the candidate starts: pre-release snapshot, then ECS RunTask \`${migration.command.join(" ")}\` (${migration.cpu} CPU / ${migration.memory} MiB, the release's image unless --migration-image) in the private subnets, at most ${migration.timeoutMinutes} min; a failure, a timeout or a task that never starts stops the release before any traffic moves`,
         `stable soak: ${stable} (serving 100%) on the new schema for ${migration.stableSoakMinutes} min: its alarm OK, all its targets healthy, its smoke paths through the test listener; a break stops the release and points to the restore command`,
-        `migration worst case before prepare: ${migrationWorstCaseMinutes(config)} min (timeout ${migration.timeoutMinutes} + soak ${migration.stableSoakMinutes}); down-migration: ${migration.downCommand ? `\`shiftwise rollback --stack ${stack} --migrate-down\` runs \`${migration.downCommand.join(" ")}\`, never by itself` : "none configured (restore the snapshot instead)"}`,
+        `migration worst case before prepare: ${migrationWorstCaseMinutes(config)} min (snapshot available within ${migration.timeoutMinutes} + task timeout ${migration.timeoutMinutes} + soak ${migration.stableSoakMinutes}); down-migration: ${migration.downCommand ? `\`shiftwise rollback --stack ${stack} --migrate-down\` runs \`${migration.downCommand.join(" ")}\`, never by itself` : "none configured (restore the snapshot instead)"}`,
     ];
 }

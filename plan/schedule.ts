@@ -35,7 +35,42 @@ export interface Schedule {
     readonly pollSeconds: number;
 }
 
-/** The phases `shiftwise deploy` walks for this config: prepare at weight 0, then one bake per step. */
+/**
+ * The migration's phases, all at weight 0 before `prepare`, when
+ * `database.migration` is set (rollout/stages/migrate.ts): the snapshot (the
+ * targeted `up`, then reading RDS until it is `available`, at most
+ * `timeoutMinutes`), the migration task (at most `timeoutMinutes` from its
+ * start), and the stable colour's soak on the new schema.
+ */
+export function migrationPhases(config: StackConfig): SchedulePhase[] {
+    const migration = config.database?.migration;
+    if (!migration) return [];
+    return [
+        {
+            name: "snapshot",
+            candidatePercent: 0,
+            shortestMinutes: 0,
+            longestMinutes: migration.timeoutMinutes,
+            gate: "the pre-release snapshot is available in RDS and was taken of this database (DbiResourceId)",
+        },
+        {
+            name: "migration",
+            candidatePercent: 0,
+            shortestMinutes: 0,
+            longestMinutes: migration.timeoutMinutes,
+            gate: `\`${migration.command.join(" ")}\` exits 0 within ${migration.timeoutMinutes} min`,
+        },
+        {
+            name: "stable soak",
+            candidatePercent: 0,
+            shortestMinutes: migration.stableSoakMinutes,
+            longestMinutes: migration.stableSoakMinutes,
+            gate: "the stable colour on the new schema: alarm OK, all targets healthy, smoke paths pass",
+        },
+    ];
+}
+
+/** The phases `shiftwise deploy` walks for this config: the migration's (if any), prepare at weight 0, then one bake per step. */
 export function schedulePhases(config: StackConfig): SchedulePhase[] {
     const { rollout } = config;
     const prepare: SchedulePhase = {
@@ -54,7 +89,7 @@ export function schedulePhases(config: StackConfig): SchedulePhase[] {
             gate: `composite alarm not in ALARM, at least ${rollout.minRequestsPerStep} candidate requests`,
         }),
     );
-    return [prepare, ...steps];
+    return [...migrationPhases(config), prepare, ...steps];
 }
 
 /** Places `phases` one after another on the shortest and on the longest timeline. */

@@ -6,6 +6,7 @@ import { DeployRequest, DriverDeps, Refused } from "./stages/context";
 import { PreflightCheck, runPreflight } from "./stages/preflight";
 import { textTable } from "./textTable";
 import { shiftwiseConfig } from "./stackView";
+import { migrationPhases } from "../plan/schedule";
 
 /**
  * A dry run is pre-flight with every check collected (`collectAll`): the
@@ -45,6 +46,7 @@ export function deploySchedule(config: StackConfig, candidate: string, version: 
     const { steps, bakeMinutes, maxBakeMinutes, minRequestsPerStep, healthyWaitMinutes, smokePaths, watchMinutes, scaleDownAfterMinutes } = config.rollout;
     const schedule: ScheduleEntry[] = [
         { stage: "checkpoint", what: "record the stack config, outputs and versions", minMinutes: 0, maxMinutes: 0 },
+        ...migrationPhases(config).map((phase) => ({ stage: phase.name, what: `${candidate} still at weight 0; gate: ${phase.gate}`, minMinutes: phase.shortestMinutes, maxMinutes: phase.longestMinutes })),
         {
             stage: "prepare",
             what: `${candidate} on ${version} at weight 0, up to ${healthyWaitMinutes} min for ${config[candidate as "blue" | "green"].desiredCount} healthy target(s), then ${1 + smokePaths.length} smoke check(s)`,

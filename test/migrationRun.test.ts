@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { EcsTaskPort, startedByValue } from "../ports/ecsTasks";
-import { MigrationStopped, MigrationTarget, describeMigration, logsConsoleUrl, runMigration } from "../rollout/migration";
+import { MigrationResult, MigrationStopped, MigrationTarget, describeMigration, logsConsoleUrl, runMigration, waitForMigration } from "../rollout/migration";
 import { FakeClock } from "./fakes/fakeClock";
 
 const TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop-production/0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -195,6 +195,35 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
             return true;
         });
         assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input.reason), ["shiftwise: the deployment was stopped"]);
+    });
+
+    it("a task someone stopped (UserInitiated) failed, even with exit code 0, and shiftwise sends no StopTask of its own", async () => {
+        answer([{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0, stopCode: "UserInitiated", stoppedReason: "Task stopped by user" }]);
+        const result = await runMigration(port, clock, TARGET, UP, { pollMs: 30_000 });
+        assert.deepStrictEqual([result.outcome, result.exitCode, result.reason], ["failed", 0, "stopped by someone before it finished (UserInitiated: Task stopped by user)"]);
+        answer([{ lastStatus: "STOPPED", stopCode: "UserInitiated" }]);
+        const killed = await runMigration(port, clock, TARGET, UP);
+        assert.deepStrictEqual([killed.outcome, killed.exitCode, killed.reason], ["failed", undefined, "stopped by someone before it finished (UserInitiated)"]);
+        assert.strictEqual(ecs.commandCalls(StopTaskCommand).length, 0);
+    });
+
+    it("records the running task before the first read, and a later wait re-attaches with the deadline of the first start", async () => {
+        answer([{ lastStatus: "RUNNING" }]);
+        const started: MigrationResult[] = [];
+        let reads = 0;
+        ecs.on(DescribeTasksCommand).callsFake(async () => {
+            reads += 1;
+            return describe_([{ lastStatus: "RUNNING" }])[0];
+        });
+        await runMigration(port, clock, TARGET, UP, { pollMs: 60_000, onStarted: (running) => started.push({ ...running }), onPoll: async () => assert.strictEqual(started.length, 1, "recorded before the first poll") });
+        assert.deepStrictEqual(started.map((r) => [r.outcome, r.taskArn, r.startedAt, r.durationSeconds]), [["running", TASK, "2025-03-04T10:00:00.000Z", 0]]);
+        assert.match(started[0].logsUrl!, /log-events\/migration\$252Fmigrate\$252F0f1e2d3c/);
+        // A driver that comes back 8 minutes after a start has 2 minutes left of the 10, not 10.
+        const resumed = new FakeClock("2025-03-04T10:08:00Z");
+        reads = 0;
+        const result = await waitForMigration(port, resumed, TARGET, UP, { taskArn: TASK, startedAt: new Date("2025-03-04T10:00:00Z") }, { pollMs: 60_000 });
+        assert.deepStrictEqual([result.outcome, result.durationSeconds, result.startedAt, reads], ["timed-out", 600, "2025-03-04T10:00:00.000Z", 3]);
+        assert.strictEqual(ecs.commandCalls(RunTaskCommand).length, 1, "the wait never starts a task");
     });
 
     it("an interrupt before the first read stops the task", async () => {
