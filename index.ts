@@ -8,12 +8,14 @@ import { DeploymentAlarms } from "./components/deploymentAlarms";
 import { MigrationTask } from "./components/migrationTask";
 import { Network } from "./components/network";
 import { Notifications } from "./components/notifications";
+import { ReleaseGuard } from "./components/releaseGuard";
 import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
 import { StackKey } from "./components/stackKey";
 import { TaskSecrets } from "./components/taskSecrets";
 import { TEST_HEADER, TEST_TOKEN_HEADER, WeightedListener } from "./components/weightedListener";
 import { maintenancePage } from "./config/maintenancePage";
+import { guardHandlerArchive } from "./guard/bundle";
 import { COLOURS, Colour, DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
 
 // Validate everything first: a bad config fails here, before any resource is registered.
@@ -290,6 +292,26 @@ const alarms = Object.fromEntries(COLOURS.map((colour) => {
     })];
 })) as Record<Colour, DeploymentAlarms>;
 
+// The runner-independent rollback: a colour's rollback alarm in ALARM takes its traffic off in AWS, with no CI runner.
+const guard = new ReleaseGuard(`${service.name}-guard`, {
+    functionName: `${service.name}-${stack}-guard`,
+    stackName: stack,
+    serviceName: service.name,
+    region,
+    code: guardHandlerArchive(),
+    listenerArn: traffic.listener.arn,
+    targetGroupArns: { blue: colours.blue.target.targetGroup.arn, green: colours.green.target.targetGroup.arn },
+    alarmNames: { blue: alarms.blue.rollbackAlarmName, green: alarms.green.rollbackAlarmName },
+    ledgerTableName: ledger.tableName,
+    ledgerTableArn: ledger.tableArn,
+    ledgerKeyArn: ledger.keyArn,
+    topicArn: notifications.topicArn,
+    topicKeyArn: notifications.key.arn,
+    logKmsKeyArn: stackKey.arn,
+    logRetentionDays: service.logRetentionDays,
+    tags,
+});
+
 const colourOutputs = (colour: "blue" | "green") => ({
     version: config[colour].version,
     image: config[colour].image,
@@ -331,6 +353,8 @@ export const green = colourOutputs("green");
 export const notificationTopicArn = notifications.topicArn;
 /** The release ledger: the driver's lease, requests and records live in this DynamoDB table. */
 export const releaseLedger = { tableName: ledger.tableName, tableArn: ledger.tableArn, keyArn: ledger.keyArn };
+/** The AWS-side guard: the function that takes traffic off a colour in ALARM, and the EventBridge rule that invokes it. */
+export const releaseGuard = { functionName: guard.functionName, ruleName: guard.ruleName };
 /** The composite alarm per colour that decides a rollback. */
 export const rollbackAlarms = { blue: alarms.blue.rollbackAlarmName, green: alarms.green.rollbackAlarmName };
 export const database = rdsDatabase ? {

@@ -1,33 +1,9 @@
 // The stack's release ledger: a KMS-encrypted DynamoDB table holding deployment records, the lease, requests and guard trips.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LEDGER_KEY } from "../ports/ledgerKey";
 
-/**
- * The ledger's key design. One partition per stack (`STACK#<stack>`) so that a
- * single strongly consistent Query reads a stack's whole state; the sort key
- * says what an item is. Shared by the table declaration and the adapter
- * (`ports/dynamoLedger.ts`) so the two cannot drift.
- *
- * | item | sort key | written by |
- * | --- | --- | --- |
- * | the lease | `LEASE` | deploy, resume, rollback (conditional writes) |
- * | a deployment record | `RECORD#<startedAt>#<id>` | the lease holder |
- * | a request (abort, pause, promote) | `REQUEST#<createdAt>#<id>` | any actor; served by the lease holder |
- * | a lease event (take-over, force) | `EVENT#<at>#<id>` | the actor that took the lease |
- * | a guard trip | `TRIP#<at>#<colour>` | the AWS-side guard (issue 11) |
- */
-export const LEDGER_KEY = {
-    partitionKey: "pk",
-    sortKey: "sk",
-    /** Items that may expire (served requests, lease events) carry this epoch-seconds attribute; records never do. */
-    ttlAttribute: "ttl",
-    partition: (stack: string) => `STACK#${stack}`,
-    lease: "LEASE",
-    recordPrefix: "RECORD#",
-    requestPrefix: "REQUEST#",
-    eventPrefix: "EVENT#",
-    tripPrefix: "TRIP#",
-} as const;
+export { LEDGER_KEY } from "../ports/ledgerKey";
 
 export interface ReleaseLedgerArgs {
     /** The table's name, e.g. `shop-production-releases`: 3–255 characters of `[a-zA-Z0-9_.-]` (DynamoDB naming rules). */

@@ -154,6 +154,22 @@ export const DYNAMODB_TABLE_NAME: NameLimit = {
     rule: "3 to 255 letters, digits and _ . -",
 };
 
+/** Lambda function names (plain names): 1 to 64 letters, digits, hyphens and underscores (Lambda API reference, CreateFunction `FunctionName`). */
+export const LAMBDA_FUNCTION_NAME: NameLimit = {
+    what: "Lambda function name",
+    maxLength: 64,
+    pattern: /^[a-zA-Z0-9_-]{1,64}$/,
+    rule: "at most 64 letters, digits, hyphens and underscores",
+};
+
+/** EventBridge rule names: 1 to 64 characters of `[\.\-_A-Za-z0-9]` (EventBridge API reference, PutRule `Name`). */
+export const EVENT_RULE_NAME: NameLimit = {
+    what: "EventBridge rule name",
+    maxLength: 64,
+    pattern: /^[.\-_A-Za-z0-9]{1,64}$/,
+    rule: "at most 64 letters, digits and . - _",
+};
+
 /** The problems of one physical name against its limit, each a sentence fragment: "is 35 characters; the limit is 32". */
 export function nameProblems(name: string, limit: NameLimit): string[] {
     const problems: string[] = [];

@@ -7,7 +7,9 @@ import {
     BACKUP_VAULT_NAME,
     DYNAMODB_TABLE_NAME,
     ECS_FAMILY,
+    EVENT_RULE_NAME,
     IAM_ROLE_NAME,
+    LAMBDA_FUNCTION_NAME,
     LOAD_BALANCER_NAME,
     LOG_GROUP_NAME,
     NameLimit,
@@ -44,20 +46,23 @@ export function serviceDerivedNames(service: string): DerivedName[] {
         ...COLOURS.map((colour) => ({ name: autonamed(`${service}-${colour}`), limit: TARGET_GROUP_NAME })),
         { name: autonamed(`${service}-db`), limit: RDS_PARAMETER_GROUP_NAME },
         ...["alb", "db", "migration", ...COLOURS].map((suffix) => ({ name: autonamed(`${service}-${suffix}`), limit: SECURITY_GROUP_NAME })),
-        ...["execution", "task", "backup-backup", "migration-execution", "migration-task"].map((suffix) => ({ name: autonamed(`${service}-${suffix}`), limit: IAM_ROLE_NAME })),
+        ...["execution", "task", "backup-backup", "migration-execution", "migration-task", "guard"].map((suffix) => ({ name: autonamed(`${service}-${suffix}`), limit: IAM_ROLE_NAME })),
         ...[...COLOURS, "migration"].map((suffix) => ({ name: `${service}-${suffix}`, limit: ECS_FAMILY })),
     ];
 }
 
 /**
  * Names built from the service name and the stack: the topic, the release
- * ledger's table, log groups and alarms, and with a database (`withBackup`) the backup vault, plan and selection.
+ * ledger's table, the guard's function and rule, log groups and alarms, and with a database (`withBackup`) the backup vault, plan and selection.
  */
 export function stackDerivedNames(service: string, stack: string, withBackup: boolean): DerivedName[] {
     const base = `${service}-${stack}`;
     return [
         { name: `${base}-deployments`, limit: SNS_TOPIC_NAME },
         { name: `${base}-releases`, limit: DYNAMODB_TABLE_NAME },
+        // The AWS-side guard's function and its EventBridge rule (components/releaseGuard.ts).
+        { name: `${base}-guard`, limit: LAMBDA_FUNCTION_NAME },
+        { name: `${base}-guard`, limit: EVENT_RULE_NAME },
         ...[...COLOURS, "migration"].map((suffix) => ({ name: `/shiftwise/${stack}/${service}/${suffix}`, limit: LOG_GROUP_NAME })),
         ...COLOURS.map((colour) => ({ name: `${base}-${colour}-error-rate-vs-baseline`, limit: ALARM_NAME })),
         ...(withBackup

@@ -458,6 +458,10 @@ class AwsMocks implements pulumi.runtime.Mocks {
                 return { arn: this.arn("backup", `backup-vault:${inputs.name ?? name}`), name: inputs.name ?? name };
             case "aws:backup/plan:Plan":
                 return { arn: this.arn("backup", `backup-plan:${suffix}`), id: suffix };
+            case "aws:lambda/function:Function":
+                return { arn: this.arn("lambda", `function:${inputs.name ?? name}`), name: inputs.name ?? name };
+            case "aws:cloudwatch/eventRule:EventRule":
+                return { arn: this.arn("events", `rule/${inputs.name ?? name}`), name: inputs.name ?? name };
             default:
                 return { arn: this.arn(type.split(":")[1]?.split("/")[0] ?? "mock", `${name}`) };
         }

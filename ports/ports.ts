@@ -227,12 +227,41 @@ export interface LedgerRequest {
     readonly outcome?: string;
 }
 
-/** A trip made by the AWS-side guard: traffic taken off a colour in ALARM (written by the guard, issue 11). */
+/**
+ * What the AWS-side guard did about one alarm transition: `moving` (it claimed
+ * the trip and is taking the traffic off), `moved` (done), `left` (the colour
+ * serves but the guard could not act: no healthy other colour, data missing),
+ * `not-serving` (the colour had no traffic in the listener; nothing to do).
+ */
+export type TripStatus = "moving" | "moved" | "left" | "not-serving";
+
+/** Who cleared a trip, when and why: `shiftwise clear-trip --reason`, or a deploy that found the config reverted. */
+export interface TripClearing {
+    readonly at: string;
+    readonly by: string;
+    readonly reason: string;
+}
+
+/** A trip written by the AWS-side guard (guard/guard.ts) when a colour's composite rollback alarm went to ALARM. */
 export interface LedgerTrip {
     readonly colour: "blue" | "green";
+    /** When the guard acted. */
     readonly at: string;
     readonly reason: string;
-    readonly cleared?: { readonly at: string; readonly by: string; readonly reason: string };
+    /** The alarm and its transition time: with the colour, the trip's identity (duplicate deliveries name the same one). */
+    readonly alarmName?: string;
+    readonly alarmAt?: string;
+    readonly status?: TripStatus;
+    /**
+     * True when the guard took (or is taking) traffic off the colour: until it
+     * is cleared, the program and the driver refuse a config that gives the
+     * colour traffic. @default false
+     */
+    readonly blocking?: boolean;
+    /** The listener's weights the guard read, and those it set. */
+    readonly weightsBefore?: Readonly<Partial<Record<"blue" | "green", number>>>;
+    readonly weightsAfter?: Readonly<Partial<Record<"blue" | "green", number>>>;
+    readonly cleared?: TripClearing;
 }
 
 /**

@@ -77,8 +77,13 @@ describe("AWS rules", () => {
     it("stack-derived names: backup names only with a database", () => {
         assert.deepStrictEqual(derivedNameProblems(stackDerivedNames("shop", "prod.eu", false)), [
             'the SNS topic name "shop-prod.eu-deployments" breaks the rule: at most 256 letters, digits, hyphens and underscores',
+            'the Lambda function name "shop-prod.eu-guard" breaks the rule: at most 64 letters, digits, hyphens and underscores',
         ]);
-        assert.strictEqual(derivedNameProblems(stackDerivedNames("shop", "prod.eu", true)).length, 2);
+        assert.strictEqual(derivedNameProblems(stackDerivedNames("shop", "prod.eu", true)).length, 3);
+        assert.deepStrictEqual(derivedNameProblems(stackDerivedNames("shop", "p".repeat(54), false)), [
+            `the Lambda function name "shop-${"p".repeat(54)}-guard" is 65 characters, over the limit of 64`,
+            `the EventBridge rule name "shop-${"p".repeat(54)}-guard" is 65 characters, over the limit of 64`,
+        ]);
         assert.deepStrictEqual(derivedNameProblems(stackDerivedNames("shop", "production", true)), []);
     });
 

@@ -359,11 +359,12 @@ const INVALID: { name: string; edit: (c: Sections) => void; problems: string[]; 
         problems: ['aws:region = "eu-west": must be an AWS region name such as eu-west-1; run `pulumi config set aws:region <region>`'],
     },
     {
-        name: "a stack name with a dot, which SNS and AWS Backup names refuse",
+        name: "a stack name with a dot, which SNS, Lambda and AWS Backup names refuse",
         edit: () => undefined,
         stack: "prod.eu",
         problems: [
             'shiftwise:service.name = "shop" in stack "prod.eu": the SNS topic name "shop-prod.eu-deployments" breaks the rule: at most 256 letters, digits, hyphens and underscores; shorten the service name or rename the stack',
+            'shiftwise:service.name = "shop" in stack "prod.eu": the Lambda function name "shop-prod.eu-guard" breaks the rule: at most 64 letters, digits, hyphens and underscores; shorten the service name or rename the stack',
             'shiftwise:service.name = "shop" in stack "prod.eu": the AWS Backup vault name "shop-prod.eu" breaks the rule: 2 to 50 letters, digits, hyphens and underscores; shorten the service name or rename the stack',
         ],
     },

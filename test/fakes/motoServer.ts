@@ -65,6 +65,25 @@ export class MotoServer {
         return new DynamoDBClient({ endpoint: this.endpoint, region: "eu-west-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 1 });
     }
 
+    /**
+     * One EC2 Query API call (the project has no EC2 client): moto dispatches by
+     * the credential scope's service and does not check signatures. Returns the
+     * XML response; rejects on an error status.
+     */
+    async ec2(action: string, parameters: Record<string, string>): Promise<string> {
+        const response = await fetch(`${this.endpoint}/`, {
+            method: "POST",
+            headers: {
+                "content-type": "application/x-www-form-urlencoded",
+                authorization: "AWS4-HMAC-SHA256 Credential=testing/20250101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=moto",
+            },
+            body: new URLSearchParams({ Action: action, Version: "2016-11-15", ...parameters }).toString(),
+        });
+        const text = await response.text();
+        if (!response.ok) throw new Error(`moto EC2 ${action}: ${response.status} ${text}`);
+        return text;
+    }
+
     /** Creates a table with the ledger's key design (as components/releaseLedger.ts declares it). */
     async createLedgerTable(tableName: string): Promise<void> {
         await this.dynamo().send(
