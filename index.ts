@@ -16,10 +16,12 @@ import { TaskSecrets } from "./components/taskSecrets";
 import { TEST_HEADER, TEST_TOKEN_HEADER, WeightedListener } from "./components/weightedListener";
 import { maintenancePage } from "./config/maintenancePage";
 import { guardHandlerArchive } from "./guard/bundle";
+import { checkTrips } from "./guard/tripGate";
+import { programTripReader } from "./ports/tripReader";
 import { COLOURS, Colour, DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS, loadConfig, migrationRelease, otherColour, releaseColours, secretValues, stableColour } from "./config";
 
 // Validate everything first: a bad config fails here, before any resource is registered.
-const { config, region, secretSections } = loadConfig();
+const { config, region, awsProfile, secretSections } = loadConfig();
 const stack = pulumi.getStack();
 const service = config.service;
 const tags = { "shiftwise:service": service.name, "shiftwise:stack": stack, "managed-by": "shiftwise" };
@@ -74,8 +76,9 @@ const notifications = new Notifications(`${service.name}-notify`, {
 });
 
 // The release ledger every actor shares: records, the lease, requests and guard trips.
+const ledgerTableName = `${service.name}-${stack}-releases`;
 const ledger = new ReleaseLedger(`${service.name}-ledger`, {
-    tableName: `${service.name}-${stack}-releases`,
+    tableName: ledgerTableName,
     protect: config.protect,
     tags,
 });
@@ -237,13 +240,17 @@ const migrationTask = ecsEnvironment && rdsDatabase && migrationConfig && migrat
 });
 if (migrationTask) resolveMigrationSecurityGroupId(migrationTask.securityGroupId);
 
+// A guard trip blocks a config that still gives its colour traffic (guard/tripGate.ts). The forwarding listener's
+// weights wait for this check, so a refused config never reaches the listener: `pulumi preview` and `up` fail with why.
+const tripCheck = checkTrips(() => programTripReader()({ region, profile: awsProfile, tableName: ledgerTableName, stack }), config.traffic, stack);
+
 const traffic = new WeightedListener(service.name, {
     vpcId: network.vpcId,
     publicSubnetIds: network.publicSubnetIds,
     certificateArn: config.tls.certificateArn,
     sslPolicy: config.tls.sslPolicy,
-    blue: { targetGroupArn: colours.blue.target.targetGroup.arn, securityGroupId: colours.blue.target.securityGroupId, weight: config.traffic.blue },
-    green: { targetGroupArn: colours.green.target.targetGroup.arn, securityGroupId: colours.green.target.securityGroupId, weight: config.traffic.green },
+    blue: { targetGroupArn: colours.blue.target.targetGroup.arn, securityGroupId: colours.blue.target.securityGroupId, weight: tripCheck.then(() => config.traffic.blue) },
+    green: { targetGroupArn: colours.green.target.targetGroup.arn, securityGroupId: colours.green.target.securityGroupId, weight: tripCheck.then(() => config.traffic.green) },
     appPort: service.port,
     // On Kubernetes the pods share one security group, and the controller adds its ingress rule from the TargetGroupBindings.
     targetSecurityGroups: kubernetes ? [{ key: "pods", securityGroupId: kubernetes.securityGroupId, description: "the pods", declareIngress: false }] : undefined,

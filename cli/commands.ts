@@ -13,9 +13,9 @@ import type { DatabaseStatePort } from "../ports/databaseState";
 import { systemClock } from "../ports/ports";
 import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
 import { nodeFetcher } from "../rollout/smoke";
-import { LedgerContext, processLedgerContext, watchStatus, withLease } from "./ledgerCommands";
+import { LedgerContext, processLedgerContext, statusTrips, watchStatus, withLease } from "./ledgerCommands";
 import { UsageError } from "./failures";
-import { deploy, dryRun, lineReporter, renderDryRun, renderStatus, resume, rollbackCommand, rollbackThenMigrateDown, setMaintenance, stackStatus } from "./rolloutLoader";
+import { deploy, dryRun, lineReporter, renderDryRun, renderStatus, renderTrips, resume, rollbackCommand, rollbackThenMigrateDown, setMaintenance, stackStatus } from "./rolloutLoader";
 import type { Directories } from "./main";
 
 /**
@@ -211,7 +211,9 @@ export function registerRolloutCommands(
             if (options.watch) return setExitCode(await watchStatus({ ...options, intervalSeconds: options.interval, isTty: context.stdoutIsTty }, io, ledgerContext(context)));
             const { stack, aws, records } = await openPorts(options, io, context, directories());
             const status = await stackStatus({ stack, aws, records });
-            io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
+            const trips = await statusTrips(stack, ledgerContext(context));
+            const tripLines = typeof trips === "string" ? [trips] : renderTrips(trips);
+            io.stdout(options.json ? `${JSON.stringify({ ...status, guardTrips: trips }, null, 2)}\n` : `${renderStatus(status)}${tripLines.map((line) => `${line}\n`).join("")}`);
             setExitCode(ExitCode.success);
         });
 

@@ -1,7 +1,7 @@
-// The CLI's ledger commands (abort, pause, promote, history, status --watch) and the lease around deploy, resume and rollback.
+// The CLI's ledger commands (abort, pause, promote, clear-trip, history, status --watch) and the lease around deploy, resume and rollback.
 import { execFileSync } from "child_process";
 import { Command, InvalidArgumentError } from "commander";
-import type { AwsPort, Clock, LedgerPort, StackPort } from "../ports/ports";
+import type { AwsPort, Clock, LedgerPort, LedgerTrip, StackPort } from "../ports/ports";
 import type { RecoveryPointPort } from "../ports/recoveryPoints";
 import { ExitCode } from "../rollout/exitCodes";
 import type { LedgerSessionOptions, LeasedCommand } from "../rollout/ledgerSession";
@@ -9,7 +9,7 @@ import type { DeploymentRecord } from "../rollout/records";
 import { startedBy } from "../rollout/records";
 import type { ReleaseEventSink, ReleasePlan } from "../rollout/releaseEvents";
 import type { DriverDeps, DriverOutcome } from "../rollout/stages/context";
-import { actorName, deliveryMetrics, historyEntry, leasedRollback, liveStatus, predecessorProblems, recoveryPointVerdict, renderHistory, renderLiveStatus, runLeased, sendRequest, shiftwiseConfig } from "./rolloutLoader";
+import { actorName, checkDriverTrips, clearTrips, deliveryMetrics, historyEntry, leasedRollback, liveStatus, predecessorProblems, recoveryPointVerdict, renderHistory, renderLiveStatus, runLeased, sendRequest, shiftwiseConfig } from "./rolloutLoader";
 
 /** Where the ledger commands write. */
 export interface LedgerIo {
@@ -90,6 +90,24 @@ export function registerLedgerCommands(program: Command, io: LedgerIo, setExitCo
             );
     }
 
+    ledgerFlags(
+        program.command("clear-trip").description("Clear the AWS-side guard's trips on purpose, once the cause is found: the program and the driver let the tripped colour take traffic again. Records who, when and why."),
+        'shiftwise clear-trip --stack production --reason "feature flag checkout-v2 off; green fixed in v1.6.1"',
+    )
+        .requiredOption("--reason <text>", "(required) what was found and fixed; recorded on each trip")
+        .option("--colour <colour>", "only this colour's trips: blue or green (default: both)", colourOption)
+        .action(async (options: LedgerOptions & { reason: string; colour?: "blue" | "green" }) =>
+            setExitCode(
+                await guard(io, "clear-trip", options.json, async () => {
+                    const context = contextFor();
+                    const ledger = await openLedgerFor(options, context, io);
+                    const outcome = await clearTrips(ledger, context.clock, { reason: options.reason, by: actorName(startedBy(context.env)), colour: options.colour, stack: options.stack });
+                    print(io, options.json, outcome.exitCode, outcome.message, outcome);
+                    return outcome.exitCode;
+                }),
+            ),
+        );
+
     ledgerFlags(program.command("history").description("List the stack's releases from the ledger (who, what, when, outcome, duration) and the four delivery metrics over a window."), "shiftwise history --stack production --days 30")
         .option("--days <n>", "the window for the metrics, ending now (default 30)", positiveInteger, 30)
         .option("--limit <n>", "how many releases to read (default 500)", positiveInteger, 500)
@@ -156,8 +174,13 @@ export async function withLease(
         if (refused) return refused;
     }
     const owner = actorName(startedBy(context.env));
+    const ledger = context.openLedger(region, tableName, deps.stack.stackName);
+    if (command !== "rollback") {
+        const refused = await tripGate(deps, ledger, entries, command, owner);
+        if (refused) return refused;
+    }
     const options: LedgerSessionOptions = {
-        ledger: context.openLedger(region, tableName, deps.stack.stackName),
+        ledger,
         command,
         owner,
         force: flags.force,
@@ -167,6 +190,43 @@ export async function withLease(
     };
     if (command === "rollback") return leasedRollback(deps, { ...options, waitMs: (flags.waitMinutes ?? 15) * 60_000, pollMs: 5000 }, body);
     return runLeased(deps, options, body);
+}
+
+/**
+ * A guard trip refuses deploy and resume while the config still gives the
+ * tripped colour traffic (nothing is changed, the lease is not taken); a trip
+ * the config has reverted is cleared on record by this actor. Rollback is
+ * never refused: it takes traffic off the candidate, and the program still
+ * refuses a checkpoint that would give a tripped colour traffic.
+ */
+async function tripGate(deps: DriverDeps, ledger: LedgerPort, entries: Awaited<ReturnType<StackPort["getAllConfig"]>>, command: LeasedCommand, owner: string): Promise<DriverOutcome | undefined> {
+    let traffic;
+    try {
+        traffic = shiftwiseConfig(entries).traffic;
+    } catch {
+        return undefined; // pre-flight refuses an invalid config with every problem listed
+    }
+    const check = await checkDriverTrips(ledger, deps.clock, { traffic, stack: deps.stack.stackName, by: owner, command });
+    for (const trip of check.clearedAsReverted) deps.reporter.line("guard", `cleared the ${trip.colour} trip of ${trip.at}: ${trip.cleared?.reason}`);
+    if (check.problems.length === 0) return undefined;
+    deps.reporter.line("guard", `refused: ${check.problems.join("; ")}`);
+    return { exitCode: ExitCode.refused, message: `a guard trip blocks ${command}; nothing was changed:\n  - ${check.problems.join("\n  - ")}`, problems: check.problems };
+}
+
+/**
+ * The stack's active guard trips for `shiftwise status`, from the ledger its
+ * outputs name; `[]` without a ledger yet, and a sentence instead when the
+ * ledger cannot be read (status shows it and goes on).
+ */
+export async function statusTrips(stack: StackPort, context: LedgerContext): Promise<LedgerTrip[] | string> {
+    try {
+        const tableName = ((await stack.outputs()).releaseLedger as { tableName?: string } | undefined)?.tableName;
+        const region = (await stack.getAllConfig())["aws:region"]?.value;
+        if (!tableName || !region) return [];
+        return await context.openLedger(region, tableName, stack.stackName).activeTrips();
+    } catch (error) {
+        return `guard trips unknown: ${(error as Error).message}`;
+    }
 }
 
 /** What the go/no-go needs to know of the release. */
@@ -283,6 +343,11 @@ export async function guard(io: LedgerIo, command: string, json: boolean | undef
         print(io, json, exitCode, message, { message });
         return exitCode;
     }
+}
+
+function colourOption(value: string): "blue" | "green" {
+    if (value !== "blue" && value !== "green") throw new InvalidArgumentError("must be blue or green");
+    return value;
 }
 
 function positiveInteger(value: string): number {

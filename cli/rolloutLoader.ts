@@ -23,6 +23,7 @@ const requests = () => require("../rollout/requests") as typeof import("../rollo
 const rollback = () => require("../rollout/rollback") as typeof import("../rollout/rollback");
 const stackView = () => require("../rollout/stackView") as typeof import("../rollout/stackView");
 const status = () => require("../rollout/status") as typeof import("../rollout/status");
+const trips = () => require("../rollout/trips") as typeof import("../rollout/trips");
 
 export const deploy = lazily(driver, "deploy");
 export const resume = lazily(driver, "resume");
@@ -46,3 +47,6 @@ export const rollbackCommand = lazily(rollback, "rollbackCommand");
 export const shiftwiseConfig = lazily(stackView, "shiftwiseConfig");
 export const renderStatus = lazily(status, "renderStatus");
 export const stackStatus = lazily(status, "stackStatus");
+export const checkDriverTrips = lazily(trips, "checkDriverTrips");
+export const clearTrips = lazily(trips, "clearTrips");
+export const renderTrips = lazily(trips, "renderTrips");

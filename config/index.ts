@@ -200,6 +200,8 @@ export interface LoadedConfig {
     readonly config: StackConfig;
     /** `aws:region`, used in restore commands and metric links. */
     readonly region: string;
+    /** `aws:profile` when the stack sets one: the program's own AWS reads (the guard-trip check) use it as the provider does. */
+    readonly awsProfile?: string;
     /** Sections that hold a Pulumi secret somewhere inside (`pulumi config set --secret`). */
     readonly secretSections: ReadonlySet<string>;
 }
@@ -238,5 +240,5 @@ export function loadConfig(): LoadedConfig {
     if (!region) problems.push("aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`");
     if (config && region) problems.push(...regionProblems(config, region));
     if (problems.length > 0 || !config || !region) throw new ConfigError(problems);
-    return { config, region, secretSections };
+    return { config, region, awsProfile: new pulumi.Config("aws").get("profile"), secretSections };
 }

@@ -2,6 +2,8 @@
 import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import type { LedgerTrip } from "../ports/ports";
+import { useProgramTripReader } from "../ports/tripReader";
 
 /**
  * Evaluates the real Pulumi program (`index.ts`) under Pulumi's mock runtime
@@ -77,6 +79,8 @@ export interface EvaluationRequest {
      * evaluation. @default false
      */
     readonly stackTraces?: boolean;
+    /** The active guard trips the program's trip check reads from the release ledger. @default none */
+    readonly trips?: readonly LedgerTrip[];
 }
 
 /** Raised when the program failed; `resources` holds what it registered before failing. */
@@ -120,6 +124,9 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
     await pulumi.runtime.setMocks(new AwsMocks(region), request.project, request.stack, request.preview ?? false);
     captureRegistrations(captured);
     pulumi.runtime.setAllConfig({ ...request.config }, [...(request.secretKeys ?? [])]);
+    // The program's trip check reads the ledger; here it reads the request, never AWS.
+    const trips = request.trips ?? [];
+    useProgramTripReader(async () => trips);
 
     const programPath = require.resolve(path.join(path.resolve(request.programDir), "index"));
     // Only the entry module registers resources when it runs; the components and config modules are

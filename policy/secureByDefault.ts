@@ -33,9 +33,10 @@ export const NO_PERFORMANCE_INSIGHTS: Record<string, string[]> = {
 
 /**
  * Actions for which AWS requires `Resource: "*"`: they have no resource-level
- * permissions in the Service Authorization Reference.
+ * permissions in the Service Authorization Reference (ECR's token; ELB's
+ * Describe* reads, which the AWS-side guard needs).
  */
-export const RESOURCE_STAR_ACTIONS = ["ecr:GetAuthorizationToken"];
+export const RESOURCE_STAR_ACTIONS = ["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth"];
 
 type Json = Record<string, any>;
 
@@ -272,7 +273,7 @@ function reportWildcards(document: unknown, report: ReportViolation): void {
         if (asList<string>(statement.NotAction).length > 0) report(`${label} uses NotAction; list the actions it needs`);
         const everyResource = asList<string>(statement.Resource).some((resource) => resource === "*" || /^arn:[^:]+:[^:]+:\*:\*:/.test(resource));
         if (everyResource && !actions.every((action) => RESOURCE_STAR_ACTIONS.includes(action))) {
-            report(`${label} applies to every resource; name the resources (only ${RESOURCE_STAR_ACTIONS.join(", ")} needs "*")`);
+            report(`${label} applies to every resource; name the resources (only ${RESOURCE_STAR_ACTIONS.join(", ")} need "*")`);
         }
     }
 }

@@ -2,8 +2,8 @@
 import { randomUUID } from "crypto";
 import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { LEDGER_KEY } from "../components/releaseLedger";
-import { Lease, LeaseAttempt, LeaseEvent, LeaseLost, LedgerPort, LedgerRecordItem, LedgerRequest, LedgerTrip, leaseExpired } from "./ports";
+import { LEDGER_KEY } from "./ledgerKey";
+import { Lease, LeaseAttempt, LeaseEvent, LeaseLost, LedgerPort, LedgerRecordItem, LedgerRequest, LedgerTrip, TripClearing, leaseExpired } from "./ports";
 
 /**
  * The release ledger on DynamoDB. Every decision about the lease is one
@@ -233,7 +233,32 @@ export class DynamoLedger implements LedgerPort {
     }
 
     async trips(limit: number): Promise<LedgerTrip[]> {
-        return (await this.query(LEDGER_KEY.tripPrefix, limit)).map((item) => strip(item) as unknown as LedgerTrip);
+        return (await this.query(LEDGER_KEY.tripPrefix, limit)).map(tripOf);
+    }
+
+    async activeTrips(): Promise<LedgerTrip[]> {
+        // The filter runs after the key condition, so every page is read; a stack has a handful of trips.
+        return (await this.query(LEDGER_KEY.tripPrefix, undefined, { expression: "#blocking = :true AND attribute_not_exists(#cleared)", names: { "#blocking": "blocking", "#cleared": "cleared" }, values: { ":true": true } })).map(tripOf);
+    }
+
+    async clearTrip(trip: LedgerTrip, clearing: TripClearing): Promise<boolean> {
+        if (!trip.id) throw new Error(`the ${trip.colour} trip at ${trip.at} has no id; read it from the ledger first`);
+        try {
+            await this.client.send(
+                new UpdateCommand({
+                    TableName: this.tableName,
+                    Key: this.key(`${LEDGER_KEY.tripPrefix}${trip.id}`),
+                    UpdateExpression: "SET #cleared = :clearing",
+                    ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(#cleared)",
+                    ExpressionAttributeNames: { "#pk": LEDGER_KEY.partitionKey, "#cleared": "cleared" },
+                    ExpressionAttributeValues: { ":clearing": { at: clearing.at, by: clearing.by, reason: clearing.reason } },
+                }),
+            );
+            return true;
+        } catch (error) {
+            if (error instanceof ConditionalCheckFailedException) return false;
+            throw error;
+        }
     }
 
     /** A record's body; an item edited by hand into something that is not JSON is named with the way out. */
@@ -254,8 +279,8 @@ export class DynamoLedger implements LedgerPort {
         return { [LEDGER_KEY.partitionKey]: this.pk, [LEDGER_KEY.sortKey]: sortKey };
     }
 
-    /** Items whose sort key starts with `prefix`, newest first, following pages up to `limit`. */
-    private async query(prefix: string, limit = Number.MAX_SAFE_INTEGER): Promise<Record<string, unknown>[]> {
+    /** Items whose sort key starts with `prefix` (and pass `filter`), newest first, following pages up to `limit`. */
+    private async query(prefix: string, limit = Number.MAX_SAFE_INTEGER, filter?: { expression: string; names: Record<string, string>; values: Record<string, unknown> }): Promise<Record<string, unknown>[]> {
         const items: Record<string, unknown>[] = [];
         let start: Record<string, unknown> | undefined;
         do {
@@ -263,8 +288,9 @@ export class DynamoLedger implements LedgerPort {
                 new QueryCommand({
                     TableName: this.tableName,
                     KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-                    ExpressionAttributeNames: { "#pk": LEDGER_KEY.partitionKey, "#sk": LEDGER_KEY.sortKey },
-                    ExpressionAttributeValues: { ":pk": this.pk, ":prefix": prefix },
+                    ExpressionAttributeNames: { "#pk": LEDGER_KEY.partitionKey, "#sk": LEDGER_KEY.sortKey, ...filter?.names },
+                    ExpressionAttributeValues: { ":pk": this.pk, ":prefix": prefix, ...filter?.values },
+                    FilterExpression: filter?.expression,
                     ScanIndexForward: false,
                     ConsistentRead: true,
                     Limit: Math.min(limit - items.length, 100),
@@ -288,6 +314,10 @@ function expiry(from: Date): number {
 function strip(item: Record<string, unknown>): Record<string, unknown> {
     const { [LEDGER_KEY.partitionKey]: _pk, [LEDGER_KEY.sortKey]: _sk, [LEDGER_KEY.ttlAttribute]: _ttl, ...rest } = item;
     return rest;
+}
+
+function tripOf(item: Record<string, unknown>): LedgerTrip {
+    return { ...(strip(item) as unknown as LedgerTrip), id: String(item[LEDGER_KEY.sortKey]).slice(LEDGER_KEY.tripPrefix.length) };
 }
 
 function leaseOf(item: Record<string, unknown>): Lease {

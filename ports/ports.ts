@@ -244,6 +244,8 @@ export interface TripClearing {
 
 /** A trip written by the AWS-side guard (guard/guard.ts) when a colour's composite rollback alarm went to ALARM. */
 export interface LedgerTrip {
+    /** The item's id within the stack's trips: `<alarm transition time>#<colour>`. */
+    readonly id?: string;
     readonly colour: "blue" | "green";
     /** When the guard acted. */
     readonly at: string;
@@ -300,7 +302,12 @@ export interface LedgerPort {
     putRecordAsLastWriter(record: LedgerRecordItem, lease: Lease): Promise<boolean>;
     /** Deployment records, newest first. */
     records(limit: number): Promise<LedgerRecordItem[]>;
+    /** Guard trips, newest first. */
     trips(limit: number): Promise<LedgerTrip[]>;
+    /** Every trip that blocks (the guard took traffic off its colour) and is not cleared, newest first. */
+    activeTrips(): Promise<LedgerTrip[]>;
+    /** Records who cleared a trip, when and why; false when it was cleared already (or is gone). */
+    clearTrip(trip: LedgerTrip, clearing: TripClearing): Promise<boolean>;
 }
 
 /** A deployment record as the ledger stores it: its JSON, keyed by start time and id. */

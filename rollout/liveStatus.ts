@@ -1,7 +1,8 @@
 // The live release as any machine sees it from the ledger and AWS: step, bake progress, requests, both colours' alarms, the lease and its heartbeat.
 import { COLOURS, Colour, decodeConfigValue } from "../config";
-import type { AwsPort, Clock, LedgerPort, LedgerRequest } from "../ports/ports";
+import type { AwsPort, Clock, LedgerPort, LedgerRequest, LedgerTrip } from "../ports/ports";
 import { leaseExpired } from "../ports/ports";
+import { renderTrips } from "./trips";
 import type { DeploymentRecord } from "./records";
 
 /** What `shiftwise status --watch` shows at one poll. */
@@ -25,7 +26,9 @@ export interface LiveStatus {
     readonly requests: { readonly pending: number; readonly recent: Pick<LedgerRequest, "kind" | "by" | "reason" | "status" | "outcome" | "createdAt">[] };
     /** Each colour's composite alarm state now, or why it is unknown. */
     readonly alarms: Record<Colour, string>;
+    /** Active guard trips (blocking, not cleared). */
     readonly trips: number;
+    readonly activeTrips: Pick<LedgerTrip, "colour" | "at" | "alarmName" | "reason">[];
     /** True once nothing holds the lease and the latest release is finished. */
     readonly settled: boolean;
 }
@@ -35,7 +38,7 @@ const FINAL = new Set(["succeeded", "rolled-back", "rollback-failed"]);
 /** Reads the ledger (lease, latest record, requests, trips) and both colours' alarms; AWS errors are shown, never thrown. */
 export async function liveStatus(deps: { readonly ledger: LedgerPort; readonly aws?: AwsPort; readonly clock: Clock; readonly stack: string }): Promise<LiveStatus> {
     const now = deps.clock.now();
-    const [lease, records, requests, trips] = await Promise.all([deps.ledger.readLease(), deps.ledger.records(1), deps.ledger.requests({ limit: 10 }), deps.ledger.trips(20)]);
+    const [lease, records, requests, trips] = await Promise.all([deps.ledger.readLease(), deps.ledger.records(1), deps.ledger.requests({ limit: 10 }), deps.ledger.activeTrips()]);
     const record = records[0]?.body as unknown as DeploymentRecord | undefined;
     const expired = lease !== undefined && leaseExpired(lease, now);
     return {
@@ -49,7 +52,8 @@ export async function liveStatus(deps: { readonly ledger: LedgerPort; readonly a
             recent: requests.slice(0, 5).map(({ kind, by, reason, status, outcome, createdAt }) => ({ kind, by, reason, status, outcome, createdAt })),
         },
         alarms: await alarmStates(deps.aws, record),
-        trips: trips.filter((trip) => !trip.cleared).length,
+        trips: trips.length,
+        activeTrips: trips.map(({ colour, at, alarmName, reason }) => ({ colour, at, alarmName, reason })),
         settled: (!lease || expired) && (!record || FINAL.has(record.status) || record.status === "paused"),
     };
 }
@@ -133,6 +137,6 @@ export function renderLiveStatus(status: LiveStatus): string {
     }
     lines.push(`  alarms now: blue ${status.alarms.blue}; green ${status.alarms.green}`);
     lines.push(`  requests: ${status.requests.pending} pending${status.requests.recent.length ? `; recent: ${status.requests.recent.map((r) => `${r.kind} by ${r.by} (${r.status}${r.outcome ? `: ${r.outcome}` : ""})`).join("; ")}` : ""}`);
-    if (status.trips > 0) lines.push(`  guard trips not cleared: ${status.trips}`);
+    lines.push(...renderTrips(status.activeTrips).map((line) => `  ${line}`));
     return `${lines.join("\n")}\n`;
 }

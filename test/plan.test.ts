@@ -121,7 +121,7 @@ describe("shiftwise plan: secure-by-default section", () => {
         assert.deepStrictEqual(section.slice(1).map((line) => line.replace(/shop-logs-[0-9a-f]{7}/, "shop-logs-<id>")), [
             "  access logs: s3://shop-logs-<id>/alb/AWSLogs/ in the stack's bucket (SSE-S3, public access blocked, TLS only, expires after 90 days, kept when the stack is destroyed)",
             "  flow logs: the VPC is adopted, not created here; its flow logs are managed where it is",
-            "  log groups: 4 of 4 encrypted with a customer-managed key; 4 of 4 KMS keys rotate yearly",
+            "  log groups: 5 of 5 encrypted with a customer-managed key; 4 of 4 KMS keys rotate yearly",
             "  container shop-blue/shop: read-only root, scratch /tmp, unprivileged, user from the image",
             "  container shop-green/shop: read-only root, scratch /tmp, unprivileged, user from the image",
             "  database shop-production: Performance Insights 7 days (customer-managed key), Enhanced Monitoring every 60 s, CA rds-ca-rsa2048-g1, TLS required (rds.force_ssl=1), logs exported: postgresql, upgrade",

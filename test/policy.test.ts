@@ -348,12 +348,12 @@ describe("CrossGuard policies on whole graphs", () => {
         [
             "a role policy on every resource",
             (g) => { editJson(named(g, "aws:iam/rolePolicy:RolePolicy", "shop-db-monitoring"), "policy", (p) => (p.Statement[1].Resource = "*")); return g; },
-            'mandatory shiftwise-iam-least-privilege: shop-db-monitoring: statement MetricsLogStreams applies to every resource; name the resources (only ecr:GetAuthorizationToken needs "*")',
+            'mandatory shiftwise-iam-least-privilege: shop-db-monitoring: statement MetricsLogStreams applies to every resource; name the resources (only ecr:GetAuthorizationToken, elasticloadbalancing:DescribeListeners, elasticloadbalancing:DescribeTargetHealth need "*")',
         ],
         [
             "a pull grant on every repository of every account",
             (g) => { editJson(named(g, "aws:iam/rolePolicy:RolePolicy", "shop-blue-pull"), "policy", (p) => (p.Statement[0].Resource = "arn:aws:ecr:*:*:repository/*")); return g; },
-            'mandatory shiftwise-iam-least-privilege: shop-blue-pull: statement PullColourImage applies to every resource; name the resources (only ecr:GetAuthorizationToken needs "*")',
+            'mandatory shiftwise-iam-least-privilege: shop-blue-pull: statement PullColourImage applies to every resource; name the resources (only ecr:GetAuthorizationToken, elasticloadbalancing:DescribeListeners, elasticloadbalancing:DescribeTargetHealth need "*")',
         ],
     ];
     for (const [what, edit, expected] of BREAKS) {

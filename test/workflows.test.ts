@@ -75,6 +75,16 @@ describe("GitHub workflows", function () {
         assert.ok(!subjects.some((subject) => subject.endsWith(":*")), "no wildcard subject");
     });
 
+    it("offer clear-trip, behind the stack's reviewers, with its reason passed through env", function () {
+        const operate = workflow("operate.yml");
+        assert.ok(operate.on.workflow_dispatch.inputs.command.options.includes("clear-trip"));
+        assert.match(String(operate.jobs.forward.if), /"clear-trip"/);
+        assert.doesNotMatch(String(operate.jobs.emergency.if), /clear-trip/, "clearing a trip is not an emergency action without reviewers");
+        assert.strictEqual(operate.jobs.forward.with.environment, "${{ inputs.stack }}");
+        const run = steps("shiftwise.yml").find((step) => typeof step.run === "string" && step.run.includes("shiftwise clear-trip"));
+        assert.match(run!.run, /npx shiftwise clear-trip --stack "\$PULUMI_STACK" --reason "\$REASON"/);
+    });
+
     it("reach Pulumi through OIDC with a pinned CLI that matches the SDK, on org/stack names", function () {
         const lock = JSON.parse(fs.readFileSync(path.resolve(WORKFLOWS, "..", "..", "package-lock.json"), "utf8"));
         const sdk = lock.packages["node_modules/@pulumi/pulumi"].version;

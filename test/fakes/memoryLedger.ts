@@ -1,6 +1,6 @@
 // An in-memory ledger port for CLI tests whose subject is not the ledger (the ledger itself is tested against moto_server).
 import { randomUUID } from "crypto";
-import type { Lease, LeaseAttempt, LeaseEvent, LedgerPort, LedgerRecordItem, LedgerRequest, LedgerTrip } from "../../ports/ports";
+import type { Lease, LeaseAttempt, LeaseEvent, LedgerPort, LedgerRecordItem, LedgerRequest, LedgerTrip, TripClearing } from "../../ports/ports";
 import { LeaseLost, leaseExpired } from "../../ports/ports";
 import type { LedgerContext } from "../../cli/ledgerCommands";
 import type { ReleaseEvent } from "../../rollout/releaseEvents";
@@ -74,8 +74,19 @@ export class MemoryLedger implements LedgerPort {
     async records(limit: number) {
         return [...this.recordItems.entries()].sort(([a], [b]) => b.localeCompare(a)).slice(0, limit).map(([, item]) => item);
     }
-    async trips(_limit: number): Promise<LedgerTrip[]> {
-        return [];
+    /** Guard trips, newest first, as the guard writes them (`id` = `<alarm transition time>#<colour>`). */
+    readonly tripItems: LedgerTrip[] = [];
+    async trips(limit: number): Promise<LedgerTrip[]> {
+        return this.tripItems.slice(0, limit);
+    }
+    async activeTrips(): Promise<LedgerTrip[]> {
+        return this.tripItems.filter((trip) => trip.blocking === true && !trip.cleared);
+    }
+    async clearTrip(trip: LedgerTrip, clearing: TripClearing): Promise<boolean> {
+        const index = this.tripItems.findIndex((item) => item.id === trip.id && !item.cleared);
+        if (index < 0) return false;
+        this.tripItems[index] = { ...this.tripItems[index], cleared: clearing };
+        return true;
     }
 }
 
