@@ -53,6 +53,7 @@ describe("guard listener arithmetic", () => {
         assert.deepStrictEqual(forwardWeights([{ Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: ARNS.blue }, { TargetGroupArn: ARNS.green, Weight: 0 }] } }], ARNS).weights, { blue: 1, green: 0 });
         assert.deepStrictEqual(forwardWeights([{ Type: "forward", TargetGroupArn: ARNS.blue }], ARNS).weights, { blue: 1 });
         assert.deepStrictEqual(forwardWeights([{ Type: "forward", ForwardConfig: { TargetGroups: [] }, TargetGroupArn: ARNS.green }], ARNS).weights, { green: 1 });
+        assert.deepStrictEqual(forwardWeights([{ Type: "forward", ForwardConfig: {}, TargetGroupArn: ARNS.green }], ARNS).weights, { green: 1 });
     });
 
     it("no forward action: no weights at all (not zeros)", () => {

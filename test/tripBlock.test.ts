@@ -81,6 +81,10 @@ describe("trip block: the rule", () => {
             return true;
         });
         await checkTrips(async () => [], { blue: 90, green: 10 }, "production");
-        await assert.rejects(checkTrips(async () => [GREEN_TRIP, blue], { blue: 90, green: 10 }, "production"), { message: /\(2 problems\)/ });
+        const problems = tripProblems([GREEN_TRIP, blue], { blue: 90, green: 10 }, "production");
+        await assert.rejects(checkTrips(async () => [GREEN_TRIP, blue], { blue: 90, green: 10 }, "production"), {
+            name: "TripBlocked",
+            message: `shiftwise: a guard trip blocks this config (2 problems):\n  - ${problems[0]}\n  - ${problems[1]}`,
+        });
     });
 });
