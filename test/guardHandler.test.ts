@@ -1,5 +1,7 @@
 // The AWS-side guard against moto_server: ELBv2 weights and target health, the ledger's conditional writes; SNS through aws-sdk-client-mock.
 import * as assert from "assert";
+import * as http from "http";
+import type { AddressInfo } from "net";
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DeregisterTargetsCommand, DescribeListenersCommand, ElasticLoadBalancingV2Client, ModifyListenerCommand, RegisterTargetsCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
@@ -128,6 +130,15 @@ describe("AWS-side guard against moto_server (ELBv2, DynamoDB)", function () {
         assert.deepStrictEqual((await s.liveWeights()).weights, { blue: 90, green: 10 });
     });
 
+    it("a trip while the driver rolls back: the rollback's ModifyListener (blue 100) races the guard; either order ends at blue 100, green 0", async () => {
+        const s = await stackWith({ blue: 50, green: 50 }, { blue: 2, green: 2 });
+        const rollback = elb.send(new ModifyListenerCommand({ ListenerArn: s.settings.listenerArn, DefaultActions: [{ Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: s.targetGroupArns.blue, Weight: 100 }, { TargetGroupArn: s.targetGroupArns.green, Weight: 0 }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 300 } } }] }));
+        const [result] = await Promise.all([runGuard(s.deps, alarmEvent("green")), rollback]);
+        assert.ok(["moved", "not-serving"].includes(result.outcome), result.outcome);
+        assert.deepStrictEqual((await s.liveWeights()).weights, { blue: 100, green: 0 });
+        assert.strictEqual((await s.trip("green"))?.status, result.outcome);
+    });
+
     it("someone already moved the traffic by hand in the console (green 0): the listener is not touched, nothing blocks, nobody is paged twice", async () => {
         const s = await stackWith({ blue: 100, green: 0 }, { blue: 2, green: 2 });
         const result = await runGuard(s.deps, alarmEvent("green"));
@@ -192,6 +203,38 @@ describe("AWS-side guard against moto_server (ELBv2, DynamoDB)", function () {
         const again = await runGuard(s.deps, alarmEvent("green", "ALARM", "2026-11-27T22:09:00.000+0000"));
         // The traffic is off already, so the second transition is recorded as not serving and blocks nothing new.
         assert.deepStrictEqual([again.outcome, again.tripKey], ["not-serving", "TRIP#2026-11-27T22:09:00.000Z#green"]);
+    });
+
+    it("throttling on the wire: ELB answers DescribeListeners twice with 400 Throttling; the SDK's retry mode retries and the guard still moves the traffic", async () => {
+        const s = await stackWith({ blue: 70, green: 30 }, { blue: 1, green: 1 });
+        let throttled = 0;
+        const proxy = http.createServer((request, response) => {
+            const chunks: Buffer[] = [];
+            request.on("data", (chunk: Buffer) => chunks.push(chunk));
+            request.on("end", async () => {
+                const body = Buffer.concat(chunks);
+                if (body.toString().includes("Action=DescribeListeners") && throttled < 2) {
+                    throttled += 1;
+                    response.writeHead(400, { "content-type": "text/xml" });
+                    response.end('<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>0e0b7a1c</RequestId></ErrorResponse>');
+                    return;
+                }
+                const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !["host", "content-length", "connection"].includes(name)).map(([name, value]) => [name, String(value)]));
+                const upstream = await fetch(`${moto.endpoint}${request.url}`, { method: request.method, headers, body: request.method === "GET" ? undefined : body });
+                response.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "text/xml" });
+                response.end(Buffer.from(await upstream.arrayBuffer()));
+            });
+        });
+        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+        try {
+            const { port: proxyPort } = proxy.address() as AddressInfo;
+            const throttledElb = guardClients({ endpoint: `http://127.0.0.1:${proxyPort}`, region: "eu-west-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } }).elb;
+            const result = await runGuard({ ...s.deps, elb: throttledElb }, alarmEvent("green"));
+            assert.deepStrictEqual([result.outcome, throttled], ["moved", 2]);
+            assert.deepStrictEqual((await s.liveWeights()).weights, { blue: 100, green: 0 });
+        } finally {
+            await new Promise((resolve) => proxy.close(resolve));
+        }
     });
 
     it("an alarm of another stack or another source is ignored without reading AWS", async () => {
