@@ -3,19 +3,9 @@ import * as assert from "assert";
 import type { LedgerTrip } from "../ports/ports";
 import { TripBlocked, blockingTrips, checkTrips, revertedTrips, tripProblems } from "../guard/tripGate";
 import { ProgramError, evaluateProgram } from "../evaluation/mockRuntime";
+import { GREEN_TRIP } from "./fakes/alarmEvents";
 import { PROJECT, PROJECT_DIR, stackConfig, withSection } from "./harness";
 
-/** A trip as the guard leaves it after taking green off (guard/guard.ts). */
-export const GREEN_TRIP: LedgerTrip = {
-    id: "2026-11-27T22:00:00.000Z#green",
-    colour: "green",
-    at: "2026-11-27T22:00:30.000Z",
-    alarmName: "shop-production-green-rollback",
-    alarmAt: "2026-11-27T22:00:00.000Z",
-    status: "moved",
-    blocking: true,
-    reason: "took green off: green had weight 10; blue has 3 healthy targets",
-};
 
 const GREEN_PROBLEM =
     "shiftwise:traffic.green = 10: the AWS-side guard took green off at 2026-11-27T22:00:30.000Z (shop-production-green-rollback in ALARM: took green off: green had weight 10; blue has 3 healthy targets); " +

@@ -16,10 +16,10 @@ import { fakeAws } from "./fakes/fakeAws";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
 import { MemoryLedger, memoryLedgerContext } from "./fakes/memoryLedger";
+import { GREEN_TRIP } from "./fakes/alarmEvents";
 import { MotoServer } from "./fakes/motoServer";
 import { ALARMS, RELEASE, productionConfig, useSmokeServer } from "./fakes/rollout";
 import { PROJECT_DIR } from "./harness";
-import { GREEN_TRIP } from "./tripBlock.test";
 
 const TABLE = "shop-production-releases";
 

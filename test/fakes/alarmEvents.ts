@@ -1,5 +1,6 @@
-// EventBridge events of the stack's composite rollback alarms, as the AWS-side guard receives them.
+// EventBridge events of the stack's composite rollback alarms, as the AWS-side guard receives them, and a trip as it records one.
 import type { AlarmStateChangeEvent } from "../../guard/guard";
+import type { LedgerTrip } from "../../ports/ports";
 
 export const ALARMS = { blue: "shop-production-blue-rollback", green: "shop-production-green-rollback" };
 const ALARM_AT = "2026-11-27T22:00:00.000+0000";
@@ -13,3 +14,15 @@ export function alarmEvent(colour: "blue" | "green", value = "ALARM", timestamp 
         detail: { alarmName: ALARMS[colour], state: { value, timestamp, reason: `ALARM("shop-production-${colour}-error-rate")` } },
     };
 }
+
+/** A trip as the guard leaves it after taking green off (guard/guard.ts). */
+export const GREEN_TRIP: LedgerTrip = {
+    id: "2026-11-27T22:00:00.000Z#green",
+    colour: "green",
+    at: "2026-11-27T22:00:30.000Z",
+    alarmName: "shop-production-green-rollback",
+    alarmAt: "2026-11-27T22:00:00.000Z",
+    status: "moved",
+    blocking: true,
+    reason: "took green off: green had weight 10; blue has 3 healthy targets",
+};
