@@ -272,6 +272,8 @@ describe("derived names beyond the service-name limit", () => {
         assert.deepStrictEqual(derivedNameProblems(stackDerivedNames("shop", stack, false)), [
             `the SNS topic name "shop-${stack}-deployments" is 507 characters, over the limit of 256`,
             `the DynamoDB table name "shop-${stack}-releases" is 504 characters, over the limit of 255`,
+            `the Lambda function name "shop-${stack}-guard" is 501 characters, over the limit of 64`,
+            `the EventBridge rule name "shop-${stack}-guard" is 501 characters, over the limit of 64`,
             `the CloudWatch log group name "/shiftwise/${stack}/shop/migration" is 516 characters, over the limit of 512`,
             `the CloudWatch alarm name "shop-${stack}-blue-error-rate-vs-baseline" is 523 characters, over the limit of 255`,
         ]);
@@ -284,12 +286,13 @@ describe("stack-context rules", () => {
         assert.deepStrictEqual(stackContextProblems(config(), {}), []);
         assert.deepStrictEqual(stackContextProblems(config(), { region: "Ireland" }), ["aws:region = \"Ireland\": must be an AWS region name such as eu-west-1; run `pulumi config set aws:region <region>`"]);
     });
-    it("a stack name with a dot breaks the topic name always, and the backup vault only with a database", () => {
+    it("a stack name with a dot breaks the topic and guard function names always, and the backup vault only with a database", () => {
         const withoutDatabase = { ...config(), database: undefined };
         assert.deepStrictEqual(stackContextProblems(withoutDatabase, { stack: "prod.eu", region: "eu-west-1" }), [
             'shiftwise:service.name = "shop" in stack "prod.eu": the SNS topic name "shop-prod.eu-deployments" breaks the rule: at most 256 letters, digits, hyphens and underscores; shorten the service name or rename the stack',
+            'shiftwise:service.name = "shop" in stack "prod.eu": the Lambda function name "shop-prod.eu-guard" breaks the rule: at most 64 letters, digits, hyphens and underscores; shorten the service name or rename the stack',
         ]);
-        assert.strictEqual(stackContextProblems(config(), { stack: "prod.eu", region: "eu-west-1" }).length, 2);
+        assert.strictEqual(stackContextProblems(config(), { stack: "prod.eu", region: "eu-west-1" }).length, 3);
         assert.deepStrictEqual(stackContextProblems({ ...config(), service: undefined } as never, { region: "eu-west-1" }), []);
     });
 });
