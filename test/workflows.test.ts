@@ -1,5 +1,6 @@
 // Tests of the GitHub workflows users copy: exact commits, emergency rollbacks, OIDC, pinned CLI, no script injection.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
@@ -96,6 +97,35 @@ describe("GitHub workflows", function () {
             assert.ok(steps(file).some((step) => String(step.uses).startsWith("pulumi/auth-actions@")), `${file}: pulumi/auth-actions`);
             assert.match(text, /\$\{\{ vars\.PULUMI_ORG \}\}\/\$\{\{ (inputs|matrix)\.stack \}\}/, `${file}: org/stack`);
         }
+    });
+});
+
+/** Each `npx shiftwise <command>` a run script calls, with the flags it passes (arrays such as `"${common[@]}"` expanded, `"$COMMAND"` read from the case label). */
+function shiftwiseCalls(script: string): { command: string; flags: string[] }[] {
+    const arrays = new Map([...script.matchAll(/^\s*(\w+)=\((.*)\)/gm)].map((match) => [match[1], match[2]]));
+    const calls: { command: string; flags: string[] }[] = [];
+    let labels: string[] = [];
+    for (const line of script.split("\n")) {
+        const label = /^\s*([a-z|-]+)\)\s*$/.exec(line);
+        if (label) labels = label[1].split("|");
+        const call = /npx shiftwise ("\$COMMAND"|[a-z-]+)(.*)/.exec(line);
+        if (!call) continue;
+        const expanded = call[2].replace(/"\$\{(\w+)\[@\]\}"/g, (_, name: string) => arrays.get(name) ?? "");
+        const flags = [...expanded.matchAll(/(?:^|\s)(--[a-z-]+)/g)].map((match) => match[1]);
+        for (const command of call[1] === '"$COMMAND"' ? labels : [call[1]]) calls.push({ command, flags });
+    }
+    return calls;
+}
+
+describe("the shiftwise calls in the workflows", function () {
+    it("pass only flags that the command defines (the bin's own --help, run as a child process)", function () {
+        const calls = allWorkflows().flatMap(([file]) => steps(file).filter((step) => typeof step.run === "string").flatMap((step) => shiftwiseCalls(step.run as string)));
+        assert.deepStrictEqual([...new Set(calls.map((call) => call.command))].sort(), ["abort", "clear-trip", "deploy", "pause", "promote", "resume", "rollback", "status"]);
+        const unknown = calls.flatMap(({ command, flags }) => {
+            const help = execFileSync(process.execPath, [path.resolve(__dirname, "..", "bin", "shiftwise.js"), command, "--help"], { encoding: "utf8" });
+            return flags.filter((flag) => !new RegExp(`(^|[ ,])${flag}( |,|$)`, "m").test(help)).map((flag) => `${command} ${flag}`);
+        });
+        assert.deepStrictEqual(unknown, []);
     });
 });
 
