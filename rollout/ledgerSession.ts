@@ -295,15 +295,17 @@ export class LedgerRecordStore extends RecordStore {
 /**
  * Copies the ledger's records of the stack into the local records folder, so
  * that what the driver reads as "in progress" is what the ledger says; the
- * ledger wins over an older local copy.
+ * ledger wins over an older local copy. An item that is not a record of this
+ * stack is skipped with a warning naming it, and its local copy is kept.
  */
 export async function pullRecords(ledger: LedgerPort, store: RecordStore, limit = 20): Promise<DeploymentRecord[]> {
     const records: DeploymentRecord[] = [];
     for (const item of await ledger.records(limit)) {
-        // An item edited by hand beyond the schema could hide a release in progress: refuse rather than guess.
+        // An item edited by hand beyond the schema is skipped with a warning, as a record file is (it never blocks
+        // deploy, resume or rollback); its local copy, if any, is kept, so a release in progress stays in view.
         const problem = recordProblem(item.body, store.stack);
-        if (problem) throw new Error(`the release ledger ${ledger.tableName}'s record ${item.id} ${problem}; it was edited by hand? Restore it from the local copy or the table's point-in-time recovery, or delete the item; nothing was changed`);
-        records.push(item.body as unknown as DeploymentRecord);
+        if (problem) store.warn(`skipped the release ledger ${ledger.tableName}'s record ${item.id}: it ${problem}; edited by hand? Restore it from the local copy or the table's point-in-time recovery, or delete the item`);
+        else records.push(item.body as unknown as DeploymentRecord);
     }
     for (const record of records) store.save(record);
     return records;

@@ -170,28 +170,31 @@ describe("a leased command", () => {
         assert.strictEqual(ledger.lease, undefined);
     });
 
-    it("refuses to start when a ledger record was edited by hand beyond the schema, naming it", async () => {
-        const { deps, ledger } = world();
+    it("skips a ledger record edited by hand beyond the schema with a warning naming it, keeps its local copy, and still runs", async () => {
+        const { deps, ledger, warnings } = world();
+        deps.records.save({ ...record("in-progress"), id: "r-edited" });
         await ledger.putRecord({ id: "r-edited", startedAt: T0, status: "in-progress", body: { ...record("in-progress"), id: "r-edited", steps: "25%" } });
         let ran = false;
-        await assert.rejects(
-            runLeased(deps, options(ledger), async () => ((ran = true), { exitCode: ExitCode.success, message: "" })),
-            (error: Error) => error.message === "the release ledger memory's record r-edited is not a shiftwise deployment record (steps: Invalid input: expected array, received string); it was edited by hand? Restore it from the local copy or the table's point-in-time recovery, or delete the item; nothing was changed",
-        );
-        assert.strictEqual(ran, false);
-        assert.strictEqual(ledger.lease, undefined, "the lease is given back");
-        assert.deepStrictEqual(deps.records.list(), [], "nothing was copied");
+        const outcome = await runLeased(deps, options(ledger), async () => ((ran = true), { exitCode: ExitCode.success, message: "" }));
+        assert.strictEqual(outcome.exitCode, ExitCode.success);
+        assert.strictEqual(ran, true, "a hand-edited item never blocks deploy, resume or rollback");
+        assert.deepStrictEqual(warnings, [
+            "skipped the release ledger memory's record r-edited: it is not a shiftwise deployment record (steps: Invalid input: expected array, received string); edited by hand? Restore it from the local copy or the table's point-in-time recovery, or delete the item",
+        ]);
+        assert.deepStrictEqual(deps.records.list().map((entry) => [entry.id, entry.status, Array.isArray(entry.steps)]), [["r-edited", "in-progress", true]], "the local copy is kept, not replaced");
     });
 
-    it("pullRecords: the ledger's copy replaces a local one, and a record of another stack is refused", async () => {
-        const { deps, ledger } = world();
+    it("pullRecords: the ledger's copy replaces a local one, and a record of another stack is skipped with a warning", async () => {
+        const { deps, ledger, warnings } = world();
         deps.records.save(record("in-progress"));
         await ledger.putRecord(item(record("rolled-back")));
         assert.deepStrictEqual((await pullRecords(ledger, deps.records)).map((entry) => entry.status), ["rolled-back"]);
         assert.strictEqual(deps.records.list()[0].status, "rolled-back");
         await ledger.putRecord(item(record("succeeded", { id: "r-staging", stack: "staging", startedAt: "2025-03-05T10:00:00.000Z" })));
-        await assert.rejects(pullRecords(ledger, deps.records), /record r-staging is a record of stack staging, not production/);
-        await assert.rejects(pullRecords(ledger, deps.records, 1), /r-staging/);
+        assert.deepStrictEqual((await pullRecords(ledger, deps.records)).map((entry) => entry.id), [record("rolled-back").id]);
+        assert.match(warnings.join("\n"), /skipped the release ledger memory's record r-staging: it is a record of stack staging, not production/);
+        assert.deepStrictEqual(deps.records.list().map((entry) => entry.stack), ["production"], "the foreign record is not copied");
+        assert.deepStrictEqual((await pullRecords(ledger, deps.records, 1)).length, 0);
         assert.deepStrictEqual((await pullRecords(ledger, deps.records, 0)).length, 0);
     });
 });
