@@ -6,27 +6,10 @@ import { effectiveSteps } from "../rollout/guards";
 import { rollbackCommand } from "../rollout/rollback";
 import { PREFLIGHT_INTERRUPTED } from "../rollout/stages/preflight";
 import { stackStatus } from "../rollout/status";
-import { Harness, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
+import { Harness, RELEASE, SmokeServer, awsWeights, harness, killAt, productionConfig } from "./fakes/rollout";
 
 const by = { user: "oncall", host: "laptop" };
 const WRITES = /^(setConfig|removeConfig|up)/;
-
-/** Arms a kill at the nth call of `call`; resolves once the process is "dead" there. */
-function killAt(h: Harness, call: string, number: number, when: "before" | "after"): Promise<void> {
-    return new Promise((resolve) => {
-        h.stack.kill = (name, n) => {
-            if (name !== call || n !== number) return undefined;
-            setImmediate(resolve);
-            return when;
-        };
-    });
-}
-
-async function awsWeights(h: Harness): Promise<Record<"blue" | "green", number>> {
-    const outputs = (await h.stack.outputs()) as Record<string, { targetGroupArn: string }> & { listenerArn: string };
-    const weights = await h.aws.port.listenerWeights(outputs.listenerArn);
-    return { blue: weights[outputs.blue.targetGroupArn], green: weights[outputs.green.targetGroupArn] };
-}
 
 /** The checks after any crash: rollback finishes, and what is deployed is the checkpoint. */
 async function rollbackFinishes(h: Harness): Promise<void> {

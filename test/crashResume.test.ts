@@ -8,26 +8,9 @@ import { effectiveSteps } from "../rollout/guards";
 import { judgeCrash, knownPercents, pendingProblems, runnerAlive } from "../rollout/recover";
 import type { DeploymentRecord, StepEntry } from "../rollout/records";
 import { renderStatus, stackStatus } from "../rollout/status";
-import { ALARMS, Harness, RELEASE, harness, productionConfig, useSmokeServer } from "./fakes/rollout";
+import { ALARMS, Harness, RELEASE, awsWeights, harness, killAt, productionConfig, useSmokeServer } from "./fakes/rollout";
 
 const WRITES = /^(setConfig|removeConfig|up)/;
-
-/** Arms a kill at the nth call of `call`; resolves once the process is "dead" there. */
-function killAt(h: Harness, call: string, number: number, when: "before" | "after"): Promise<void> {
-    return new Promise((resolve) => {
-        h.stack.kill = (name, n) => {
-            if (name !== call || n !== number) return undefined;
-            setImmediate(resolve);
-            return when;
-        };
-    });
-}
-
-async function awsWeights(h: Harness): Promise<Record<"blue" | "green", number>> {
-    const outputs = (await h.stack.outputs()) as Record<string, { targetGroupArn: string }> & { listenerArn: string };
-    const weights = await h.aws.port.listenerWeights(outputs.listenerArn);
-    return { blue: weights[outputs.blue.targetGroupArn] ?? 0, green: weights[outputs.green.targetGroupArn] ?? 0 };
-}
 
 /** Starts a deploy and abandons it where `call` number `number` kills it; the runner is then gone. */
 async function diedAt(h: Harness, smokeBaseUrl: string, call: string, number: number, when: "before" | "after"): Promise<DeploymentRecord> {

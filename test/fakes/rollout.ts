@@ -142,3 +142,21 @@ export function harness(options: { config?: Record<string, string>; platform?: P
 
 /** The release every scenario deploys. */
 export const RELEASE = { version: "v1.6.0", image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0" };
+
+/** Arms a simulated kill at the nth call of `call` (`before` or `after` it); resolves once the process is "dead" there. */
+export function killAt(h: Harness, call: string, number: number, when: "before" | "after"): Promise<void> {
+    return new Promise((resolve) => {
+        h.stack.kill = (name, n) => {
+            if (name !== call || n !== number) return undefined;
+            setImmediate(resolve);
+            return when;
+        };
+    });
+}
+
+/** The weights the listener in (fake) AWS serves per colour; a target group the forward action does not name serves 0. */
+export async function awsWeights(h: Harness): Promise<Record<"blue" | "green", number>> {
+    const outputs = (await h.stack.outputs()) as Record<string, { targetGroupArn: string }> & { listenerArn: string };
+    const weights = await h.aws.port.listenerWeights(outputs.listenerArn);
+    return { blue: weights[outputs.blue.targetGroupArn] ?? 0, green: weights[outputs.green.targetGroupArn] ?? 0 };
+}
