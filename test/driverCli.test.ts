@@ -1,12 +1,11 @@
 // Tests of the CLI's commands, flags and exit codes.
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { main } from "../cli/main";
 import type { CommandContext } from "../cli/commands";
 import { ExitCode } from "../rollout/exitCodes";
-import { nodeFetcher } from "../rollout/smoke";
+import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
@@ -28,12 +27,8 @@ describe("shiftwise deploy/rollback/status CLI", function () {
         const out: string[] = [];
         const err: string[] = [];
         let signalHandler: ((signal: string) => void) | undefined;
-        const base: CommandContext = {
-            projectDir: fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-cli-")),
-            env: {},
+        const base = cliContext("shiftwise-cli-", {
             clock,
-            fetcher: nodeFetcher,
-            stdoutIsTty: false,
             stdinIsTty: options.stdinIsTty ?? false,
             openStack: async () => stack,
             openAws: (region) => {
@@ -44,8 +39,7 @@ describe("shiftwise deploy/rollback/status CLI", function () {
                 signalHandler = handler;
                 return () => (signalHandler = undefined);
             },
-            ask: async () => "n",
-        };
+        });
         const context: CommandContext = { ...base, ledger: memoryLedgerContext(base) };
         const run = (...args: string[]) => main(["node", "shiftwise", ...args], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, context);
         return { stack, aws, clock, out, err, run, context, signal: (name: string) => signalHandler?.(name) };

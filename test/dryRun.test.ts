@@ -1,15 +1,12 @@
 // Tests of `shiftwise deploy --dry-run`: the whole pre-flight as a go/no-go table, changing nothing.
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { main } from "../cli/main";
-import type { CommandContext } from "../cli/commands";
 import { dryRun, renderDryRun } from "../rollout/dryRun";
 import { ExitCode } from "../rollout/exitCodes";
-import { nodeFetcher } from "../rollout/smoke";
+import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
-import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
 import { ALARMS, RELEASE, harness, productionConfig } from "./fakes/rollout";
 
@@ -73,18 +70,7 @@ describe("deploy --dry-run: go/no-go without changing anything", function () {
             const aws = fakeAws(stack, { alarms: { [ALARMS.blue]: alarm, [ALARMS.green]: "OK" } });
             const out: string[] = [];
             const err: string[] = [];
-            const context: CommandContext = {
-                projectDir: fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-dry-")),
-                env: {},
-                clock: new FakeClock(),
-                fetcher: nodeFetcher,
-                stdoutIsTty: false,
-                stdinIsTty: false,
-                openStack: async () => stack,
-                openAws: () => aws.port,
-                onSignal: () => () => undefined,
-                ask: async () => "n",
-            };
+            const context = cliContext("shiftwise-dry-", { openStack: async () => stack, openAws: () => aws.port });
             const code = await main(["node", "shiftwise", "deploy", "--stack", "production", "--version", RELEASE.version, "--image", RELEASE.image, "--dry-run", ...extra], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, context);
             return { code, out: out.join(""), err: err.join(""), stack, recordsDir: path.join(context.projectDir, ".shiftwise") };
         };

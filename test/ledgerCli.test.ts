@@ -1,15 +1,14 @@
 // The ledger commands of the CLI: in-process over the ports, and the bin as a child process against moto_server's DynamoDB.
 import * as assert from "assert";
 import { execFile } from "child_process";
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../cli/main";
 import type { CommandContext } from "../cli/commands";
 import { ExitCode } from "../rollout/exitCodes";
-import { nodeFetcher } from "../rollout/smoke";
 import type { ReleaseEvent } from "../rollout/releaseEvents";
 import { DynamoLedger } from "../ports/dynamoLedger";
+import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
@@ -32,18 +31,12 @@ describe("shiftwise ledger commands (in process)", function () {
         const out: string[] = [];
         const err: string[] = [];
         const published: ReleaseEvent[] = [];
-        const base: CommandContext = {
-            projectDir: fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-ledger-cli-")),
+        const base = cliContext("shiftwise-ledger-cli-", {
             env: { GITHUB_ACTIONS: "true", GITHUB_ACTOR: "octocat", GITHUB_RUN_ID: "7" },
             clock,
-            fetcher: nodeFetcher,
-            stdoutIsTty: false,
-            stdinIsTty: false,
             openStack: async () => stack,
             openAws: () => aws.port,
-            onSignal: () => () => undefined,
-            ask: async () => "n",
-        };
+        });
         const context: CommandContext = { ...base, ledger: memoryLedgerContext(base, ledger, published, more) };
         const run = (...args: string[]) => main(["node", "shiftwise", ...args], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, context);
         return { stack, clock, out, err, run, ledger, published };

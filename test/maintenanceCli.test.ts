@@ -6,11 +6,9 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { main } from "../cli/main";
-import type { CommandContext } from "../cli/commands";
 import { maintenancePage } from "../config/maintenancePage";
 import { ExitCode } from "../rollout/exitCodes";
-import { nodeFetcher } from "../rollout/smoke";
-import { FakeClock } from "./fakes/fakeClock";
+import { cliContext } from "./fakes/cliContext";
 import { FakeStack } from "./fakes/fakeStack";
 import { productionConfig } from "./fakes/rollout";
 import { PROJECT_DIR } from "./harness";
@@ -23,23 +21,15 @@ describe("shiftwise maintenance", function () {
 
     function cli(config = productionConfig()) {
         const stack = new FakeStack({ stackName: "production", config });
-        const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-maintenance-"));
         const out: string[] = [];
         const err: string[] = [];
-        const context: CommandContext = {
-            projectDir,
-            env: {},
-            clock: new FakeClock(),
-            fetcher: nodeFetcher,
-            stdoutIsTty: false,
-            stdinIsTty: false,
+        const context = cliContext("shiftwise-maintenance-", {
             openStack: async () => stack,
             openAws: () => {
                 throw new Error("maintenance reads no AWS");
             },
-            onSignal: () => () => undefined,
-            ask: async () => "n",
-        };
+        });
+        const projectDir = context.projectDir;
         const run = (...args: string[]) => main(["node", "shiftwise", "maintenance", ...args, "--stack", "production"], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, context);
         const entries = () => {
             const dir = path.join(projectDir, ".shiftwise", "records", "production", "maintenance");

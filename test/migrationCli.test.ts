@@ -11,10 +11,9 @@ import { main } from "../cli/main";
 import { CommandContext, processContext } from "../cli/commands";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { ExitCode } from "../rollout/exitCodes";
-import { nodeFetcher } from "../rollout/smoke";
 import { PROJECT_DIR } from "./harness";
+import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
-import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
 import { memoryLedgerContext } from "./fakes/memoryLedger";
 import { MIGRATION, SUCCEEDS, imageOf, mockDatabase, mockMigrationEcs } from "./fakes/migrationTasks";
@@ -33,13 +32,7 @@ describe("shiftwise deploy/rollback with database.migration (CLI in-process, ECS
         const regions: string[] = [];
         const out: string[] = [];
         const err: string[] = [];
-        const base: CommandContext = {
-            projectDir: fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-migration-cli-")),
-            env: {},
-            clock: new FakeClock(),
-            fetcher: nodeFetcher,
-            stdoutIsTty: false,
-            stdinIsTty: false,
+        const base = cliContext("shiftwise-migration-cli-", {
             openStack: async () => stack,
             openAws: () => aws.port,
             openTasks: (region) => {
@@ -47,9 +40,7 @@ describe("shiftwise deploy/rollback with database.migration (CLI in-process, ECS
                 return new EcsTaskPort(ecsClient);
             },
             openDatabase: () => mockDatabase().port,
-            onSignal: () => () => undefined,
-            ask: async () => "n",
-        };
+        });
         // The go/no-go of a migrating release wants a recovery point younger than a day.
         const recoveryPoint = { at: new Date(base.clock.now().getTime() - 3_600_000), source: "RDS automated backup rds:shop-production-2025-03-04" };
         const context: CommandContext = { ...base, ledger: memoryLedgerContext(base, undefined, [], { recoveryPoint }) };

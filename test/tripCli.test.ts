@@ -1,7 +1,6 @@
 // Guard trips in the CLI and the ledger: clear-trip's error classes (bin as a child process, moto_server DynamoDB), the ledger's trip queries, the driver's trip gate.
 import * as assert from "assert";
 import { execFile } from "child_process";
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
@@ -11,7 +10,7 @@ import { DynamoLedger } from "../ports/dynamoLedger";
 import type { LedgerTrip } from "../ports/ports";
 import { dynamoTripReader } from "../ports/tripReader";
 import { ExitCode } from "../rollout/exitCodes";
-import { nodeFetcher } from "../rollout/smoke";
+import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
@@ -130,18 +129,12 @@ describe("guard trips in the driver and status (in process)", function () {
         const aws = fakeAws(stack, { alarms: { [ALARMS.blue]: "OK", [ALARMS.green]: "OK" } });
         const out: string[] = [];
         const err: string[] = [];
-        const base: CommandContext = {
-            projectDir: fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-trip-cli-")),
+        const base = cliContext("shiftwise-trip-cli-", {
             env: { GITHUB_ACTIONS: "true", GITHUB_ACTOR: "octocat", GITHUB_RUN_ID: "9" },
             clock: new FakeClock("2026-11-27T23:00:00Z"),
-            fetcher: nodeFetcher,
-            stdoutIsTty: false,
-            stdinIsTty: false,
             openStack: async () => stack,
             openAws: () => aws.port,
-            onSignal: () => () => undefined,
-            ask: async () => "n",
-        };
+        });
         const context: CommandContext = { ...base, ledger: memoryLedgerContext(base, ledger) };
         const run = (...args: string[]) => main(["node", "shiftwise", ...args], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }, context);
         return { stack, out, err, run };
