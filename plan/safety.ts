@@ -1,6 +1,7 @@
 // The plan's deployment-safety section: alarms, the pre-release snapshot and backups.
 import type { CapturedResource, ProgramEvaluation } from "../evaluation/mockRuntime";
 import type { StackPlan } from "./stackPlan";
+import { textTable } from "../rollout/textTable";
 
 const DEPLOYMENT_ALARMS = "shiftwise:safety:DeploymentAlarms";
 const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -54,8 +55,7 @@ export function renderAlarms(plan: Pick<StackPlan, "config" | "evaluation">): st
     ];
     for (const group of alarmGroups(plan)) {
         lines.push(`  ${group.composite}: ALARM when any of these is`);
-        const width = Math.max(0, ...group.alarms.map((alarm) => alarm.name.length));
-        for (const alarm of group.alarms) lines.push(`    ${alarm.name.padEnd(width)}  ${alarm.threshold}  ${alarm.description}`);
+        lines.push(...textTable([], group.alarms.map((alarm) => [alarm.name, alarm.threshold, alarm.description]), "    "));
     }
     return lines.join("\n");
 }

@@ -2,6 +2,7 @@
 import type { StackConfig } from "../config";
 import { formatSeconds } from "./exposure";
 import { stackExposure } from "./runbook";
+import { textTable } from "../rollout/textTable";
 
 /**
  * One phase of a release, in order. Other stages (a database migration, for
@@ -147,11 +148,13 @@ export function renderSchedule(schedule: Schedule): string {
     }
     const axis = `0${formatMinutes(total).padStart(WIDTH)}`;
     lines.push(`       +${"-".repeat(WIDTH)}+`, `        ${axis}`);
-    const nameWidth = Math.max(...phases.map((phase) => phase.name.length));
-    for (const phase of phases) {
-        const window = `${formatMinutes(phase.shortest.start)}-${formatMinutes(phase.shortest.end)} (longest ${formatMinutes(phase.longest.start)}-${formatMinutes(phase.longest.end)})`;
-        lines.push(`  ${phase.name.padEnd(nameWidth)}  ${String(phase.candidatePercent).padStart(3)}%  ${window.padEnd(34)}  gate: ${phase.gate}`);
-    }
+    const rows = phases.map((phase) => [
+        phase.name,
+        `${phase.candidatePercent}%`,
+        `${formatMinutes(phase.shortest.start)}-${formatMinutes(phase.shortest.end)} (longest ${formatMinutes(phase.longest.start)}-${formatMinutes(phase.longest.end)})`,
+        `gate: ${phase.gate}`,
+    ]);
+    lines.push(...textTable([], rows, "  ", ["left", "right"]));
     lines.push(
         `  detection: a bad release is rolled back at most ${formatSeconds(detectionSeconds.worst)} after a step's up (${formatSeconds(detectionSeconds.steady)} when every minute breaches)`,
     );

@@ -1,5 +1,6 @@
 // Release history from the ledger: one line per release, and the four delivery (DORA) metrics over a window.
 import type { DeploymentRecord } from "./records";
+import { textTable } from "./textTable";
 
 /** One release as `shiftwise history` lists it. */
 export interface HistoryEntry {
@@ -134,9 +135,14 @@ export function formatDuration(totalSeconds: number | undefined): string {
 /** `shiftwise history` for people. */
 export function renderHistory(stack: string, entries: readonly HistoryEntry[], metrics: DeliveryMetrics): string {
     const lines = [`shiftwise history: stack ${stack}, ${entries.length} release(s)`];
-    for (const entry of entries) {
-        lines.push(`  ${entry.startedAt}  ${entry.version.padEnd(12)} ${entry.status.padEnd(15)} ${formatDuration(entry.durationSeconds).padEnd(12)} by ${entry.who}${entry.hotfix ? `  HOTFIX: ${entry.hotfix}` : ""}`);
-        for (const note of entry.notes) lines.push(`      ${note}`);
+    if (entries.length > 0) {
+        // One row per release, columns as wide as their widest cell (a long version no longer shifts the row); its notes follow it.
+        // A reason typed with a line break stays on its row: one line per release, then its notes.
+        const oneLine = (text: string) => text.replace(/\s+/g, " ");
+        const rows = entries.map((entry) => [entry.startedAt, oneLine(entry.version), entry.status, formatDuration(entry.durationSeconds), oneLine(entry.who), entry.hotfix ? `HOTFIX: ${oneLine(entry.hotfix)}` : ""]);
+        const [head, ...rendered] = textTable(["started", "version", "outcome", "duration", "by", ""], rows, "  ");
+        lines.push(head);
+        entries.forEach((entry, index) => lines.push(rendered[index], ...entry.notes.map((note) => `      ${note}`)));
     }
     const rate = metrics.changeFailureRate === undefined ? "n/a" : `${(metrics.changeFailureRate * 100).toFixed(1)} %`;
     lines.push(

@@ -8,12 +8,17 @@ const NO_BORDER = {
     right: "", "right-mid": "", middle: "  ",
 };
 
+/** How a column's cells line up: text on the left, numbers usually on the right. */
+export type ColumnAlign = "left" | "right";
+
 /**
  * Lays out `rows` under `head` in columns two spaces apart, each as wide as
  * its widest cell, with no trailing spaces; `indent` goes before every line.
+ * An empty `head` prints no head line; `align` sets a column's alignment
+ * (left when not given).
  */
-export function textTable(head: readonly string[], rows: readonly (readonly string[])[], indent = ""): string[] {
-    const table = new Table({ head: [...head], chars: NO_BORDER, style: { head: [], border: [], "padding-left": 0, "padding-right": 0 } });
+export function textTable(head: readonly string[], rows: readonly (readonly string[])[], indent = "", align: readonly ColumnAlign[] = []): string[] {
+    const table = new Table({ head: [...head], colAligns: [...align], chars: NO_BORDER, style: { head: [], border: [], "padding-left": 0, "padding-right": 0 } });
     table.push(...rows.map((row) => [...row]));
     return table
         .toString()

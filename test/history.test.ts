@@ -132,6 +132,17 @@ describe("history entries and their text", () => {
         assert.deepStrictEqual([running.durationSeconds, running.finishedAt, running.hotfix], [undefined, undefined, "CVE-2025-1"]);
     });
 
+    it("keeps each release on one row under the head, however long its version or hotfix reason", () => {
+        const long = { ...historyEntry(release("v2025.03.03-build.4711", "2025-03-03T10:00:00Z", "succeeded")), hotfix: "CVE-2025-1\nand CVE-2025-2" };
+        const short = historyEntry(release("v4", "2025-03-04T10:00:00Z", "succeeded"));
+        const rows = renderHistory("production", [long, short], deliveryMetrics([], { from: new Date("2025-03-01T00:00:00Z"), to: new Date("2025-03-08T00:00:00Z") })).split("\n");
+        assert.deepStrictEqual(rows.slice(1, 4), [
+            "  started                   version                 outcome    duration    by",
+            "  2025-03-03T10:00:00.000Z  v2025.03.03-build.4711  succeeded  45 min 0 s  octocat  HOTFIX: CVE-2025-1 and CVE-2025-2",
+            "  2025-03-04T10:00:00.000Z  v4                      succeeded  45 min 0 s  octocat",
+        ]);
+    });
+
     it("renders every line exactly, n/a where a metric has no data", () => {
         const entry = { ...historyEntry(release("v3", "2025-03-03T10:00:00Z", "rolled-back")), hotfix: "CVE-2025-1" };
         const plain = historyEntry(release("v4", "2025-03-04T10:00:00Z", "succeeded"));
@@ -140,9 +151,10 @@ describe("history entries and their text", () => {
             renderHistory("production", [entry, plain], metrics),
             [
                 "shiftwise history: stack production, 2 release(s)",
-                "  2025-03-03T10:00:00.000Z  v3           rolled-back     14 min 0 s   by octocat  HOTFIX: CVE-2025-1",
+                "  started                   version  outcome      duration    by",
+                "  2025-03-03T10:00:00.000Z  v3       rolled-back  14 min 0 s  octocat  HOTFIX: CVE-2025-1",
                 "      rollback (driver): alarm",
-                "  2025-03-04T10:00:00.000Z  v4           succeeded       45 min 0 s   by octocat",
+                "  2025-03-04T10:00:00.000Z  v4       succeeded    45 min 0 s  octocat",
                 "delivery metrics, 2025-03-01T00:00:00.000Z to 2025-03-08T00:00:00.000Z (7 days):",
                 "  deployment frequency   0.00 per day (0 succeeded)",
                 "  lead time for changes  n/a median, commit to 100 % (0 release(s) with a commit time)",

@@ -14,4 +14,8 @@ describe("textTable", () => {
     it("indents every line, measures wide characters by their terminal width, and puts a multi-line cell on lines of its own", () => {
         assert.deepStrictEqual(textTable(["a", "b"], [["日本", "x"], ["one\ntwo", "y"]], "  "), ["  a     b", "  日本  x", "  one   y", "  two"]);
     });
+
+    it("prints no head line for an empty head, and right-aligns the columns asked for", () => {
+        assert.deepStrictEqual(textTable([], [["step 5%", "5%", "gate: x"], ["step 100%", "100%", "gate: y"]], "  ", ["left", "right"]), ["  step 5%      5%  gate: x", "  step 100%  100%  gate: y"]);
+    });
 });
