@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourRelease, ColourService, HealthCheckArgs } from "./colourService";
 import { ECR_PULL_ACTIONS } from "./ecrImage";
+import { kmsViaServices } from "./secretsStore";
 
 /** What one colour runs, and what its ECS service waits for. */
 export interface ColourArgs extends ColourRelease {
@@ -134,7 +135,8 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
  * on the Secrets Manager secrets, ssm:GetParameters on the SSM parameters, and
  * kms:Decrypt only on the customer-managed keys that encrypt them (ECS Developer
  * Guide, "Amazon ECS task execution IAM role", "Secrets Manager or Systems
- * Manager permissions": kms:Decrypt is required only for a custom KMS key).
+ * Manager permissions": kms:Decrypt is required only for a custom KMS key),
+ * and only through those two services (`kms:ViaService`).
  */
 export function executionPolicy(
     logGroupArns: pulumi.Input<string>[],
@@ -160,8 +162,10 @@ export function executionPolicy(
             statements.push({ Sid: "TaskParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: parameterResources });
         }
         const keys = [...new Set(keyArns)].sort();
-        if (keys.length > 0) {
-            statements.push({ Sid: "SecretKeys", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keys });
+        const viaServices = kmsViaServices([...secretResources, ...parameterResources]);
+        if (keys.length > 0 && viaServices.length > 0) {
+            // Only when Secrets Manager or Parameter Store asks KMS for the task: the role cannot decrypt anything else with these keys.
+            statements.push({ Sid: "SecretKeys", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keys, Condition: { StringEquals: { "kms:ViaService": viaServices } } });
         }
         return JSON.stringify({ Version: "2012-10-17", Statement: statements });
     });

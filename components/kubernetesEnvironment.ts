@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ColourArgs } from "./blueGreenEnvironment";
 import type { HealthCheckArgs } from "./colourTarget";
 import { KubernetesColour } from "./kubernetesColour";
-import { csiSecretObjects, secretReadResources } from "./secretsStore";
+import { csiSecretObjects, kmsViaServices, secretReadResources } from "./secretsStore";
 
 /** The namespace label that turns on the AWS Load Balancer Controller's pod readiness gate injection. */
 export const READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
@@ -227,9 +227,7 @@ export function secretReadPolicy(secrets: Record<string, string>, kmsKeyArns: re
     }
     if (ssm.length > 0) statements.push({ Sid: "Parameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: ssm });
     const keys = [...new Set(kmsKeyArns)].sort();
-    const viaServices = [
-        ...new Set([...secretsManager.map((arn) => `secretsmanager.${arn.split(":")[3]}.amazonaws.com`), ...ssm.map((arn) => `ssm.${arn.split(":")[3]}.amazonaws.com`)]),
-    ].sort();
+    const viaServices = kmsViaServices([...secretsManager, ...ssm]);
     if (keys.length > 0 && viaServices.length > 0) {
         statements.push({ Sid: "SecretKeys", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keys, Condition: { StringEquals: { "kms:ViaService": viaServices } } });
     }

@@ -66,3 +66,17 @@ export function secretReadResources(secrets: Readonly<Record<string, string>>): 
     const unique = (type: SecretReference["type"]) => [...new Set(references.filter((r) => r.type === type).map((r) => r.arn))].sort();
     return { secretsManager: unique("secretsmanager"), ssm: unique("ssmparameter") };
 }
+
+/**
+ * The `kms:ViaService` values under which a role may decrypt its secrets: each
+ * Secrets Manager or Parameter Store endpoint, in the secret's own region, that
+ * calls KMS on the role's behalf (KMS Developer Guide, "kms:ViaService";
+ * the value is `<service>.<region>.amazonaws.com`). Other ARNs are ignored.
+ */
+export function kmsViaServices(arns: readonly string[]): string[] {
+    const services = arns.flatMap((arn) => {
+        const [, , service, region] = arn.split(":");
+        return service === "secretsmanager" || service === "ssm" ? [`${service}.${region}.amazonaws.com`] : [];
+    });
+    return [...new Set(services)].sort();
+}

@@ -53,7 +53,14 @@ describe("task secrets", function () {
         const bySid = Object.fromEntries(policy.Statement.map((statement) => [statement.Sid, statement]));
         assert.deepStrictEqual(bySid.TaskSecrets.Resource, [databaseSecret, secretArn, EXISTING].sort());
         assert.deepStrictEqual(bySid.TaskParameters, { Sid: "TaskParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [SSM] });
-        assert.deepStrictEqual(bySid.SecretKeys, { Sid: "SecretKeys", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY, keyArn].sort() });
+        // decrypting only when Secrets Manager or Parameter Store asks KMS on the task's behalf, in their region
+        assert.deepStrictEqual(bySid.SecretKeys, {
+            Sid: "SecretKeys",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: [KEY, keyArn].sort(),
+            Condition: { StringEquals: { "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"] } },
+        });
     });
 
     it("plan shows the task definition's image, cpu, memory and port", () => {
