@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `shiftwise` executable: moves to a supported Node if needed, then runs the TypeScript CLI through ts-node with the swc transpiler.
+// The `shiftwise` executable: moves to a supported Node if needed, then runs the TypeScript CLI, compiled by esbuild and cached on disk (bin/typescript-cache.js).
 "use strict";
 const path = require("path");
 const supported = require("./supported-node");
@@ -13,8 +13,15 @@ if (binary !== process.execPath) {
     // Node (22.1 and later) keeps the V8 code it compiled for each module on disk (in the OS temp folder;
     // NODE_DISABLE_COMPILE_CACHE=1 turns it off), so a second run skips compiling @pulumi/aws and the rest again.
     require("module").enableCompileCache?.();
-    // The project ships TypeScript sources (the same files `pulumi up` runs); swc transpiles them
-    // many times faster than TypeScript's own transpiler, and `npm test` type-checks them.
-    require("ts-node").register({ project: path.join(root, "tsconfig.json"), transpileOnly: true, swc: true });
+    // The project ships TypeScript sources (the same files `pulumi up` runs). Each is compiled by esbuild
+    // once per content and then loaded from node_modules/.cache/shiftwise, so a run loads neither
+    // ts-node, swc nor TypeScript; `npm test` type-checks the sources.
+    require("./typescript-cache").register();
+    // Stack traces in .ts lines for bug reports; off otherwise, as mapping every trace costs time.
+    if (process.argv.includes("--debug") || isSet(process.env.SHIFTWISE_DEBUG)) process.setSourceMapsEnabled(true);
     require(path.join(root, "cli", "main.ts")).run(process.argv);
+}
+
+function isSet(value) {
+    return value !== undefined && value !== "" && value !== "0" && value.toLowerCase() !== "false";
 }
