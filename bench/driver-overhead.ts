@@ -99,6 +99,7 @@ async function overheadPerStep(): Promise<{ perStepMs: number; steps: number; po
             compositeAlarmState: async () => "OK",
             targetHealth: async () => ({ healthy: 3, total: 3, byState: { healthy: 3 } }),
             listenerWeights: async () => ({ [TG.blue]: stack.traffic().blue, [TG.green]: stack.traffic().green }),
+            listenerAction: async () => "forward",
             requestCount: async ({ from, to }) => Math.floor((to.getTime() - from.getTime()) / 60_000) * 100,
             customResourceDefinitionExists: async () => true,
         };

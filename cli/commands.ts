@@ -15,6 +15,7 @@ import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records"
 import { nodeFetcher } from "../rollout/smoke";
 import { LedgerContext, processLedgerContext, statusTrips, watchStatus, withLease } from "./ledgerCommands";
 import { UsageError } from "./failures";
+import { maintenanceRequestProblems } from "../rollout/maintenanceRequest";
 import { deploy, dryRun, lineReporter, renderDryRun, renderStatus, renderTrips, resume, rollbackCommand, rollbackThenMigrateDown, setMaintenance, stackStatus } from "./rolloutLoader";
 import type { Directories } from "./main";
 
@@ -135,13 +136,19 @@ export function registerRolloutCommands(
         .option("--migration-snapshot", "take the pre-release RDS snapshot (database.preReleaseSnapshot = the version) before the candidate starts")
         .option("--migration-image <ref>", "the image database.migration runs, pinned by tag or digest (default: --image); needs shiftwise:database.migration", migrationImageArgument)
         .option("--pause-at <percent>", "stop after this step for `shiftwise resume`", percentArgument)
+        .option(
+            "--maintenance [reason]",
+            "for a migration that cannot be backwards compatible (needs shiftwise:database.migration): the service answers 503 with a maintenance page showing the reason from after the snapshot until the new version serves 100% in one step; no stable soak; a failure from the migration on keeps the page up (exit 7)",
+        )
         .option("--smoke-base-url <url>", "base URL of the test listener for smoke checks, a host name your certificate covers (default: the testUrl output)")
         .option("-y, --yes", "do not ask for confirmation after pre-flight (required when stdin is not a terminal)")
         .option("--force <reason>", "take the stack's lease even though another actor holds it; the reason is recorded")
         .option("--notes <text>", "release notes (or a link to them) for the announcement on the stack's topic (default: the commit)")
         .option("--dry-run", "run the whole pre-flight against the stack and AWS and print a go/no-go table with the schedule; changes nothing, takes no lease (exit 0 go, 3 no-go)")
-        .action(async (options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; migrationImage?: string; pauseAt?: number; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string; dryRun?: boolean }) => {
+        .action(async (rawOptions: DeployOptions & { maintenance?: string | boolean }) => {
+            const options: DeployOptions = { ...rawOptions, maintenance: maintenanceReason(rawOptions.maintenance, rawOptions.version) };
             checkPauseAt(options.pauseAt, directories().projectDir, options.stack);
+            checkMaintenance(options, directories().projectDir);
             const context = contextFor();
             if (options.dryRun) return setExitCode(await runDryRun(options, io, context, directories()));
             if (!options.yes && !context.stdinIsTty) throw new UsageError("pass --yes to deploy without a terminal to confirm on; nothing was changed", [], "deploy");
@@ -154,6 +161,7 @@ export function registerRolloutCommands(
                         migrationSnapshot: options.migrationSnapshot,
                         migrationImage: options.migrationImage,
                         pauseAt: options.pauseAt,
+                        maintenance: options.maintenance,
                         smokeBaseUrl: options.smokeBaseUrl,
                         confirm: options.yes ? undefined : (summary) => confirm(summary, io, context),
                     };
@@ -171,10 +179,18 @@ export function registerRolloutCommands(
         .option("--wait-minutes <n>", "when a deploy holds the lease, how long to wait for it to obey the abort request (default 15)", Number)
         .option("--replace-serving", "allow restoring a checkpoint (usually an older --record) that changes the version or image of a colour that serves traffic after the rollback: its tasks are replaced while they take traffic")
         .option("--migrate-down", "after the rollback, run shiftwise:database.migration.downCommand from the release's migration image; refused (nothing changed) when none is configured or the migration never ran")
-        .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number; replaceServing?: boolean; migrateDown?: boolean }) => {
+        .option(
+            "--schema-restored <how>",
+            "for a deploy --maintenance release: the database is back on the old schema (say how, e.g. the snapshot restored); recorded. Without it such a rollback keeps the maintenance page up (exit 7) instead of routing users to the old colour",
+        )
+        .action(async (options: CommonOptions & { record?: string; force?: string; waitMinutes?: number; replaceServing?: boolean; migrateDown?: boolean; schemaRestored?: string }) => {
+            if (options.schemaRestored !== undefined && options.migrateDown) {
+                throw new UsageError("--schema-restored and --migrate-down exclude each other: a restored schema has nothing to migrate down; nothing was changed", [], "rollback");
+            }
+            if (options.schemaRestored !== undefined && !options.schemaRestored.trim()) throw new UsageError('--schema-restored needs to say how, e.g. --schema-restored "snapshot restored as shop-production"; nothing was changed', [], "rollback");
             const context = contextFor();
             const record = options.record && path.resolve(directories().userDir, options.record);
-            const rollbackOptions = { replaceServing: options.replaceServing === true };
+            const rollbackOptions = { replaceServing: options.replaceServing === true, ...(options.schemaRestored !== undefined ? { schemaRestored: options.schemaRestored } : {}) };
             const run = options.migrateDown ? rollbackThenMigrateDown : rollbackCommand;
             setExitCode(
                 await withDriver(options, io, context, directories(), false, (deps) =>
@@ -265,6 +281,27 @@ function migrationImageArgument(value: string): string {
     return checkedBy(colourSchema.shape.image, value, "e.g. --migration-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-migrations:v1.6.0");
 }
 
+/** What `deploy` parses. */
+type DeployOptions = CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; migrationImage?: string; pauseAt?: number; maintenance?: string; smokeBaseUrl?: string; yes?: boolean; force?: string; notes?: string; dryRun?: boolean };
+
+/** `--maintenance` alone shows a default reason on the page; `--maintenance "<reason>"` shows that one. */
+function maintenanceReason(flag: string | boolean | undefined, version: string): string | undefined {
+    if (flag === undefined || flag === false) return undefined;
+    return flag === true ? `We are upgrading to ${version}.` : flag;
+}
+
+/**
+ * `--maintenance` checked before Pulumi is touched: its reason fits the page, no `--pause-at`, and (when the committed
+ * stack file is here) the stack has `database.migration`, the only release it is for.
+ */
+function checkMaintenance(options: DeployOptions, projectDir: string): void {
+    if (options.maintenance === undefined) return;
+    const file = stackFilePath(projectDir, options.stack);
+    const database = fs.existsSync(file) ? (shiftwiseSections(readStackFile(file, readProjectName(projectDir)).config).database as { migration?: unknown } | undefined) : undefined;
+    const problems = maintenanceRequestProblems(options, fs.existsSync(file) ? database?.migration !== undefined : undefined);
+    if (problems.length > 0) throw new UsageError(`${problems.join("; ")}; nothing was changed`, [], "deploy");
+}
+
 /** `--pause-at` must be one of the stack's steps; checked against the committed stack file, before Pulumi is touched. */
 function checkPauseAt(pauseAt: number | undefined, projectDir: string, stack: string): void {
     if (pauseAt === undefined) return;
@@ -283,7 +320,7 @@ function ledgerContext(context: CommandContext): LedgerContext {
 }
 
 /** `deploy --dry-run`: pre-flight only, on the real stack and AWS, without the ledger, a lease or a record. */
-async function runDryRun(options: CommonOptions & { version: string; image: string; hotfix?: string; migrationSnapshot?: boolean; migrationImage?: string; pauseAt?: number }, io: CommandIo, context: CommandContext, directories: Directories): Promise<number> {
+async function runDryRun(options: DeployOptions, io: CommandIo, context: CommandContext, directories: Directories): Promise<number> {
     const { stack, aws, records, region, config } = await openPorts(options, io, context, directories);
     const migrationPorts = { ...optional("tasks", context.openTasks?.(region, config)), ...optional("database", context.openDatabase?.(region)) };
     const reporter = lineReporter({ stack: options.stack, clock: context.clock, write: io.stderr, isTty: false });
@@ -293,7 +330,7 @@ async function runDryRun(options: CommonOptions & { version: string; image: stri
         controller.abort(new Error(signal));
     });
     try {
-        const request = { version: options.version, image: options.image, hotfix: options.hotfix, migrationSnapshot: options.migrationSnapshot, migrationImage: options.migrationImage, pauseAt: options.pauseAt };
+        const request = { version: options.version, image: options.image, hotfix: options.hotfix, migrationSnapshot: options.migrationSnapshot, migrationImage: options.migrationImage, pauseAt: options.pauseAt, maintenance: options.maintenance };
         const report = await dryRun({ stack, aws, records, reporter, fetcher: context.fetcher, clock: context.clock, env: context.env, signal: controller.signal, ...migrationPorts }, request);
         io.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderDryRun(report));
         return report.exitCode;

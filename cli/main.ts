@@ -46,7 +46,8 @@ const EXIT_CODES = `Exit codes:
   3  refused       pre-flight refused, or the confirmation was declined; nothing was changed
   4  rolled back   a gate failed or the run was interrupted; the stack is back on its checkpoint
   5  paused        the deployment needs a human: shiftwise resume or shiftwise rollback
-  6  rollback failed  the message gives the state and the retry command`;
+  6  rollback failed  the message gives the state and the retry command
+  7  held          deploy --maintenance (or its rollback) stopped with the maintenance page up: restore the database first (the message says how)`;
 
 /**
  * Runs the `shiftwise` CLI with `argv` (as in `process.argv`) and resolves to

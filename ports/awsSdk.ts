@@ -70,6 +70,16 @@ export class AwsSdkPort implements AwsPort {
         return weights;
     }
 
+    async listenerAction(listenerArn: string): Promise<string> {
+        const response = await this.clients.elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
+        const listener = response.Listeners?.find((candidate) => candidate.ListenerArn === listenerArn);
+        if (!listener) throw new Error(`listener ${listenerArn} not found`);
+        // ELB runs the default action of lowest Order first; a listener has exactly one terminal default action.
+        const [first] = [...(listener.DefaultActions ?? [])].sort((a, b) => (a.Order ?? 0) - (b.Order ?? 0));
+        if (!first?.Type) throw new Error(`listener ${listenerArn} has no default action`);
+        return first.Type;
+    }
+
     async requestCount(query: { loadBalancerArnSuffix: string; targetGroupArnSuffix: string; from: Date; to: Date }): Promise<number> {
         // CloudWatch rounds a 60 s period's start down to the minute, which would count requests
         // served before the step; start at the next whole minute instead so the count never overstates.

@@ -119,6 +119,12 @@ export interface AwsPort {
     targetHealth(targetGroupArn: string): Promise<TargetHealthSummary>;
     /** The forwarding listener's default-action weights, target group ARN to weight. */
     listenerWeights(listenerArn: string): Promise<Record<string, number>>;
+    /**
+     * The type of the forwarding listener's default action as AWS serves it:
+     * `forward` (by the weights), `fixed-response` (the maintenance page), or
+     * another ELB action type; rejects when the listener cannot be read.
+     */
+    listenerAction(listenerArn: string): Promise<string>;
     /** The sum of `AWS/ApplicationELB` `RequestCount` for one target group over [from, to). */
     requestCount(query: { readonly loadBalancerArnSuffix: string; readonly targetGroupArnSuffix: string; readonly from: Date; readonly to: Date }): Promise<number>;
     /**

@@ -1,6 +1,8 @@
 // The rollout driver: `deploy` and `resume`, each a pipeline of stages (rollout/stages/).
 import * as os from "os";
 import { ExitCode } from "./exitCodes";
+import { nextSteps } from "./maintenanceHold";
+import { behindPage, resumeBehindPage } from "./maintenanceResume";
 import { recoverCrashed, runnerAlive } from "./recover";
 import { cleanPreviewProblems } from "./guards";
 import { startedBy } from "./records";
@@ -12,6 +14,8 @@ import { migrationStages, resumedMigrationStages } from "./stages/migrate";
 import { DeployRequest, DriverDeps, DriverOutcome, Refused, RolloutContext, Stage } from "./stages/context";
 import { runPipeline } from "./stages/pipeline";
 import { releaseConfig, runPreflight } from "./stages/preflight";
+import { maintenanceConfig } from "./maintenance";
+import { cutoverStages, pageOnStage, skippedSoakStage } from "./stages/maintenance";
 import { prepareStage } from "./stages/prepare";
 import { nextStepIndex, rejudgeStage, shiftStage } from "./stages/shift";
 import type { StackConfigEntries } from "../ports/ports";
@@ -34,6 +38,12 @@ export { releaseConfig };
  * goes between `checkpointStage` and `shiftStage`.
  */
 export function deployStages(request: DeployRequest, release: StackConfigEntries, config?: StackConfig): Stage[] {
+    if (request.maintenance !== undefined && config) {
+        // Not backwards compatible: snapshot, the page up, migration, no stable soak, the candidate verified behind the page, then 100 % and the page down.
+        // The candidate's config carries the page, so prepare's write keeps it up.
+        const behindPage = maintenanceConfig(release, { enabled: true, reason: request.maintenance.trim() });
+        return [checkpointStage, ...migrationStages(config, request, release, { pageOn: pageOnStage, soak: skippedSoakStage }), prepareStage(request, behindPage), ...cutoverStages()];
+    }
     // A migrating release: snapshot, migration and the stable colour's soak, all before the candidate starts.
     const migration = config ? migrationStages(config, request, release) : [];
     return [checkpointStage, ...migration, prepareStage(request, release), shiftStage(0)];
@@ -75,6 +85,11 @@ export interface ResumeOptions {
  */
 export async function resume(deps: DriverDeps, recordFile?: string, options: ResumeOptions = {}): Promise<DriverOutcome> {
     const record = recordFile ? deps.records.read(recordFile) : deps.records.unfinished();
+    // A `deploy --maintenance` release behind its page (died or paused): the page stays up and the release goes on behind it.
+    if (record && (record.status === "in-progress" || record.status === "paused") && (await behindPage(deps, record))) return resumeBehindPage(deps, record, options);
+    if (record?.status === "held") {
+        return { exitCode: ExitCode.held, message: `${record.id} is held behind the maintenance page; resume cannot go on, the database needs a person first:\n${await nextSteps(deps.stack, record, "up")}`, record };
+    }
     // Left in progress: its runner died mid-release (with the ledger, this command holds the lease, so no runner is live).
     // Died during its migration: re-attach to the recorded task (below); any other crash: recover.ts.
     if (record && diedDuringMigration(record)) return resumeMigration(deps, record, options);

@@ -41,25 +41,48 @@ export interface DryRunReport {
     readonly problems: readonly string[];
 }
 
-/** The stages a deployment of `config` walks through, with their waits. */
-export function deploySchedule(config: StackConfig, candidate: string, version: string): ScheduleEntry[] {
+/** The stages a deployment of `config` walks through, with their waits; `maintenance` is `deploy --maintenance`'s reason. */
+export function deploySchedule(config: StackConfig, candidate: string, version: string, maintenance?: string): ScheduleEntry[] {
     const { steps, bakeMinutes, maxBakeMinutes, minRequestsPerStep, healthyWaitMinutes, smokePaths, watchMinutes, scaleDownAfterMinutes } = config.rollout;
-    const schedule: ScheduleEntry[] = [
-        { stage: "checkpoint", what: "record the stack config, outputs and versions", minMinutes: 0, maxMinutes: 0 },
-        ...migrationPhases(config).map((phase) => ({ stage: phase.name, what: `${candidate} still at weight 0; gate: ${phase.gate}`, minMinutes: phase.shortestMinutes, maxMinutes: phase.longestMinutes })),
-        {
-            stage: "prepare",
-            what: `${candidate} on ${version} at weight 0, up to ${healthyWaitMinutes} min for ${config[candidate as "blue" | "green"].desiredCount} healthy target(s), then ${1 + smokePaths.length} smoke check(s)`,
-            minMinutes: 0,
-            maxMinutes: healthyWaitMinutes,
-        },
-    ];
-    for (const percent of steps) {
-        schedule.push({ stage: `shift ${percent}%`, what: `one listener update to ${candidate} ${percent}%, then bake ${bakeMinutes} min and >= ${minRequestsPerStep} requests (pause after ${maxBakeMinutes} min without them)`, minMinutes: bakeMinutes, maxMinutes: maxBakeMinutes });
+    const prepare: ScheduleEntry = {
+        stage: "prepare",
+        what: `${candidate} on ${version} at weight 0, up to ${healthyWaitMinutes} min for ${config[candidate as "blue" | "green"].desiredCount} healthy target(s), then ${1 + smokePaths.length} smoke check(s)${maintenance !== undefined ? " through the test listener, which reaches both colours while the page is up" : ""}`,
+        minMinutes: 0,
+        maxMinutes: healthyWaitMinutes,
+    };
+    const schedule: ScheduleEntry[] = [{ stage: "checkpoint", what: "record the stack config, outputs and versions", minMinutes: 0, maxMinutes: 0 }];
+    const phases = migrationPhases(config).map((phase) => ({ stage: phase.name, what: `${candidate} still at weight 0; gate: ${phase.gate}`, minMinutes: phase.shortestMinutes, maxMinutes: phase.longestMinutes }));
+    if (maintenance !== undefined && config.database?.migration) {
+        schedule.push(...maintenanceWindow(config, candidate, maintenance, phases, prepare));
+    } else {
+        schedule.push(...phases, prepare);
+        for (const percent of steps) {
+            schedule.push({ stage: `shift ${percent}%`, what: `one listener update to ${candidate} ${percent}%, then bake ${bakeMinutes} min and >= ${minRequestsPerStep} requests (pause after ${maxBakeMinutes} min without them)`, minMinutes: bakeMinutes, maxMinutes: maxBakeMinutes });
+        }
     }
     schedule.push({ stage: "watch", what: `judge ${candidate} at 100% for ${watchMinutes} min before success`, minMinutes: watchMinutes, maxMinutes: watchMinutes });
     if (scaleDownAfterMinutes !== undefined) schedule.push({ stage: "scale down", what: `the old colour to 0 tasks ${scaleDownAfterMinutes} min after success`, minMinutes: 0, maxMinutes: 0 });
     return schedule;
+}
+
+/**
+ * `deploy --maintenance`: the snapshot, the page up, the migration, no stable soak, prepare behind the page, one step
+ * to 100 %, the page down and its bake. The page is up at most the migration's timeout plus prepare's health wait.
+ */
+function maintenanceWindow(config: StackConfig, candidate: string, reason: string, phases: readonly ScheduleEntry[], prepare: ScheduleEntry): ScheduleEntry[] {
+    const { bakeMinutes, maxBakeMinutes, minRequestsPerStep } = config.rollout;
+    const [snapshot, migration] = phases;
+    const pageMinutes = migration.maxMinutes + prepare.maxMinutes;
+    return [
+        snapshot,
+        { stage: "maintenance on", what: `MAINTENANCE WINDOW starts: one listener update; users get 503 with the page (${reason.trim()}) for up to ${pageMinutes} min (the migration's timeout and prepare's health wait)`, minMinutes: 0, maxMinutes: 0 },
+        migration,
+        { stage: "stable soak", what: "skipped: the old colour is not expected to work on a schema that is not backwards compatible", minMinutes: 0, maxMinutes: 0 },
+        prepare,
+        { stage: "shift 100%", what: `shiftwise:traffic to ${candidate} 100% in one step behind the page (no mix: the old colour cannot serve the new schema); no resource changes`, minMinutes: 0, maxMinutes: 0 },
+        { stage: "maintenance off", what: `MAINTENANCE WINDOW ends: one listener update; ${candidate} serves 100%`, minMinutes: 0, maxMinutes: 0 },
+        { stage: "bake 100%", what: `bake ${bakeMinutes} min and >= ${minRequestsPerStep} requests (pause after ${maxBakeMinutes} min without them); a failure puts the page back up`, minMinutes: bakeMinutes, maxMinutes: maxBakeMinutes },
+    ];
 }
 
 /** Runs the dry run. Errors that are not a refusal (the stack cannot be read) propagate. */
@@ -80,7 +103,7 @@ export async function dryRun(deps: DriverDeps, request: DeployRequest): Promise<
     try {
         const config = shiftwiseConfig(await deps.stack.getAllConfig());
         candidate ??= otherColour(stableColour(config.traffic, config.releaseColour));
-        schedule = deploySchedule(config, candidate, request.version);
+        schedule = deploySchedule(config, candidate, request.version, request.maintenance);
     } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
     }

@@ -18,6 +18,12 @@ export const ExitCode = {
     paused: 5,
     /** The rollback itself failed; the message says what state the stack is in and how to retry. */
     rollbackFailed: 6,
+    /**
+     * A `deploy --maintenance` release (or the rollback of one) stopped with the maintenance page up: the migration may
+     * have changed the schema, and no colour is known to work on it, so no user is routed anywhere. The message names the
+     * restore command, `shiftwise rollback --migrate-down` and what takes the page down afterwards.
+     */
+    held: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

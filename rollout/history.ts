@@ -63,7 +63,7 @@ export interface DeliveryMetrics {
     readonly restoreSamples: number;
 }
 
-const FAILED = new Set(["rolled-back", "rollback-failed"]);
+const FAILED = new Set(["rolled-back", "rollback-failed", "held"]);
 
 export function deliveryMetrics(records: readonly DeploymentRecord[], window: { readonly from: Date; readonly to: Date }): DeliveryMetrics {
     const inWindow = records.filter((record) => {

@@ -389,7 +389,7 @@ async function awaitAbort(deps: DriverDeps, options: { readonly ledger: LedgerPo
     // The holding's token names its record even when the lease was read before the holder named its release.
     const record = (await options.ledger.records(10)).map((item) => item.body as unknown as DeploymentRecord).find((body) => body.ledger?.lease.token === request.leaseToken);
     return {
-        exitCode: record?.status === "rolled-back" ? ExitCode.success : record?.status === "rollback-failed" ? ExitCode.rollbackFailed : ExitCode.error,
+        exitCode: record?.status === "rolled-back" ? ExitCode.success : record?.status === "rollback-failed" ? ExitCode.rollbackFailed : record?.status === "held" ? ExitCode.held : ExitCode.error,
         message: `${holder.owner} obeyed the abort (${served.outcome}); ${record ? `${record.id} is ${record.status}` : "its record is not in the ledger"}`,
         record,
     };

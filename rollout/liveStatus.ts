@@ -33,7 +33,7 @@ export interface LiveStatus {
     readonly settled: boolean;
 }
 
-const FINAL = new Set(["succeeded", "rolled-back", "rollback-failed"]);
+const FINAL = new Set(["succeeded", "rolled-back", "rollback-failed", "held"]);
 
 /** Reads the ledger (lease, latest record, requests, trips) and both colours' alarms; AWS errors are shown, never thrown. */
 export async function liveStatus(deps: { readonly ledger: LedgerPort; readonly aws?: AwsPort; readonly clock: Clock; readonly stack: string }): Promise<LiveStatus> {

@@ -3,6 +3,7 @@ import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { describeMigration, runMigration } from "./migration";
 import type { DeploymentRecord } from "./records";
 import type { StackConfig } from "../config";
+import { PAGE_ACTION, holdBehindPage, pageMustStay } from "./maintenanceHold";
 import { RollbackOptions, rollbackCommand } from "./rollback";
 import type { StartedBy } from "./records";
 import { driverOutputs, shiftwiseConfig } from "./stackView";
@@ -28,8 +29,9 @@ export async function migrateDown(deps: DriverDeps, record: DeploymentRecord): P
     const migration = config.database!.migration!;
     const outputs = await deps.stack.outputs();
     const view = driverOutputs(outputs);
-    const weights = await deps.aws.listenerWeights(view.listenerArn);
-    const serving = weights[view[record.candidate].targetGroupArn] ?? 0;
+    // Behind the maintenance page (a held `deploy --maintenance` release) the listener forwards to no colour.
+    const page = (await deps.aws.listenerAction(view.listenerArn)) === PAGE_ACTION;
+    const serving = page ? 0 : ((await deps.aws.listenerWeights(view.listenerArn))[view[record.candidate].targetGroupArn] ?? 0);
     if (serving > 0) {
         return done(ExitCode.refused, `${record.candidate}, the colour of ${record.version}, still carries ${serving}% in AWS; the down-migration would take its schema away: run \`shiftwise rollback --stack ${record.stack}\` first; nothing was changed`);
     }
@@ -58,6 +60,26 @@ export function downMigrationProblem(config: StackConfig, record: DeploymentReco
 }
 
 /**
+ * `rollback --migrate-down` of a `deploy --maintenance` release, in the order
+ * its schema needs: the page up (kept, or put back), the down-migration behind
+ * it, and only when that succeeded the checkpoint, whose listener update routes
+ * users to the old colour and takes the page down in one update. A failed
+ * down-migration leaves the page up (exit 7) and names the restore command.
+ */
+async function migrateDownBehindPage(deps: DriverDeps & { readonly by: StartedBy }, record: DeploymentRecord, options: RollbackOptions): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord }> {
+    const held = await holdBehindPage(deps, record, `rollback --migrate-down of ${record.id}: the down-migration runs behind the maintenance page`);
+    if (held.exitCode !== ExitCode.held) return { ...held, record };
+    const down = await migrateDown(deps, record);
+    if (down.exitCode !== ExitCode.success) {
+        return { exitCode: ExitCode.held, message: `${down.message}
+the maintenance page stays up (${record.maintenance!.reason}); no user is routed to ${record.stable}`, record };
+    }
+    const file = deps.records.save(record);
+    const rolledBack = await rollbackCommand(deps, file, { ...options, schemaRestored: `shiftwise rollback --migrate-down by ${deps.by.user}: ${down.message}` });
+    return { ...rolledBack, message: `${down.message}; then ${rolledBack.message} (the listener update took the maintenance page down)` };
+}
+
+/**
  * `shiftwise rollback --migrate-down`: checks first that the down-migration
  * can run (a configured `downCommand`, a migration that ran, a task runner),
  * so a refusal changes nothing; then `rollback` restores the checkpoint and,
@@ -75,6 +97,7 @@ export async function rollbackThenMigrateDown(
         deps.reporter.line("migrate down", `refused: ${problem.message}`);
         return { ...problem, record };
     }
+    if (pageMustStay(record)) return migrateDownBehindPage(deps, record, options);
     const rolledBack = await rollbackCommand(deps, recordFile ?? deps.records.fileOf(record), options);
     if (rolledBack.exitCode !== ExitCode.success || !rolledBack.record) return rolledBack;
     const down = await migrateDown(deps, rolledBack.record);

@@ -17,7 +17,13 @@ import type { MigrationResult } from "./migration";
 /** The default records folder, relative to the project directory. */
 export const DEFAULT_RECORDS_DIR = path.join(".shiftwise", "records");
 
-export type RecordStatus = "in-progress" | "paused" | "succeeded" | "rolled-back" | "rollback-failed";
+/**
+ * `held`: a `deploy --maintenance` release stopped after its migration may
+ * have changed the schema; the maintenance page stays up (no user is routed to
+ * a colour that may not work on that schema) until a person restores the
+ * database (see rollout/maintenanceHold.ts).
+ */
+export type RecordStatus = "in-progress" | "paused" | "succeeded" | "rolled-back" | "rollback-failed" | "held";
 
 /** A stage of the deployment with its timestamps. */
 export interface StageEntry {
@@ -125,8 +131,10 @@ export interface DeploymentRecord {
     commit?: { readonly sha: string; readonly committedAt: string };
     /** The release's migration task: outcome, exit code, duration, logs link (rollout/stages/migrate.ts). */
     migration?: MigrationResult;
-    /** The stable colour watched on the new schema after the migration, before the candidate started. */
+    /** The stable colour watched on the new schema after the migration, before the candidate started (`skipped` with --maintenance). */
     stableSoak?: StableSoakEntry;
+    /** A `deploy --maintenance` release: the page's reason, when it went up and came down, and a hold behind it. */
+    maintenance?: MaintenanceWindowEntry;
     /** What RDS said of the snapshot and the database right before the migration ran (or a resumed one went on). */
     databaseCheck?: DatabaseCheckEntry;
     /** The down-migration, run only by `shiftwise rollback --migrate-down`. */
@@ -160,8 +168,33 @@ export interface StableSoakEntry {
     lastAlarmState?: AlarmState;
     healthy?: number;
     smokeChecks?: number;
-    outcome?: "ok" | "broken" | "inconclusive";
+    /** `skipped`: a `deploy --maintenance` release, whose stable colour is not expected to work on the new schema (`problem` says so). */
+    outcome?: "ok" | "broken" | "inconclusive" | "skipped";
     problem?: string;
+}
+
+/** One listener update of the maintenance page during a release. */
+export interface MaintenancePageChange {
+    readonly at: string;
+    /** `op urn` of every resource the update changed: the forwarding listener only. */
+    readonly changed: readonly string[];
+}
+
+/** The maintenance window of a `deploy --maintenance` release (rollout/stages/maintenance.ts). */
+export interface MaintenanceWindowEntry {
+    /** Shown on the page. */
+    readonly reason: string;
+    /** The page went up: after the snapshot, before the migration. */
+    on?: MaintenancePageChange;
+    /** The page came down: after the cutover to the candidate at 100 %. */
+    off?: MaintenancePageChange;
+    /** The release stopped behind the page: why, and whether the page had to be put back up. */
+    held?: { readonly at: string; readonly reason: string; readonly page: "kept up" | "put back up"; changed?: readonly string[] };
+    /**
+     * The schema is back to one the old colour works on, so a rollback may route users to it again: a succeeded
+     * `rollback --migrate-down`, or a person's word (`rollback --schema-restored`).
+     */
+    schemaRestored?: { readonly at: string; readonly by: string; readonly how: string };
 }
 
 /** What the release ledger adds to a record: the lease that ran it, take-overs and forced leases, requests served. */
@@ -182,7 +215,7 @@ const recordSchema = z.looseObject({
     schemaVersion: z.literal(1),
     id: z.string().min(1),
     stack: z.string().min(1),
-    status: z.enum(["in-progress", "paused", "succeeded", "rolled-back", "rollback-failed"]),
+    status: z.enum(["in-progress", "paused", "succeeded", "rolled-back", "rollback-failed", "held"]),
     version: z.string(),
     image: z.string(),
     stable: colourSchema,
@@ -305,9 +338,9 @@ export class RecordStore {
         return this.list()[0];
     }
 
-    /** The deployment that is in progress, paused or whose rollback failed, if any. */
+    /** The deployment that is in progress, paused, held behind the maintenance page or whose rollback failed, if any. */
     unfinished(): DeploymentRecord | undefined {
-        return this.list().find((record) => record.status === "in-progress" || record.status === "paused" || record.status === "rollback-failed");
+        return this.list().find((record) => record.status === "in-progress" || record.status === "paused" || record.status === "rollback-failed" || record.status === "held");
     }
 }
 

@@ -2,7 +2,8 @@
 import type { DeploymentRecord } from "./records";
 
 /** What stakeholders hear about. Trips are published by the AWS-side guard. */
-export type ReleaseEventKind = "start" | "pause" | "resume" | "request" | "rollback" | "outcome" | "trip";
+/** `maintenance`: a `deploy --maintenance` release put its page up, took it down, or holds it up. */
+export type ReleaseEventKind = "start" | "pause" | "resume" | "request" | "rollback" | "outcome" | "trip" | "maintenance";
 
 export interface ReleaseEvent {
     readonly kind: ReleaseEventKind;
@@ -36,8 +37,20 @@ export function recordEvents(before: DeploymentRecord | undefined, after: Deploy
     if (before?.status === "paused" && after.status === "in-progress") events.push({ kind: "resume", record: after, detail: `resumed by ${after.resumes?.at(-1)?.by.user ?? "someone"}` });
     if (after.status === "paused" && before?.status !== "paused") events.push({ kind: "pause", record: after, detail: after.pause?.reason });
     for (const rollback of after.rollbacks.slice(before?.rollbacks.length ?? 0)) events.push({ kind: "rollback", record: after, detail: rollback.reason });
-    const final = after.status === "succeeded" || after.status === "rolled-back" || after.status === "rollback-failed";
+    events.push(...maintenanceEvents(before, after));
+    const final = after.status === "succeeded" || after.status === "rolled-back" || after.status === "rollback-failed" || after.status === "held";
     if (final && before?.status !== after.status) events.push({ kind: "outcome", record: after, detail: after.error });
+    return events;
+}
+
+/** The page of a `deploy --maintenance` release going up, coming down, or held up (put back up) between two saves. */
+function maintenanceEvents(before: DeploymentRecord | undefined, after: DeploymentRecord): ReleaseEvent[] {
+    const window = after.maintenance;
+    if (!window) return [];
+    const events: ReleaseEvent[] = [];
+    if (window.on && !before?.maintenance?.on) events.push({ kind: "maintenance", record: after, detail: `the maintenance page is up (${window.reason}) for the migration` });
+    if (window.held && !before?.maintenance?.held) events.push({ kind: "maintenance", record: after, detail: `the maintenance page is ${window.held.page} and stays up: ${window.held.reason}` });
+    if (window.off && !before?.maintenance?.off) events.push({ kind: "maintenance", record: after, detail: "the maintenance page is down; the candidate serves 100%" });
     return events;
 }
 
@@ -71,7 +84,7 @@ function describe(event: ReleaseEvent): string {
         case "start":
             return "release starting";
         case "outcome":
-            return event.record.status === "succeeded" ? "released" : event.record.status === "rolled-back" ? "rolled back" : "ROLLBACK FAILED";
+            return event.record.status === "succeeded" ? "released" : event.record.status === "rolled-back" ? "rolled back" : event.record.status === "held" ? "HELD behind the maintenance page" : "ROLLBACK FAILED";
         case "rollback":
             return "rolling back";
         case "pause":
@@ -80,6 +93,8 @@ function describe(event: ReleaseEvent): string {
             return "resumed";
         case "trip":
             return "guard trip";
+        case "maintenance":
+            return event.record.maintenance?.held ? "MAINTENANCE PAGE HELD UP" : event.record.maintenance?.off ? "maintenance page down" : "maintenance page up";
         case "request":
             return "request";
     }
@@ -92,6 +107,7 @@ function startLines(record: DeploymentRecord, plan: ReleasePlan): string[] {
     return [
         `release notes: ${plan.notes ?? (sha ? `commit ${sha}` : "none given")}`,
         `database: ${record.migrationSnapshot ? `migrates; snapshot ${record.migrationSnapshot} is taken before the candidate starts` : "no migration snapshot"}`,
+        ...(record.maintenance ? [`MAINTENANCE WINDOW: the service answers 503 with a maintenance page (${record.maintenance.reason}) from after the snapshot until the new version serves 100% (not backwards compatible: no stepwise shift)`] : []),
         `steps: ${plan.steps.join(", ")}% (bake ${plan.bakeMinutes} min each, up to ${plan.maxBakeMinutes} min on low traffic)`,
         `expected duration: ${shortest}-${longest} min of baking, plus prepare`,
         ...(record.hotfix ? [`HOTFIX during ${record.hotfix.freezeWindow}: ${record.hotfix.reason}`] : []),

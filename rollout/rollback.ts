@@ -6,6 +6,7 @@ import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { LISTENER_TYPE, WEIGHTED_LISTENER_TYPE, describeSteps, effectiveSteps, listenerOnlyProblems, urnName, urnTypeChain } from "./guards";
 import type { AwsPort, Clock, ResourceStep, StackChanges, StackConfigEntries, StackPort } from "../ports/ports";
 import { DeploymentRecord, RecordStore, RollbackEntry, RollbackPhase, StartedBy } from "./records";
+import { maintenanceRollbackGate } from "./maintenanceHold";
 import type { Reporter } from "./reporter";
 import { DriverOutputs, driverOutputs, expectedWeights, shiftwiseConfig, weightProblems } from "./stackView";
 
@@ -61,6 +62,11 @@ export interface RollbackOptions {
      * @default false
      */
     readonly replaceServing?: boolean;
+    /**
+     * For a `deploy --maintenance` release: how the database got back to the old schema (`--schema-restored`);
+     * without it such a rollback keeps the maintenance page up (rollout/maintenanceHold.ts). @default undefined
+     */
+    readonly schemaRestored?: string;
 }
 
 /** Raised when the rollback itself failed; `state` says exactly where the stack is. */
@@ -459,6 +465,9 @@ export async function rollbackCommand(
 ): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord; problems?: readonly string[] }> {
     const record = recordFile ? deps.records.read(recordFile) : deps.records.latest();
     if (!record) return { exitCode: ExitCode.invalid, message: `no deployment record in ${deps.records.dir}; pass --record <file>` };
+    // Not backwards compatible: the old colour takes no users back until the schema is restored.
+    const held = await maintenanceRollbackGate(deps, record, options.schemaRestored);
+    if (held) return { ...held, record };
     try {
         await restoreCheckpoint(deps, record, `requested by ${deps.by.user}`, "command", options);
         record.status = "rolled-back";

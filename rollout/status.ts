@@ -3,6 +3,7 @@ import { COLOURS, Colour } from "../config";
 import { sectionOf } from "./configPaths";
 import type { AwsPort, StackPort } from "../ports/ports";
 import type { DeploymentRecord, RecordStore } from "./records";
+import { PAGE_ACTION } from "./maintenanceHold";
 import { knownPercents } from "./recover";
 import { driverOutputs, rollbackAlarmName } from "./stackView";
 
@@ -22,6 +23,8 @@ export interface StackStatus {
      * config, and the unfinished record's last step against the listener.
      */
     readonly drift: readonly string[];
+    /** Set when the forwarding listener answers with the maintenance page in AWS: its reason, and why it is up. */
+    readonly maintenance?: { readonly reason?: string; readonly why: string };
     /** The unfinished record, else the latest. */
     readonly record?: Pick<DeploymentRecord, "id" | "status" | "version" | "candidate" | "startedAt" | "finishedAt" | "pause" | "error"> & { steps: string[] };
 }
@@ -39,6 +42,10 @@ export async function stackStatus(deps: { stack: StackPort; aws: AwsPort; record
         }
     };
     let listener: StackStatus["listener"];
+    const pageUp = await deps.aws.listenerAction(outputs.listenerArn).then(
+        (action) => action === PAGE_ACTION,
+        () => false,
+    );
     try {
         const weights = await deps.aws.listenerWeights(outputs.listenerArn);
         listener = { blue: weights[outputs.blue.targetGroupArn] ?? 0, green: weights[outputs.green.targetGroupArn] ?? 0 };
@@ -59,6 +66,7 @@ export async function stackStatus(deps: { stack: StackPort; aws: AwsPort; record
         };
     }
     const record = deps.records.unfinished() ?? deps.records.latest();
+    const maintenance = pageUp ? { reason: sectionOf<{ reason?: string }>(config, "maintenance")?.reason, why: whyPageIsUp(record, deps.stack.stackName) } : undefined;
     const rawOutputs = (await deps.stack.outputs()) as Record<string, { version?: string } | undefined>;
     const deployed = { blue: rawOutputs.blue?.version, green: rawOutputs.green?.version };
     const configTraffic = sectionOf<Record<Colour, number>>(config, "traffic");
@@ -69,6 +77,7 @@ export async function stackStatus(deps: { stack: StackPort; aws: AwsPort; record
         colours,
         deployed,
         drift: driftOf(configTraffic, listener, colours, deployed, record),
+        ...(maintenance ? { maintenance } : {}),
         record: record && {
             id: record.id,
             status: record.status,
@@ -81,6 +90,19 @@ export async function stackStatus(deps: { stack: StackPort; aws: AwsPort; record
             steps: record.steps.map((step) => `${step.percent}% ${step.outcome ?? "running"}${step.requests !== undefined ? ` (${step.requests} requests)` : ""}`),
         },
     };
+}
+
+/** Why the maintenance page is up, from the record that put it up (a `deploy --maintenance` release), else by hand. */
+export function whyPageIsUp(record: DeploymentRecord | undefined, stack: string): string {
+    const window = record?.maintenance;
+    if (!record || !window?.on || (window.off && !window.held)) return `put up by \`shiftwise maintenance on\` (see the maintenance folder of the records); \`shiftwise maintenance off --stack ${stack}\` takes it down`;
+    const migration = record.migration ? `its migration ${record.migration.outcome}` : "its migration had not started";
+    if (record.status === "held" && window.held) {
+        return `${record.id} (deploy --maintenance of ${record.version}) is held behind it since ${window.held.at}: ${window.held.reason.split("\n")[0]}; ${migration}. ${record.stable} (${record.checkpoint.versions[record.stable]}) is not expected to work on the schema: restore the database, then \`shiftwise rollback --stack ${stack} --schema-restored "<how>"\`, or \`shiftwise rollback --stack ${stack} --migrate-down\``;
+    }
+    const stage = record.stages.at(-1);
+    const runner = record.status === "in-progress" ? `; if its runner (pid ${record.runner?.pid} on ${record.runner?.host}) died, \`shiftwise resume --stack ${stack}\` continues behind the page` : "";
+    return `${record.id} (deploy --maintenance of ${record.version}, ${record.status}) put it up at ${window.on.at} for a migration that is not backwards compatible; ${migration}; last stage ${stage?.name} (${stage?.outcome ?? "running"})${runner}`;
 }
 
 /** What `drift` lists; see `StackStatus.drift`. */
@@ -120,6 +142,7 @@ export function renderStatus(status: StackStatus): string {
         const deployed = status.deployed[colour] === c.version ? "" : ` (deployed: ${status.deployed[colour]})`;
         lines.push(`  ${colour.padEnd(5)} ${c.version}${deployed} (${c.image}), ${c.desiredCount} task(s), healthy ${c.healthy}, alarm ${c.alarmName} ${c.alarm}`);
     }
+    if (status.maintenance) lines.push(`  MAINTENANCE PAGE UP (${status.maintenance.reason ?? "no reason in the config"}): ${status.maintenance.why}`);
     for (const problem of status.drift) lines.push(`  DRIFT: ${problem}`);
     if (status.record) {
         const r = status.record;

@@ -234,7 +234,7 @@ describe("records: a truncated, foreign or hand-edited file never blocks a comma
         assert.deepStrictEqual(warnings.map((w) => w.replace(dir + path.sep, "").replace(/\(Unterminated string in JSON.*\)$/, "(Unterminated string in JSON)")).sort(), [
             "skipped 20250101T000000Z-truncated.json: is not JSON, perhaps truncated (Unterminated string in JSON)",
             "skipped 20250102T000000Z-staging.json: is not a shiftwise deployment record (schemaVersion: Invalid input: expected 1; id: Invalid input: expected string, received undefined; stack: Invalid input: expected string, received undefined)",
-            "skipped 20250103T000000Z-edited.json: is not a shiftwise deployment record (status: Invalid option: expected one of \"in-progress\"|\"paused\"|\"succeeded\"|\"rolled-back\"|\"rollback-failed\")",
+            "skipped 20250103T000000Z-edited.json: is not a shiftwise deployment record (status: Invalid option: expected one of \"in-progress\"|\"paused\"|\"succeeded\"|\"rolled-back\"|\"rollback-failed\"|\"held\")",
             "skipped notes.json: is not a shiftwise deployment record (schemaVersion: Invalid input: expected 1; id: Invalid input: expected string, received undefined; stack: Invalid input: expected string, received undefined)",
         ]);
         assert.throws(() => records.read(path.join(dir, "notes.json")), /notes\.json: is not a shiftwise deployment record/, "a record named with --record is an error, not a warning");

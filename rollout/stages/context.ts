@@ -50,6 +50,12 @@ export interface DeployRequest {
     readonly migrationSnapshot?: boolean;
     /** The image the migration runs (`database.migration.image`); default: the release's `image`. */
     readonly migrationImage?: string;
+    /**
+     * `deploy --maintenance`: the reason the maintenance page shows. The page goes up after the snapshot and before
+     * the migration, the stable soak is skipped, and traffic goes to the candidate at 100 % in one step before the page
+     * comes down (rollout/stages/maintenance.ts). Needs `database.migration`. @default undefined (no maintenance window)
+     */
+    readonly maintenance?: string;
     /** Stop after the step with this percent, for `shiftwise resume`. */
     readonly pauseAt?: number;
     /** Base URL for smoke checks instead of the `testUrl` output (see smoke.ts on TLS). */

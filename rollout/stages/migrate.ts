@@ -33,10 +33,20 @@ interface MigrationState {
     outputs?: Record<string, unknown>;
 }
 
+/**
+ * With `deploy --maintenance` (rollout/stages/maintenance.ts), the page goes up between the snapshot and the migration,
+ * and the stable soak is replaced: the old colour is not expected to work on a schema that is not backwards compatible.
+ */
+export interface MaintenanceStages {
+    readonly pageOn: Stage;
+    readonly soak: Stage;
+}
+
 /** The stages a migrating release runs before `prepare`; none when `database.migration` is not set. */
-export function migrationStages(config: StackConfig, request: DeployRequest, release: StackConfigEntries): Stage[] {
+export function migrationStages(config: StackConfig, request: DeployRequest, release: StackConfigEntries, maintenance?: MaintenanceStages): Stage[] {
     if (!config.database?.migration) return [];
     const state: MigrationState = {};
+    if (maintenance) return [snapshotStage(release, state), maintenance.pageOn, migrateStage(request, state), maintenance.soak];
     return [snapshotStage(release, state), migrateStage(request, state), stableSoakStage(request, state)];
 }
 
@@ -46,10 +56,10 @@ export function migrationStages(config: StackConfig, request: DeployRequest, rel
  * re-reads RDS, re-attaches to the task the record names (or trusts a
  * recorded success only after that reading), then the stable soak.
  */
-export function resumedMigrationStages(config: StackConfig, request: DeployRequest): Stage[] {
+export function resumedMigrationStages(config: StackConfig, request: DeployRequest, maintenanceSoak?: Stage): Stage[] {
     if (!config.database?.migration) return [];
     const state: MigrationState = {};
-    return [migrateStage(request, state), stableSoakStage(request, state)];
+    return [migrateStage(request, state), maintenanceSoak ?? stableSoakStage(request, state)];
 }
 
 function snapshotStage(release: StackConfigEntries, state: MigrationState): Stage {

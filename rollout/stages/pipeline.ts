@@ -1,5 +1,7 @@
 // The rollout pipeline: runs the stages after pre-flight in order, then pauses, rolls back or finishes.
 import { ExitCode } from "../exitCodes";
+import { holdBehindPage, pageMustStay } from "../maintenanceHold";
+import { startedBy } from "../records";
 import { restoreCheckpoint, rollbackFailureMessage } from "../rollback";
 import { DriverOutcome, INTERRUPTED, Paused, RolloutContext, Stage } from "./context";
 import { finishStage, scaleDownStage, watchStage } from "./finish";
@@ -26,6 +28,12 @@ export async function runPipeline(context: RolloutContext, stages: readonly Stag
         }
         const reason = deps.signal?.aborted ? INTERRUPTED : error instanceof Error ? error.message : String(error);
         record.error = reason;
+        if (pageMustStay(record)) {
+            // Not backwards compatible, and the migration may have run: the old colour's traffic is not restored; the page stays up.
+            const held = await holdBehindPage({ ...deps, by: startedBy(deps.env ?? {}) }, record, reason);
+            context.finishRecord();
+            return { exitCode: held.exitCode, message: held.message, record, recordFile: file };
+        }
         try {
             await restoreCheckpoint(deps, record, reason, "driver");
             record.status = "rolled-back";

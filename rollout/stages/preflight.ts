@@ -11,6 +11,7 @@ import { DeploymentRecord, recordId, startedBy } from "../records";
 import { platformPrerequisiteProblems } from "../prerequisites";
 import { DriverOutputs, driverOutputs, expectedWeights, rollbackAlarmName, shiftwiseConfig, weightProblems } from "../stackView";
 import { DeployRequest, DriverDeps, Refused } from "./context";
+import { maintenanceRequestProblems } from "../maintenanceRequest";
 
 export interface Preflight {
     readonly record: DeploymentRecord;
@@ -133,6 +134,7 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
     if (migrating && !deps.tasks) invalid.push("database.migration is set, but no task runner was given to run it (DriverDeps.tasks)");
     if (migrating && !deps.database) invalid.push("database.migration is set, but no RDS reader was given to check the snapshot and the database before it (DriverDeps.database)");
     if (request.migrationImage !== undefined && !migrating) invalid.push("--migration-image needs shiftwise:database.migration");
+    invalid.push(...maintenanceRequestProblems(request, migrating));
     const release = releaseConfig(entries, candidate, request);
     try {
         shiftwiseConfig(release);
@@ -144,7 +146,14 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
     if (invalid.length > 0) throw new Refused(invalid, ExitCode.invalid);
 
     if (config.maintenance.enabled) {
-        problems.push(`maintenance mode is on (${config.maintenance.reason}): the listener forwards nothing, so no step could be judged; turn it off with \`shiftwise maintenance off --stack ${stackName}\` first`);
+        problems.push(
+            request.maintenance === undefined
+                ? `maintenance mode is on (${config.maintenance.reason}): the listener forwards nothing, so no step could be judged; turn it off with \`shiftwise maintenance off --stack ${stackName}\` first`
+                : `maintenance mode is already on (${config.maintenance.reason}): deploy --maintenance puts the page up itself after the snapshot and takes it down after the cutover, so it starts from a forwarding listener; turn it off with \`shiftwise maintenance off --stack ${stackName}\` first`,
+        );
+    }
+    if (request.maintenance !== undefined) {
+        note("maintenance window", !config.maintenance.enabled, `the page (${request.maintenance.trim()}) goes up after the snapshot and before the migration; no stable soak; ${candidate} verified through the test listener, then 100% in one step and the page comes down; a failure from the migration on keeps the page up`);
     }
     const window = activeFreezeWindow(config.rollout.freezeWindows, now);
     if (window && request.hotfix === undefined) problems.push(`inside the freeze window ${describeWindow(window)}; pass --hotfix "<reason>" to deploy anyway`);
@@ -227,6 +236,7 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
         ...(hotfix ? { hotfix } : {}),
         ...(request.migrationSnapshot || migrating ? { migrationSnapshot: request.version } : {}),
         ...(request.pauseAt !== undefined ? { pauseAt: request.pauseAt } : {}),
+        ...(request.maintenance !== undefined ? { maintenance: { reason: request.maintenance.trim() } } : {}),
         // Kept from the start, so a resume after a crash before the smoke checks probes the same test listener.
         ...(request.smokeBaseUrl ? { probeBaseUrl: request.smokeBaseUrl } : {}),
         startedAt: now.toISOString(),
@@ -243,7 +253,11 @@ export async function runPreflight(deps: DriverDeps, request: DeployRequest, opt
         rollbacks: [],
     };
     const changed = effectiveSteps(releasePreview).length;
-    const summary = `${stackName}: ${candidate} ${config[candidate].version} -> ${request.version} at weight 0, then steps ${config.rollout.steps.join(", ")}% (bake ${config.rollout.bakeMinutes} min, >= ${config.rollout.minRequestsPerStep} requests each); the release changes ${changed} resource(s) of ${candidate}${hotfix ? `; HOTFIX during ${hotfix.freezeWindow}: ${hotfix.reason}` : ""}`;
+    const shifting =
+        request.maintenance === undefined
+            ? `then steps ${config.rollout.steps.join(", ")}% (bake ${config.rollout.bakeMinutes} min, >= ${config.rollout.minRequestsPerStep} requests each)`
+            : `behind the maintenance page (${request.maintenance.trim()}) from before the migration until ${candidate} takes 100% in one step (bake ${config.rollout.bakeMinutes} min, >= ${config.rollout.minRequestsPerStep} requests)`;
+    const summary = `${stackName}: ${candidate} ${config[candidate].version} -> ${request.version} at weight 0, ${shifting}; the release changes ${changed} resource(s) of ${candidate}${hotfix ? `; HOTFIX during ${hotfix.freezeWindow}: ${hotfix.reason}` : ""}`;
     deps.reporter.line("pre-flight", `ok: ${summary}`);
     return { record, config, releaseConfig: release, summary, checks, releasePreview };
 }

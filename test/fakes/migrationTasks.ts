@@ -25,6 +25,8 @@ export interface AtRunTask {
     snapshots: string[];
     candidateImage: string;
     migrationImage: string;
+    /** The deployed forwarding listener's default action: `forward`, or `fixed-response` while the maintenance page is up. */
+    forwardingAction: string;
     input: Record<string, unknown>;
 }
 
@@ -45,6 +47,7 @@ export function mockMigrationEcs(stack: FakeStack, states: readonly TaskScriptSt
             snapshots: deployed.resources.filter((r) => r.type === "aws:rds/snapshot:Snapshot").map((r) => String(r.inputs.dbSnapshotIdentifier)),
             candidateImage: await imageOf(stack, "shop-green"),
             migrationImage: await imageOf(stack, "shop-migration"),
+            forwardingAction: String((deployed.resources.find((r) => r.type === "aws:lb/listener:Listener" && r.state.arn === deployed.outputs.listenerArn)?.inputs.defaultActions as { type?: string }[] | undefined)?.[0]?.type),
             input,
         };
         return { tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }], failures: [] };
