@@ -1,4 +1,4 @@
-// Reads an EKS cluster's Kubernetes API with the driver's AWS identity: the cluster's endpoint and CA from EKS, a token presigned with SigV4.
+// Reaches an EKS cluster's Kubernetes API with the driver's AWS identity: the cluster's endpoint and CA from EKS, a token presigned with SigV4, JSON over verified HTTPS.
 import * as https from "https";
 import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
 import { Hash } from "@smithy/hash-node";
@@ -8,27 +8,54 @@ import { SignatureV4 } from "@smithy/signature-v4";
 /** AWS credentials as the SDK's providers resolve them. */
 type AwsCredentialIdentity = Awaited<ReturnType<EKSClient["config"]["credentials"]>>;
 
-/** One GET against the Kubernetes API: what came back. */
+/** One request to the Kubernetes API: what came back. */
 export interface KubernetesResponse {
     readonly status: number;
     readonly body: string;
 }
 
-/** A GET of `url` with a bearer token, trusting only `ca`: node's https in production, a fake in tests. */
-export type KubernetesGet = (request: { readonly url: string; readonly token: string; readonly ca: Buffer }) => Promise<KubernetesResponse>;
+/** One request to the Kubernetes API server with a bearer token, trusting only `ca`. */
+export interface KubernetesRequest {
+    readonly url: string;
+    readonly token: string;
+    readonly ca: Buffer;
+    /** @default "GET" */
+    readonly method?: "GET" | "POST" | "DELETE";
+    /** Sent as JSON. @default no body */
+    readonly body?: unknown;
+}
 
-/** The real GET: TLS verified against the cluster's own CA, ten seconds at most. */
-export const httpsGet: KubernetesGet = ({ url, token, ca }) =>
+/** A request against the Kubernetes API: node's https in production, a fake in tests. */
+export type KubernetesCall = (request: KubernetesRequest) => Promise<KubernetesResponse>;
+/** The read-only pre-flight's name for the same call. */
+export type KubernetesGet = KubernetesCall;
+
+/** Seconds one request to the API server may take. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** The real request: TLS verified against the cluster's own CA (never the system's), ten seconds at most, JSON both ways. */
+export const httpsRequest: KubernetesCall = ({ url, token, ca, method = "GET", body }) =>
     new Promise((resolve, reject) => {
-        const request = https.get(url, { ca, headers: { Authorization: `Bearer ${token}`, Accept: "application/json" }, timeout: 10_000 }, (response) => {
-            let body = "";
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const headers: Record<string, string | number> = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+        if (payload !== undefined) {
+            headers["Content-Type"] = "application/json";
+            headers["Content-Length"] = Buffer.byteLength(payload);
+        }
+        const request = https.request(url, { method, ca, headers, timeout: REQUEST_TIMEOUT_MS }, (response) => {
+            let text = "";
             response.setEncoding("utf8");
-            response.on("data", (chunk: string) => (body += chunk));
-            response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+            response.on("data", (chunk: string) => (text += chunk));
+            response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
+            response.on("error", reject);
         });
-        request.on("timeout", () => request.destroy(new Error(`GET ${url} timed out after 10 s`)));
+        request.on("timeout", () => request.destroy(new Error(`${method} ${url} timed out after ${REQUEST_TIMEOUT_MS / 1000} s`)));
         request.on("error", reject);
+        request.end(payload);
     });
+
+/** The pre-flight's GET. */
+export const httpsGet: KubernetesGet = httpsRequest;
 
 /**
  * The bearer token EKS accepts for an IAM identity (what `aws eks get-token`
@@ -56,6 +83,47 @@ export async function eksToken(clusterName: string, region: string, credentials:
 }
 
 /**
+ * The Kubernetes API of one EKS cluster as the driver's AWS identity: the
+ * endpoint and CA from DescribeCluster (read once), and a fresh token for
+ * every request, so a wait longer than a token's 15 minutes never fails on an
+ * expired one. Minting a token is a local SigV4 presign (the SDK caches the
+ * credentials), no call to STS.
+ */
+export class EksConnection {
+    private cluster?: Promise<{ readonly endpoint: string; readonly ca: Buffer }>;
+
+    constructor(
+        private readonly eks: EKSClient,
+        readonly clusterName: string,
+        private readonly call: KubernetesCall = httpsRequest,
+    ) {}
+
+    /** One request to `path` (e.g. `/apis/batch/v1/namespaces/shop/jobs`) on the cluster's API server. */
+    async request(path: string, options: { readonly method?: KubernetesRequest["method"]; readonly body?: unknown } = {}): Promise<KubernetesResponse> {
+        const { endpoint, ca } = await this.endpoint();
+        const token = await eksToken(this.clusterName, await this.eks.config.region(), await this.eks.config.credentials());
+        return this.call({ url: `${endpoint}${path}`, token, ca, ...options });
+    }
+
+    private endpoint(): Promise<{ readonly endpoint: string; readonly ca: Buffer }> {
+        this.cluster ??= this.describe().catch((error: unknown) => {
+            // A failed read is not remembered: the next request asks EKS again.
+            this.cluster = undefined;
+            throw error;
+        });
+        return this.cluster;
+    }
+
+    private async describe(): Promise<{ readonly endpoint: string; readonly ca: Buffer }> {
+        const { cluster } = await this.eks.send(new DescribeClusterCommand({ name: this.clusterName }));
+        const endpoint = cluster?.endpoint;
+        const caData = cluster?.certificateAuthority?.data;
+        if (!endpoint || !caData) throw new Error(`EKS cluster ${this.clusterName} has no endpoint or CA yet (status ${cluster?.status ?? "unknown"})`);
+        return { endpoint, ca: Buffer.from(caData, "base64") };
+    }
+}
+
+/**
  * Read-only access to an EKS cluster's Kubernetes API for pre-flight checks.
  * IAM: eks:DescribeCluster; in the cluster, the identity needs an access entry
  * (or aws-auth mapping) that may `get` customresourcedefinitions.
@@ -68,15 +136,8 @@ export class EksClusterApi {
 
     /** True when the cluster serves the CRD `name` (e.g. `targetgroupbindings.elbv2.k8s.aws`); throws when it cannot tell. */
     async customResourceDefinitionExists(clusterName: string, name: string): Promise<boolean> {
-        const { cluster } = await this.eks.send(new DescribeClusterCommand({ name: clusterName }));
-        const endpoint = cluster?.endpoint;
-        const caData = cluster?.certificateAuthority?.data;
-        if (!endpoint || !caData) throw new Error(`EKS cluster ${clusterName} has no endpoint or CA yet (status ${cluster?.status ?? "unknown"})`);
-        const region = await this.eks.config.region();
-        const credentials = await this.eks.config.credentials();
-        const token = await eksToken(clusterName, region, credentials);
-        const url = `${endpoint}/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`;
-        const response = await this.get({ url, token, ca: Buffer.from(caData, "base64") });
+        const connection = new EksConnection(this.eks, clusterName, this.get);
+        const response = await connection.request(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`);
         if (response.status === 200) return true;
         if (response.status === 404) return false;
         throw new Error(

@@ -1,9 +1,12 @@
-// The task port: start, read and stop the one-off migration task (ECS RunTask; a Kubernetes Job later).
+// The task port: start, read and stop the one-off migration task (ECS RunTask, or a Kubernetes Job).
 /**
  * The part of the AWS port that runs one-off tasks: the release's migration.
  * It is its own interface so that the read-only `AwsPort` fakes stay small and
- * a Kubernetes `Job` runner can implement the same three calls. The real
- * adapter is `ecsTasks.ts` (AWS SDK v3, `@aws-sdk/client-ecs`).
+ * a Kubernetes `Job` runner implements the same three calls. The real
+ * adapters are `ecsTasks.ts` (AWS SDK v3, `@aws-sdk/client-ecs`) and
+ * `kubernetesJobs.ts` (a batch/v1 Job on EKS: `cluster` is then the
+ * namespace, `taskDefinition` the CronJob that holds the job template, and a
+ * task's "ARN" the Job's name).
  */
 
 /** What RunTask needs: all of it comes from the stack's `migration` output, except the command. */
@@ -21,6 +24,12 @@ export interface TaskLaunch {
     readonly securityGroupIds: readonly string[];
     /** Recorded on the task (`startedBy`), e.g. `shiftwise/production/v1.5.0`. */
     readonly startedBy: string;
+    /**
+     * Identifies this run across a driver restart (the deployment record's id
+     * and the direction). The Kubernetes Job's name derives from it, so a
+     * resumed driver finds the Job it had created. @default startedBy
+     */
+    readonly runId?: string;
 }
 
 /** A task as DescribeTasks reports it. */

@@ -4,14 +4,20 @@ import { TaskLaunch, TaskLaunchFailed, TaskPort, TaskState } from "../ports/task
 
 /** Where the migration task runs: the stack's `migration` output plus the region. */
 export interface MigrationTarget {
+    /** `ecs`: a Fargate task; `kubernetes`: a Job on the EKS cluster. @default "ecs" */
+    readonly platform?: "ecs" | "kubernetes";
+    /** The ECS cluster; on Kubernetes, the namespace. */
     readonly cluster: string;
-    /** The task definition family; RunTask takes its latest ACTIVE revision, the one the release registered. */
+    /** The task definition family (RunTask takes its latest ACTIVE revision, the one the release registered); on Kubernetes, the CronJob holding the job template. */
     readonly family: string;
     readonly containerName: string;
+    /** The private subnets (ECS only; pods get theirs from the cluster). */
     readonly subnetIds: readonly string[];
-    readonly securityGroupId: string;
-    readonly logGroupName: string;
-    readonly logStreamPrefix: string;
+    /** ECS only. */
+    readonly securityGroupId?: string;
+    /** ECS only: the awslogs group and stream prefix. */
+    readonly logGroupName?: string;
+    readonly logStreamPrefix?: string;
     readonly region: string;
 }
 
@@ -23,6 +29,8 @@ export interface MigrationRunRequest {
     readonly timeoutMinutes: number;
     /** Recorded on the task, e.g. `shiftwise/production/v1.5.0`. */
     readonly startedBy: string;
+    /** Identifies the run across a driver restart (the record id and direction); see `TaskLaunch.runId`. @default startedBy */
+    readonly runId?: string;
 }
 
 /** `running` is what the record holds while the driver waits: a process that died then left it there, with the task's ARN. */
@@ -41,7 +49,7 @@ export interface MigrationResult {
     readonly startedAt: string;
     readonly finishedAt: string;
     readonly durationSeconds: number;
-    /** The CloudWatch Logs console page of the task's log stream. */
+    /** The CloudWatch Logs console page of the task's log stream; on Kubernetes, the `kubectl logs` command. */
     readonly logsUrl?: string;
 }
 
@@ -89,8 +97,9 @@ export async function runMigration(tasks: TaskPort, clock: Clock, target: Migrat
         containerName: target.containerName,
         command: request.command,
         subnetIds: target.subnetIds,
-        securityGroupIds: [target.securityGroupId],
+        securityGroupIds: target.securityGroupId ? [target.securityGroupId] : [],
         startedBy: request.startedBy,
+        ...(request.runId ? { runId: request.runId } : {}),
     };
     let taskArn: string;
     try {
@@ -99,7 +108,7 @@ export async function runMigration(tasks: TaskPort, clock: Clock, target: Migrat
         const reason = error instanceof TaskLaunchFailed ? error.message : `RunTask failed: ${(error as Error).message}`;
         return resultOf(clock, request, started, { outcome: "never-started", reason });
     }
-    options.onStarted?.(resultOf(clock, request, started, { outcome: "running", taskArn, logsUrl: logsConsoleUrl(target, taskArn) }));
+    options.onStarted?.(resultOf(clock, request, started, { outcome: "running", taskArn, logsUrl: migrationLogs(target, taskArn) }));
     return waitForMigration(tasks, clock, target, request, { taskArn, startedAt: started }, options);
 }
 
@@ -125,7 +134,7 @@ function resultOf(clock: Clock, request: MigrationRunRequest, started: Date, fie
 export async function waitForMigration(tasks: TaskPort, clock: Clock, target: MigrationTarget, request: MigrationRunRequest, run: StartedMigration, options: MigrationRunOptions = {}): Promise<MigrationResult> {
     const { taskArn, startedAt: started } = run;
     const finish = (fields: Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds">) => resultOf(clock, request, started, fields);
-    const logsUrl = logsConsoleUrl(target, taskArn);
+    const logsUrl = migrationLogs(target, taskArn);
     const deadline = started.getTime() + request.timeoutMinutes * 60_000;
     const budget = options.readErrorBudget ?? 5;
     let failedReads = 0;
@@ -145,7 +154,7 @@ export async function waitForMigration(tasks: TaskPort, clock: Clock, target: Mi
         }
         try {
             const state = await tasks.describeTask(target.cluster, taskArn);
-            if (!state) throw new Error(`ECS does not know the task ${taskArn}`);
+            if (!state) throw new Error(target.platform === "kubernetes" ? `the cluster has no Job ${taskArn} in namespace ${target.cluster}: deleted, or removed by its ttlSecondsAfterFinished` : `ECS does not know the task ${taskArn}`);
             last = state;
             failedReads = 0;
         } catch (error) {
@@ -166,7 +175,7 @@ export async function waitForMigration(tasks: TaskPort, clock: Clock, target: Mi
                 taskArn,
                 lastStatus: last?.lastStatus,
                 reason: neverRan
-                    ? `the task never started within ${request.timeoutMinutes} min (last status ${last?.lastStatus ?? "unknown"}); StopTask sent`
+                    ? `the task never started within ${request.timeoutMinutes} min (last status ${last?.lastStatus ?? "unknown"}${last?.containerReason ? `: ${last.containerReason}` : ""}); StopTask sent`
                     : `still ${last?.lastStatus} after ${request.timeoutMinutes} min (database.migration.timeoutMinutes); StopTask sent`,
                 logsUrl,
             });
@@ -180,13 +189,15 @@ export async function waitForMigration(tasks: TaskPort, clock: Clock, target: Mi
  * code means the container never ran or was killed. A task someone stopped
  * (StopTask, `stopCode` UserInitiated: the console, the CLI, another process)
  * failed whatever its exit code: a migration that trapped SIGTERM and exited 0
- * did not finish.
+ * did not finish. A Kubernetes Job its `activeDeadlineSeconds` ended
+ * (`DeadlineExceeded`) timed out, or never started if its container never ran.
  */
 export function stoppedOutcome(state: TaskState, logsUrl: string): Omit<MigrationResult, "direction" | "command" | "startedAt" | "finishedAt" | "durationSeconds"> {
     const reason = [state.stoppedReason, state.containerReason].filter((text) => text !== undefined && text !== "").join("; ") || undefined;
     const base = { taskArn: state.taskArn, lastStatus: state.lastStatus, logsUrl, ...(reason ? { reason } : {}) };
     const exit = state.exitCode !== undefined ? { exitCode: state.exitCode } : {};
     if (state.stopCode === "UserInitiated") return { ...base, ...exit, outcome: "failed", reason: `stopped by someone before it finished (UserInitiated${reason ? `: ${reason}` : ""})` };
+    if (state.stopCode === "DeadlineExceeded") return { ...base, ...exit, outcome: state.startedAt === undefined ? "never-started" : "timed-out" };
     if (state.exitCode === 0) return { ...base, outcome: "succeeded", exitCode: 0 };
     if (state.exitCode !== undefined) return { ...base, outcome: "failed", exitCode: state.exitCode };
     return { ...base, outcome: state.startedAt === undefined ? "never-started" : "failed" };
@@ -206,6 +217,12 @@ export function taskId(taskArn: string): string {
     return taskArn.split("/").pop() ?? taskArn;
 }
 
+/** Where the run's logs are: the CloudWatch Logs console page on ECS, the `kubectl logs` command of the Job on Kubernetes. */
+export function migrationLogs(target: MigrationTarget, taskArn: string): string {
+    if (target.platform === "kubernetes") return `kubectl logs job/${taskArn} -n ${target.cluster} -c ${target.containerName}`;
+    return logsConsoleUrl(target, taskArn);
+}
+
 /**
  * The CloudWatch Logs console page of the task's stream. The awslogs driver
  * names streams `<prefix>/<container>/<task id>`; the console's fragment
@@ -213,8 +230,8 @@ export function taskId(taskArn: string): string {
  */
 export function logsConsoleUrl(target: Pick<MigrationTarget, "region" | "logGroupName" | "logStreamPrefix" | "containerName">, taskArn: string): string {
     const encode = (text: string) => encodeURIComponent(encodeURIComponent(text)).replace(/%/g, "$");
-    const stream = `${target.logStreamPrefix}/${target.containerName}/${taskId(taskArn)}`;
-    return `https://${target.region}.console.aws.amazon.com/cloudwatch/home?region=${target.region}#logsV2:log-groups/log-group/${encode(target.logGroupName)}/log-events/${encode(stream)}`;
+    const stream = `${target.logStreamPrefix ?? ""}/${target.containerName}/${taskId(taskArn)}`;
+    return `https://${target.region}.console.aws.amazon.com/cloudwatch/home?region=${target.region}#logsV2:log-groups/log-group/${encode(target.logGroupName ?? "")}/log-events/${encode(stream)}`;
 }
 
 /** One line for a result: what happened, the exit code, the duration and where the logs are. */
