@@ -1,5 +1,4 @@
 // How the program reads the release ledger's active guard trips at `pulumi preview`/`up` time (AWS SDK v3), and the seam the mock runtime replaces.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { LedgerTrip } from "./ports";
 
 /** Where the stack's ledger is; `profile` is `aws:profile` when the stack sets one, as the AWS provider uses it. */
@@ -21,8 +20,12 @@ export type ProgramTripReader = (location: TripLedgerLocation) => Promise<readon
  * IAM: dynamodb:Query on the ledger table and kms:Decrypt on its key.
  */
 export const dynamoTripReader: ProgramTripReader = async (location) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // Required here, not at the top: the SDK client is a large load that `shiftwise plan` and the tests
+    // (whose mock runtime replaces this reader) never use.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { DynamoDBClient } = require("@aws-sdk/client-dynamodb") as typeof import("@aws-sdk/client-dynamodb");
     const { DynamoLedger } = require("./dynamoLedger") as typeof import("./dynamoLedger");
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const client = new DynamoDBClient({ region: location.region, maxAttempts: 5, ...(location.profile ? { profile: location.profile } : {}) });
     try {
         return await new DynamoLedger(client, location.tableName, location.stack).activeTrips();

@@ -69,18 +69,29 @@ describe("the executable's TypeScript cache", function () {
         }
     });
 
-    it("shiftwise plan compiles on its first run; the second loads neither ts-node, swc nor esbuild and prints the same plan", async () => {
+    it("shiftwise plan compiles on its first run; the second loads neither ts-node, swc, esbuild nor an AWS SDK client and prints the same plan", async () => {
         const cache = tempDir();
         const probe = path.join(tempDir(), "probe.js");
-        // Lists, at exit, every loaded code module of the packages a cached run must not need (reading esbuild's package.json for its version is no load).
-        fs.writeFileSync(probe, `process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify(Object.keys(require.cache).filter((f) => /node_modules[\\\\/](ts-node|@swc|esbuild)[\\\\/].*\\.js$/.test(f)).map((f) => f.split("node_modules").pop().split(/[\\\\/]/)[1])) + "\\n"));\n`);
+        // Lists, at exit, every loaded code module of the packages a cached run must not need (reading esbuild's package.json for its version
+        // is no load; the program's trip reader loads the DynamoDB client only when it reads AWS, which the mock runtime replaces).
+        fs.writeFileSync(
+            probe,
+            [
+                `const unwanted = /^(ts-node|@swc\\/core|esbuild|@aws-sdk\\/client-.*)$/;`,
+                `const packageOf = (file) => { const parts = file.split(/node_modules[\\\\/]/).pop().split(/[\\\\/]/); return parts[0].startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]; };`,
+                `process.on("exit", () => {`,
+                `    const loaded = Object.keys(require.cache).filter((file) => file.endsWith(".js") && file.includes("node_modules")).map(packageOf).filter((name) => unwanted.test(name));`,
+                `    process.stderr.write("LOADED " + JSON.stringify([...new Set(loaded)]) + "\\n");`,
+                `});`,
+            ].join("\n"),
+        );
         const run = () =>
             new Promise<{ stdout: string; loaded: string[] }>((resolve, reject) => {
                 const env = { ...process.env, SHIFTWISE_CACHE_DIR: cache, SHIFTWISE_DEBUG: "", NODE_OPTIONS: `--require ${probe}` };
                 execFile(process.execPath, [BIN, "--cwd", PROJECT_DIR, "plan", "--stack", "staging"], { env, cwd: PROJECT_DIR }, (error, stdout, stderr) => {
                     if (error) return reject(new Error(`${error.message}\n${stderr}`));
                     const line = stderr.split("\n").find((l) => l.startsWith("LOADED "));
-                    resolve({ stdout, loaded: [...new Set(JSON.parse(line?.slice(7) ?? "null") as string[])] });
+                    resolve({ stdout, loaded: JSON.parse(line?.slice(7) ?? "null") as string[] });
                 });
             });
         const first = await run();
