@@ -185,6 +185,8 @@ const workloadArgs = {
 // Loaded only for a Kubernetes stack, so an ECS stack (its `pulumi up` and `shiftwise plan`) never loads @pulumi/kubernetes.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const kubernetesComponents = () => require("./components/kubernetesEnvironment") as typeof import("./components/kubernetesEnvironment");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kubernetesMigrationComponents = () => require("./components/kubernetesMigrationJob") as typeof import("./components/kubernetesMigrationJob");
 const kubernetesEnvironment = kubernetes && new (kubernetesComponents().KubernetesEnvironment)(service.name, {
     ...workloadArgs,
     clusterName: kubernetes.clusterName,
@@ -214,7 +216,8 @@ resolveGreenSecurityGroupId(colours.green.target.securityGroupId);
 
 // The release's migration: same network, environment and secrets as the colours, its own roles and logs.
 const migrationConfig = databaseConfig?.migration;
-// The migration task runs on the ECS cluster; config validation refuses a migration on Kubernetes.
+// On ECS the migration is a Fargate task definition in the colours' cluster; on Kubernetes, a Job template (a
+// suspended CronJob) in the colours' namespace, run as their ServiceAccount (same secrets, same pod security group).
 const migrationTask = ecsEnvironment && rdsDatabase && migrationConfig && migrationImage && new MigrationTask(`${service.name}-migration`, {
     serviceName: service.name,
     environmentName: stack,
@@ -239,6 +242,23 @@ const migrationTask = ecsEnvironment && rdsDatabase && migrationConfig && migrat
     tags,
 });
 if (migrationTask) resolveMigrationSecurityGroupId(migrationTask.securityGroupId);
+// The user the migration's container runs as: that of the colour it takes its image from, else the release colour's.
+const migrationUserColour = migrationImage?.colour ?? releaseColours(config)[0];
+const kubernetesMigration = kubernetesEnvironment && rdsDatabase && migrationConfig && migrationImage && new (kubernetesMigrationComponents().KubernetesMigrationJob)(`${service.name}-migration`, {
+    serviceName: service.name,
+    namespace: kubernetesEnvironment.namespace,
+    release: migrationImage.release,
+    image: migrationImage.image,
+    command: migrationConfig.command,
+    timeoutMinutes: migrationConfig.timeoutMinutes,
+    cpu: migrationConfig.cpu,
+    memory: migrationConfig.memory,
+    cpuArchitecture: migrationImage.cpuArchitecture,
+    user: migrationUserColour ? config[migrationUserColour].user : undefined,
+    serviceAccountName: kubernetesEnvironment.serviceAccount.metadata.name,
+    environment: applicationEnvironment,
+    secrets: kubernetesEnvironment.podSecrets,
+}, { provider: kubernetesEnvironment.provider });
 
 // A guard trip blocks a config that still gives its colour traffic (guard/tripGate.ts). The forwarding listener's
 // weights wait for this check, so a refused config never reaches the listener: `pulumi preview` and `up` fail with why.
@@ -381,8 +401,17 @@ export const preReleaseSnapshot = backup?.snapshot ? {
 } : null;
 export const backupVaultName = backup ? backup.vault.name : null;
 export const backupPlanId = backup ? backup.plan.id : null;
-/** What the driver needs to run the release's migration with RunTask; null when no migration task is declared. */
-export const migration = migrationTask ? {
+/** What the driver needs to run the release's migration (RunTask on ECS, a Job on Kubernetes); null when none is declared. */
+export const migration = kubernetesMigration ? {
+    platform: "kubernetes",
+    clusterName: kubernetes!.clusterName,
+    namespace: kubernetesMigration.namespace,
+    jobTemplate: kubernetesMigration.templateName,
+    containerName: kubernetesMigration.containerName,
+    runnerGroup: kubernetesMigration.runnerGroup,
+    release: migrationImage?.release,
+    image: migrationImage?.image,
+} : migrationTask ? {
     family: migrationTask.family,
     taskDefinitionArn: migrationTask.taskDefinitionArn,
     clusterArn: migrationTask.clusterArn,

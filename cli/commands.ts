@@ -42,7 +42,7 @@ export interface CommandContext {
     readonly openStack: (stackName: string, log: (text: string) => void) => Promise<StackPort>;
     readonly openAws: (region: string) => AwsPort;
     /**
-     * The migration's task runner for the stack's platform (ECS RunTask), for
+     * The migration's task runner for the stack's platform (ECS RunTask, or a Kubernetes Job on EKS), for
      * deploy, resume and `rollback --migrate-down`. @default none: a stack with
      * `database.migration` is then refused in pre-flight
      */
@@ -72,7 +72,13 @@ export function processContext(projectDir: string): CommandContext {
             const { AwsSdkPort } = require("../ports/awsSdk") as typeof import("../ports/awsSdk");
             return AwsSdkPort.forRegion(region);
         },
-        openTasks: (region) => {
+        openTasks: (region, entries) => {
+            const cluster = kubernetesCluster(entries);
+            if (cluster) {
+                // eslint-disable-next-line @typescript-eslint/no-require-imports
+                const { KubernetesJobPort } = require("../ports/kubernetesJobs") as typeof import("../ports/kubernetesJobs");
+                return KubernetesJobPort.forCluster(region, cluster);
+            }
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { EcsTaskPort } = require("../ports/ecsTasks") as typeof import("../ports/ecsTasks");
             return EcsTaskPort.forRegion(region);
@@ -99,6 +105,20 @@ export function processContext(projectDir: string): CommandContext {
                 });
             }),
     };
+}
+
+/** The EKS cluster of a stack whose colours run on Kubernetes (`shiftwise:service.platform`), else undefined. */
+export function kubernetesCluster(entries: StackConfigEntries): string | undefined {
+    const section = (key: string): Record<string, unknown> => {
+        try {
+            return (JSON.parse(entries[`shiftwise:${key}`]?.value ?? "{}") ?? {}) as Record<string, unknown>;
+        } catch {
+            return {};
+        }
+    };
+    if (section("service").platform !== "kubernetes") return undefined;
+    const clusterName = section("kubernetes").clusterName;
+    return typeof clusterName === "string" ? clusterName : undefined;
 }
 
 interface CommonOptions {

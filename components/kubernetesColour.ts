@@ -181,6 +181,11 @@ export function podUser(user: string | undefined): { runAsUser: number; runAsGro
 /** Kubernetes names for the ECS CPU architectures. */
 const ARCHITECTURES: Record<string, string> = { X86_64: "amd64", ARM64: "arm64" };
 
+/** The `kubernetes.io/arch` node label for an ECS CPU architecture (amd64 when unknown). */
+export function nodeArchitecture(cpuArchitecture: string): string {
+    return ARCHITECTURES[cpuArchitecture] ?? "amd64";
+}
+
 function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.core.v1.PodTemplateSpec {
     const { preStopSeconds, terminationGracePeriodSeconds } = shutdownTimings(args.deregistrationDelaySeconds ?? 30);
     const healthCheck = args.healthCheck;
@@ -214,7 +219,7 @@ function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>,
                 const ids = podUser(user);
                 return { runAsNonRoot: true, ...ids, fsGroup: ids.runAsGroup, seccompProfile: { type: "RuntimeDefault" } };
             }),
-            nodeSelector: { "kubernetes.io/os": "linux", "kubernetes.io/arch": pulumi.output(args.cpuArchitecture ?? "X86_64").apply((arch) => ARCHITECTURES[arch] ?? "amd64") },
+            nodeSelector: { "kubernetes.io/os": "linux", "kubernetes.io/arch": pulumi.output(args.cpuArchitecture ?? "X86_64").apply(nodeArchitecture) },
             topologySpreadConstraints: [
                 { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
                 { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },

@@ -79,6 +79,8 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
     /** The pods' IAM role (EKS Pod Identity); only when there are secrets to read. */
     public readonly podRole?: aws.iam.Role;
     public readonly secretProviderClass?: k8s.apiextensions.CustomResource;
+    /** The synced Kubernetes Secret, its SecretProviderClass and keys: what the colours (and the migration Job) read. */
+    public readonly podSecrets?: { readonly secretName: string; readonly providerClassName: pulumi.Output<string>; readonly keys: pulumi.Output<string[]> };
     public readonly blue: KubernetesColour;
     public readonly green: KubernetesColour;
     public readonly clusterName: string;
@@ -110,7 +112,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
             automountServiceAccountToken: false,
         }, k8sOptions);
 
-        let secrets: { secretName: pulumi.Input<string>; providerClassName: pulumi.Input<string>; keys: pulumi.Output<string[]> } | undefined;
+        let secrets: { secretName: string; providerClassName: pulumi.Output<string>; keys: pulumi.Output<string[]> } | undefined;
         if (args.secrets !== undefined) {
             const resolved = pulumi.output(args.secrets) as pulumi.Output<Record<string, string>>;
             this.podRole = new aws.iam.Role(`${name}-pods`, {
@@ -166,6 +168,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
                 workloadDependsOn: pulumi.output(args.listenerArn).apply(() => [...(dependsOn ?? []), ...(this.secretProviderClass ? [this.secretProviderClass] : [])]),
                 tags,
             }, { parent: this, provider: this.provider });
+        this.podSecrets = secrets;
         this.blue = colour("blue", args.blue);
         this.green = colour("green", args.green);
 
@@ -175,6 +178,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
             serviceAccount: this.serviceAccount,
             podRole: this.podRole,
             secretProviderClass: this.secretProviderClass,
+            podSecrets: this.podSecrets,
             blue: this.blue,
             green: this.green,
         });

@@ -146,6 +146,21 @@ export const ECS_FAMILY: NameLimit = {
     rule: "at most 255 letters, digits, underscores and hyphens",
 };
 
+/**
+ * Kubernetes Job names. A Job name is a DNS subdomain, but the Job controller
+ * copies it into its pods' `batch.kubernetes.io/job-name` and `job-name`
+ * labels, whose values are at most 63 characters, so a Job name must be a
+ * DNS-1123 label of at most 63 (Kubernetes docs, "Jobs", Writing a Job spec:
+ * "the name must be no longer than 63 characters"; "Object Names and IDs",
+ * RFC 1123 label names). Not an AWS name, but the same kind of rule.
+ */
+export const KUBERNETES_JOB_NAME: NameLimit = {
+    what: "Kubernetes Job name",
+    maxLength: 63,
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    rule: "at most 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit (a DNS-1123 label)",
+};
+
 /** DynamoDB table names: 3 to 255 characters of `[a-zA-Z0-9_.-]` (DynamoDB API reference, CreateTable `TableName`). */
 export const DYNAMODB_TABLE_NAME: NameLimit = {
     what: "DynamoDB table name",

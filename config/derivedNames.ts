@@ -9,6 +9,7 @@ import {
     ECS_FAMILY,
     EVENT_RULE_NAME,
     IAM_ROLE_NAME,
+    KUBERNETES_JOB_NAME,
     LAMBDA_FUNCTION_NAME,
     LOAD_BALANCER_NAME,
     LOG_GROUP_NAME,
@@ -48,6 +49,8 @@ export function serviceDerivedNames(service: string): DerivedName[] {
         ...["alb", "db", "migration", ...COLOURS].map((suffix) => ({ name: autonamed(`${service}-${suffix}`), limit: SECURITY_GROUP_NAME })),
         ...["execution", "task", "backup-backup", "migration-execution", "migration-task", "guard"].map((suffix) => ({ name: autonamed(`${service}-${suffix}`), limit: IAM_ROLE_NAME })),
         ...[...COLOURS, "migration"].map((suffix) => ({ name: `${service}-${suffix}`, limit: ECS_FAMILY })),
+        // On Kubernetes the migration runs as the Job `<service>-migration-<10 hex>` (ports/kubernetesJobs.ts, migrationJobName).
+        { name: `${service}-migration-${"0".repeat(10)}`, limit: KUBERNETES_JOB_NAME },
     ];
 }
 

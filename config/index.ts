@@ -94,11 +94,6 @@ function platformProblems(config: Partial<StackConfig>, kubernetesGiven: boolean
             `${configKey("kubernetes")} is missing: ${configKey("service", ["platform"])} is "kubernetes", so shiftwise needs the cluster; set { clusterName, namespace, securityGroupId } (see README, Kubernetes colours) or set platform to "ecs"`,
         );
     }
-    if (config.database?.migration !== undefined) {
-        problems.push(
-            `${configKey("database", ["migration"])}: the migration task runs on ECS Fargate, but ${configKey("service", ["platform"])} is "kubernetes"; run the migration from your own Job before the release, and remove ${configKey("database", ["migration"])}`,
-        );
-    }
     for (const colour of COLOURS) {
         const user = config[colour]?.user;
         if (user !== undefined && !/^\d+(:\d+)?$/.test(user)) {

@@ -65,8 +65,11 @@ function migrationLines(config: StackConfig, stack: string): string[] {
     const migration = config.database?.migration;
     if (!migration) return [];
     const stable = stableColour(config.traffic, config.releaseColour);
+    const runner = config.service.platform === "kubernetes" && config.kubernetes
+        ? `a Kubernetes Job (from the job template CronJob ${config.service.name}-migration, backoffLimit 0, activeDeadlineSeconds ${migration.timeoutMinutes * 60}) in namespace ${config.kubernetes.namespace} of EKS cluster ${config.kubernetes.clusterName} running \`${migration.command.join(" ")}\` (${Math.round((migration.cpu * 1000) / 1024)}m CPU / ${migration.memory}Mi, the release's image unless --migration-image)`
+        : `ECS RunTask \`${migration.command.join(" ")}\` (${migration.cpu} CPU / ${migration.memory} MiB, the release's image unless --migration-image) in the private subnets`;
     return [
-        `migration, before the candidate starts: pre-release snapshot, then ECS RunTask \`${migration.command.join(" ")}\` (${migration.cpu} CPU / ${migration.memory} MiB, the release's image unless --migration-image) in the private subnets, at most ${migration.timeoutMinutes} min; a failure, a timeout or a task that never starts stops the release before any traffic moves`,
+        `migration, before the candidate starts: pre-release snapshot, then ${runner}, at most ${migration.timeoutMinutes} min; a failure, a timeout or a task that never starts stops the release before any traffic moves`,
         `stable soak: ${stable} (serving 100%) on the new schema for ${migration.stableSoakMinutes} min: its alarm OK, all its targets healthy, its smoke paths through the test listener; a break stops the release and points to the restore command`,
         `migration worst case before prepare: ${migrationWorstCaseMinutes(config)} min (snapshot available within ${migration.timeoutMinutes} + task timeout ${migration.timeoutMinutes} + soak ${migration.stableSoakMinutes}); down-migration: ${migration.downCommand ? `\`shiftwise rollback --stack ${stack} --migrate-down\` runs \`${migration.downCommand.join(" ")}\`, never by itself` : "none configured (restore the snapshot instead)"}`,
     ];

@@ -17,15 +17,19 @@ export const LISTENER_TYPE = "aws:lb/listener:Listener";
 export const SNAPSHOT_TYPE = "aws:rds/snapshot:Snapshot";
 /** The type token of the release's migration task component. */
 export const MIGRATION_TASK_TYPE = "shiftwise:data:MigrationTask";
+/** The type token of the migration's job template on Kubernetes. */
+export const MIGRATION_JOB_TYPE = "shiftwise:kubernetes:MigrationJob";
 const INGRESS_RULE_TYPE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 
 /**
  * A resource of the release's migration: anything under the `MigrationTask`
- * component (its task definition is replaced with each release image), and the
- * database's ingress rule for the migration's security group.
+ * component (its task definition is replaced with each release image) or, on
+ * Kubernetes, the `MigrationJob` component (its CronJob's job template is
+ * updated), and the database's ingress rule for the migration's security group.
  */
 export function isMigrationStep(step: ResourceStep, serviceName: string): boolean {
-    if (urnTypeChain(step.urn).includes(MIGRATION_TASK_TYPE)) return true;
+    const chain = urnTypeChain(step.urn);
+    if (chain.includes(MIGRATION_TASK_TYPE) || chain.includes(MIGRATION_JOB_TYPE)) return true;
     return step.type === INGRESS_RULE_TYPE && urnName(step.urn) === `${serviceName}-db-from-migration` && step.op === "create";
 }
 

@@ -39,7 +39,7 @@ export async function migrateDown(deps: DriverDeps, record: DeploymentRecord): P
         deps.tasks!,
         deps.clock,
         await migrationTarget({ deps }, outputs),
-        { direction: "down", command: migration.downCommand!, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/down/${record.version}` },
+        { direction: "down", command: migration.downCommand!, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/down/${record.version}`, runId: `${record.id}/down` },
         { pollMs: deps.migrationPollMs, signal: deps.signal, onProgress: (line) => deps.reporter.progress(line) },
     );
     record.migrationDown = result;

@@ -248,6 +248,7 @@ describe("derived names beyond the service-name limit", () => {
             `the load balancer name "${service}-0000000" is 94 characters, over the limit of 32`,
             `the target group name "${service}-blue-0000000" is 99 characters, over the limit of 32`,
             `the IAM role name "${service}-execution-0000000" is 104 characters, over the limit of 64`,
+            `the Kubernetes Job name "${service}-migration-0000000000" is 107 characters, over the limit of 63`,
         ]);
         const longer = "a".repeat(250);
         assert.deepStrictEqual(derivedNameProblems(serviceDerivedNames(longer)), [
@@ -257,6 +258,7 @@ describe("derived names beyond the service-name limit", () => {
             `the security group name "${longer}-alb-0000000" is 262 characters, over the limit of 255`,
             `the IAM role name "${longer}-execution-0000000" is 268 characters, over the limit of 64`,
             `the ECS task definition family "${longer}-green" is 256 characters, over the limit of 255`,
+            `the Kubernetes Job name "${longer}-migration-0000000000" is 271 characters, over the limit of 63`,
         ]);
         // 37 characters: only the longest role name, the migration's execution role, is over IAM's 64.
         const roles = "a".repeat(37);

@@ -81,8 +81,9 @@ function snapshotStage(release: StackConfigEntries, state: MigrationState): Stag
                 if (stray.length > 0) throw new GateFailed(`the snapshot update changed resources it had not previewed: ${describeSteps(stray)}`);
                 state.outputs = await deps.stack.outputs();
                 const snapshot = (state.outputs.preReleaseSnapshot ?? {}) as { identifier?: string };
-                const migration = (state.outputs.migration ?? {}) as { family?: string; image?: string };
-                return `snapshot ${snapshot.identifier ?? "(no preReleaseSnapshot output)"} exists; migration task ${migration.family ?? "(no migration output)"} runs ${migration.image ?? "?"}; ${effectiveSteps(changes).length} resource(s) changed`;
+                const migration = (state.outputs.migration ?? {}) as { family?: string; jobTemplate?: string; image?: string };
+                const template = migration.jobTemplate ? `job template ${migration.jobTemplate}` : `task ${migration.family ?? "(no migration output)"}`;
+                return `snapshot ${snapshot.identifier ?? "(no preReleaseSnapshot output)"} exists; migration ${template} runs ${migration.image ?? "?"}; ${effectiveSteps(changes).length} resource(s) changed`;
             }),
     };
 }
@@ -114,7 +115,7 @@ function migrateStage(request: DeployRequest, state: MigrationState): Stage {
                 }
                 // A resumed release: the driver that died had run it, or was waiting for it.
                 if (previous?.outcome === "succeeded") return `already ran: ${describeMigration(previous)}; not run again`;
-                const runRequest = { direction: "up" as const, command: migration.command, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/${request.version}` };
+                const runRequest = { direction: "up" as const, command: migration.command, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/${request.version}`, runId: `${record.id}/up` };
                 const options = {
                     pollMs: deps.migrationPollMs,
                     signal: deps.signal,
@@ -192,13 +193,18 @@ async function awaitDatabaseReady(context: RolloutContext, outputs: Record<strin
     }
 }
 
-/** Where RunTask starts the migration, from the stack's `migration` output and `aws:region`. */
+/** Where the migration runs: RunTask from the stack's `migration` output and `aws:region`, or on Kubernetes a Job from the output's job template. */
 export async function migrationTarget(context: Pick<RolloutContext, "deps">, outputs: Record<string, unknown>): Promise<MigrationTarget> {
     const output = outputs.migration as Record<string, unknown> | null | undefined;
     const region = (await context.deps.stack.getAllConfig())["aws:region"]?.value;
-    const missing = ["family", "clusterArn", "subnetIds", "securityGroupId", "logGroupName", "logStreamPrefix", "containerName"].filter((key) => output?.[key] === undefined);
+    const kubernetes = output?.platform === "kubernetes";
+    const required = kubernetes ? ["namespace", "jobTemplate", "containerName"] : ["family", "clusterArn", "subnetIds", "securityGroupId", "logGroupName", "logStreamPrefix", "containerName"];
+    const missing = required.filter((key) => output?.[key] === undefined);
     if (!output || missing.length > 0 || !region) {
-        throw new GateFailed(`the stack outputs have no complete migration task (missing ${[...missing, ...(region ? [] : ["aws:region"])].join(", ") || "migration"}); run \`pulumi up\` so the migration output exists, then deploy again`);
+        throw new GateFailed(`the stack outputs have no complete migration ${kubernetes ? "job template" : "task"} (missing ${[...missing, ...(region ? [] : ["aws:region"])].join(", ") || "migration"}); run \`pulumi up\` so the migration output exists, then deploy again`);
+    }
+    if (kubernetes) {
+        return { platform: "kubernetes", cluster: String(output.namespace), family: String(output.jobTemplate), containerName: String(output.containerName), subnetIds: [], region };
     }
     return {
         cluster: String(output.clusterArn),

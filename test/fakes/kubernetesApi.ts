@@ -57,6 +57,8 @@ export class FakeKubernetesApi {
     script: readonly JobScriptState[] = JOB_SUCCEEDS;
     /** Answers instead of the server, when it returns one (an outage, a 403, a proxy page). */
     answer?: (request: SeenRequest) => RawAnswer | undefined;
+    /** Serves CronJobs from elsewhere (the fake stack's deployed program), before `cronJobs`. */
+    cronJobSource?: (namespace: string, name: string) => Promise<unknown>;
     /** Called when a Job is created, with the stored Job. */
     onCreate?: (job: any) => void | Promise<void>;
     private server?: https.Server;
@@ -94,6 +96,7 @@ export class FakeKubernetesApi {
         this.script = JOB_SUCCEEDS;
         this.answer = undefined;
         this.onCreate = undefined;
+        this.cronJobSource = undefined;
     }
 
     /** Adds a Job as if someone (or an earlier run) had created it. */
@@ -109,7 +112,7 @@ export class FakeKubernetesApi {
         const url = new URL(request.path, "https://kubernetes");
         const cronJob = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/cronjobs\/([^/]+)$/.exec(url.pathname);
         if (cronJob && request.method === "GET") {
-            const found = this.cronJobs.get(`${cronJob[1]}/${cronJob[2]}`);
+            const found = (await this.cronJobSource?.(cronJob[1], cronJob[2])) ?? this.cronJobs.get(`${cronJob[1]}/${cronJob[2]}`);
             return found ? { status: 200, body: found } : status(404, "NotFound", `cronjobs.batch "${cronJob[2]}" not found`);
         }
         const jobs = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs(?:\/([^/]+))?$/.exec(url.pathname);
