@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { bundleGuardHandler } from "../guard/bundle";
+import { bundleGuardHandler, guardHandlerCode } from "../guard/bundle";
 import { PROJECT_DIR } from "./harness";
 import { tempDir } from "./fakes/binProcess";
 
@@ -42,12 +42,22 @@ describe("the guard bundle's disk cache", function () {
         assert.ok(afterGuard.code.includes("SHIFTWISE2_"));
     });
 
-    it("rebuilds when tsconfig.json changes, since its compiler options shape the output", () => {
+    it("rebuilds when tsconfig.json or package.json changes, since they shape what esbuild emits", () => {
         const root = projectCopy();
         const cacheDir = tempDir();
         bundleGuardHandler({ root, cacheDir });
         edit(path.join(root, "tsconfig.json"), `"strict": true`, `"strict": true, "useDefineForClassFields": false`);
         assert.strictEqual(bundleGuardHandler({ root, cacheDir }).from, "esbuild");
+        assert.strictEqual(bundleGuardHandler({ root, cacheDir }).from, "cache");
+        edit(path.join(root, "package.json"), `"private": true`, `"private": true, "sideEffects": false`);
+        assert.strictEqual(bundleGuardHandler({ root, cacheDir }).from, "esbuild");
+    });
+
+    it("by default bundles this project's handler, the code the program ships", () => {
+        const fromDefaultRoot = bundleGuardHandler({ cacheDir: tempDir() });
+        assert.strictEqual(fromDefaultRoot.code, bundleGuardHandler({ root: PROJECT_DIR, cacheDir: tempDir() }).code);
+        assert.strictEqual(guardHandlerCode(), fromDefaultRoot.code);
+        assert.match(fromDefaultRoot.code, /handler/);
     });
 
     it("bundles in memory, the same code, when the cache folder cannot be created", () => {
@@ -59,7 +69,7 @@ describe("the guard bundle's disk cache", function () {
         for (let run = 0; run < 2; run += 1) assert.deepStrictEqual(bundleGuardHandler({ root, cacheDir: unwritable }), { code: fresh.code, from: "esbuild" });
     });
 
-    it("a damaged cache entry (cut short, or without its code) is bundled again, never served", () => {
+    it("a damaged cache entry (cut short, without its code or its inputs, or naming a file that is gone) is bundled again, never served", () => {
         const root = projectCopy();
         const cacheDir = tempDir();
         const first = bundleGuardHandler({ root, cacheDir });
@@ -68,7 +78,16 @@ describe("the guard bundle's disk cache", function () {
         const whole = fs.readFileSync(file, "utf8");
         fs.writeFileSync(file, whole.slice(0, 100));
         assert.deepStrictEqual(bundleGuardHandler({ root, cacheDir }), { code: first.code, from: "esbuild" });
-        fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(whole), code: undefined }));
-        assert.deepStrictEqual(bundleGuardHandler({ root, cacheDir }), { code: first.code, from: "esbuild" });
+        // Whole JSON, but not an entry that proves its inputs: no code, no inputs, none listed, or one that is gone.
+        const parsed = JSON.parse(whole) as { inputs: Record<string, string> };
+        for (const damaged of [
+            { ...parsed, code: undefined },
+            { ...parsed, inputs: null },
+            { ...parsed, inputs: {} },
+            { ...parsed, inputs: { ...parsed.inputs, "guard/removed.ts": parsed.inputs["guard/handler.ts"] } },
+        ]) {
+            fs.writeFileSync(file, JSON.stringify(damaged));
+            assert.deepStrictEqual(bundleGuardHandler({ root, cacheDir }), { code: first.code, from: "esbuild" }, JSON.stringify(damaged).slice(0, 200));
+        }
     });
 });
