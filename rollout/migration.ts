@@ -51,7 +51,36 @@ export interface MigrationResult {
     readonly durationSeconds: number;
     /** The CloudWatch Logs console page of the task's log stream; on Kubernetes, the `kubectl logs` command. */
     readonly logsUrl?: string;
+    /** Set when shiftwise stopped the task (abort, signal, timeout, rollback): what it sent and what ECS showed after. */
+    readonly stop?: MigrationStop;
 }
+
+/** What shiftwise did to stop a migration task, and what DescribeTasks showed within the bounded wait after. */
+export interface MigrationStop {
+    /** The reason sent with StopTask: the release and who or what stopped it. */
+    readonly reason: string;
+    readonly requestedAt: string;
+    /** StopTask itself failed; the task may still run. */
+    readonly stopTaskError?: string;
+    /** True once DescribeTasks showed the task STOPPED within the wait. */
+    readonly confirmed: boolean;
+    /** The read answered without the task: ECS no longer knows it (it keeps stopped tasks about an hour), or the Job was deleted; it does not run there. */
+    readonly unknownToEcs?: true;
+    /** The last status read; undefined when ECS did not know the task or could not be read. */
+    readonly lastStatus?: string;
+    readonly stopCode?: string;
+    /** The container's exit code, when it exited (143 after SIGTERM, 137 after SIGKILL, 0 when it had just finished). */
+    readonly exitCode?: number;
+    readonly waitedSeconds: number;
+}
+
+/**
+ * How long shiftwise waits for a task it stopped to show STOPPED. ECS sends
+ * SIGTERM, then SIGKILL after the container's `stopTimeout` (Fargate: 30 s by
+ * default, at most 120 s; ECS API Reference, ContainerDefinition), then
+ * deprovisions the task's network interface before it reports STOPPED.
+ */
+export const STOP_WAIT_MS = 180_000;
 
 export interface MigrationRunOptions {
     /** Milliseconds between DescribeTasks calls. @default 10000 */
@@ -70,6 +99,10 @@ export interface MigrationRunOptions {
     readonly onPoll?: () => Promise<void>;
     /** Called once RunTask returned a task, with the `running` result to record before the wait, so a resumed driver finds the task. @default none */
     readonly onStarted?: (running: MigrationResult) => void;
+    /** Who runs the driver (`alice@ci-runner-7`), named in the StopTask reason when a signal stops the task. @default none */
+    readonly runBy?: string;
+    /** Milliseconds to wait for a task shiftwise stopped to show STOPPED. @default STOP_WAIT_MS */
+    readonly stopWaitMs?: number;
 }
 
 /** A task that was started (now, or by a driver that died): its ARN and when RunTask was called. */
@@ -140,45 +173,51 @@ export async function waitForMigration(tasks: TaskPort, clock: Clock, target: Mi
     let failedReads = 0;
     let last: TaskState | undefined;
     let lastError = "";
+    const stopWait = { waitMs: options.stopWaitMs ?? STOP_WAIT_MS, pollMs: options.pollMs ?? 10_000 };
     for (;;) {
         if (options.signal?.aborted) {
-            await stopQuietly(tasks, target.cluster, taskArn, "shiftwise: the deployment was interrupted");
-            return finish({ outcome: "interrupted", taskArn, lastStatus: last?.lastStatus, reason: "interrupted by a signal; StopTask sent", logsUrl });
+            const why = `interrupted by ${signalName(options.signal)}${options.runBy ? ` to the driver run by ${options.runBy}` : ""}`;
+            const stop = await stopAndConfirm(tasks, clock, target.cluster, taskArn, stopReason(request, why), stopWait);
+            return finish({ outcome: "interrupted", taskArn, lastStatus: stop.lastStatus ?? last?.lastStatus, reason: `${why}; ${describeStop(stop)}`, logsUrl, stop });
         }
         try {
             await options.onPoll?.();
         } catch (error) {
-            await stopQuietly(tasks, target.cluster, taskArn, "shiftwise: the deployment was stopped");
-            const reason = `stopped by the driver: ${(error as Error).message}; StopTask sent`;
-            throw new MigrationStopped(finish({ outcome: "interrupted", taskArn, lastStatus: last?.lastStatus, reason, logsUrl }), error);
+            const why = (error as Error).message;
+            const stop = await stopAndConfirm(tasks, clock, target.cluster, taskArn, stopReason(request, why), stopWait);
+            const reason = `stopped by the driver: ${why}; ${describeStop(stop)}`;
+            throw new MigrationStopped(finish({ outcome: "interrupted", taskArn, lastStatus: stop.lastStatus ?? last?.lastStatus, reason, logsUrl, stop }), error);
         }
         try {
             const state = await tasks.describeTask(target.cluster, taskArn);
-            if (!state) throw new Error(target.platform === "kubernetes" ? `the cluster has no Job ${taskArn} in namespace ${target.cluster}: deleted, or removed by its ttlSecondsAfterFinished` : `ECS does not know the task ${taskArn}`);
+            // DescribeTasks shows a stopped task "for at least one hour" (ECS API Reference, DescribeTasks): one that ended long before, or never existed, is gone.
+            if (!state) throw new Error(target.platform === "kubernetes" ? `the cluster has no Job ${taskArn} in namespace ${target.cluster}: deleted, or removed by its ttlSecondsAfterFinished` : `ECS does not know the task ${taskArn} (it shows stopped tasks for about an hour, so its exit code cannot be read)`);
             last = state;
             failedReads = 0;
         } catch (error) {
             failedReads += 1;
             lastError = (error as Error).message;
             if (failedReads >= budget) {
-                return finish({ outcome: "lost", taskArn, lastStatus: last?.lastStatus, reason: `could not read the task ${failedReads} times in a row (${lastError}); it may still be running`, logsUrl });
+                // The release stops here, so the task must not go on migrating unwatched: stop it in case it still runs.
+                const stop = await stopAndConfirm(tasks, clock, target.cluster, taskArn, stopReason(request, `the driver lost sight of the migration task after ${failedReads} failed reads`), stopWait);
+                return finish({ outcome: "lost", taskArn, lastStatus: stop.lastStatus ?? last?.lastStatus, reason: `could not read the task ${failedReads} times in a row (${lastError}); ${describeStop(stop)}`, logsUrl, stop });
             }
         }
         if (last?.lastStatus === "STOPPED") return finish(stoppedOutcome(last, logsUrl));
         const elapsedMinutes = (clock.now().getTime() - started.getTime()) / 60_000;
         options.onProgress?.(`migration: task ${taskId(taskArn)} ${last?.lastStatus ?? "unread"} for ${elapsedMinutes.toFixed(1)}/${request.timeoutMinutes} min`);
         if (clock.now().getTime() >= deadline) {
-            const neverRan = last?.startedAt === undefined;
-            await stopQuietly(tasks, target.cluster, taskArn, `shiftwise: the migration timed out after ${request.timeoutMinutes} min`);
-            return finish({
-                outcome: neverRan ? "never-started" : "timed-out",
-                taskArn,
-                lastStatus: last?.lastStatus,
-                reason: neverRan
-                    ? `the task never started within ${request.timeoutMinutes} min (last status ${last?.lastStatus ?? "unknown"}${last?.containerReason ? `: ${last.containerReason}` : ""}); StopTask sent`
-                    : `still ${last?.lastStatus} after ${request.timeoutMinutes} min (database.migration.timeoutMinutes); StopTask sent`,
-                logsUrl,
-            });
+            // Only a task read without a start time never started; an unread one (a resumed driver, ECS that forgot it) may have run.
+            const read = last;
+            const stop = await stopAndConfirm(tasks, clock, target.cluster, taskArn, stopReason(request, `the migration timed out after ${request.timeoutMinutes} min`), stopWait);
+            const what =
+                read === undefined
+                    ? `never read after ${request.timeoutMinutes} min (${lastError}): it may have run, and may still run`
+                    : read.startedAt === undefined
+                      ? `the task never started within ${request.timeoutMinutes} min (last status ${read.lastStatus}${read.containerReason ? `: ${read.containerReason}` : ""})`
+                      : `still ${read.lastStatus} after ${request.timeoutMinutes} min (database.migration.timeoutMinutes)`;
+            const outcome = read === undefined ? "lost" : read.startedAt === undefined ? "never-started" : "timed-out";
+            return finish({ outcome, taskArn, lastStatus: stop.lastStatus ?? last?.lastStatus, reason: `${what}; ${describeStop(stop)}`, logsUrl, stop });
         }
         await clock.sleep(options.pollMs ?? 10_000, options.signal).catch(() => undefined);
     }
@@ -203,13 +242,63 @@ export function stoppedOutcome(state: TaskState, logsUrl: string): Omit<Migratio
     return { ...base, outcome: state.startedAt === undefined ? "never-started" : "failed" };
 }
 
-/** StopTask, ignoring its failure: the caller's result already says the task may still run. */
-export async function stopQuietly(tasks: TaskPort, cluster: string, taskArn: string, reason: string): Promise<void> {
+/** The StopTask reason: the release (`startedBy`, e.g. `shiftwise/production/v1.5.0`) and why. */
+export function stopReason(request: Pick<MigrationRunRequest, "startedBy">, why: string): string {
+    return `${request.startedBy}: ${why}`;
+}
+
+/** `SIGINT` or `SIGTERM` when the abort carried the signal's name (the CLI does), else `a signal`. */
+function signalName(signal: AbortSignal): string {
+    const reason: unknown = signal.reason;
+    return reason instanceof Error && /^SIG[A-Z]+$/.test(reason.message) ? reason.message : "a signal";
+}
+
+/**
+ * StopTask, then DescribeTasks every `pollMs` until ECS shows the task
+ * STOPPED or `waitMs` passed. Never throws: a failed StopTask or read is
+ * recorded, and `confirmed` stays false, so the caller says the task may still run.
+ */
+export async function stopAndConfirm(tasks: TaskPort, clock: Clock, cluster: string, taskArn: string, reason: string, wait: { readonly waitMs: number; readonly pollMs: number }): Promise<MigrationStop> {
+    const from = clock.now();
+    let stopTaskError: string | undefined;
     try {
         await tasks.stopTask(cluster, taskArn, reason);
-    } catch {
-        // The result already says the task may still run, with its ARN and logs.
+    } catch (error) {
+        stopTaskError = (error as Error).message;
     }
+    let state: TaskState | undefined;
+    let unknown = false;
+    for (;;) {
+        try {
+            state = await tasks.describeTask(cluster, taskArn);
+            unknown = state === undefined;
+        } catch {
+            state = undefined;
+        }
+        // A task ECS answers for but does not know is not running there: nothing to wait for.
+        if (unknown || state?.lastStatus === "STOPPED" || clock.now().getTime() - from.getTime() >= wait.waitMs) break;
+        await clock.sleep(wait.pollMs).catch(() => undefined);
+    }
+    return {
+        reason,
+        requestedAt: from.toISOString(),
+        ...(stopTaskError !== undefined ? { stopTaskError } : {}),
+        confirmed: state?.lastStatus === "STOPPED",
+        ...(unknown ? { unknownToEcs: true } : {}),
+        ...(state ? { lastStatus: state.lastStatus } : {}),
+        ...(state?.stopCode ? { stopCode: state.stopCode } : {}),
+        ...(state?.exitCode !== undefined ? { exitCode: state.exitCode } : {}),
+        waitedSeconds: Math.round((clock.now().getTime() - from.getTime()) / 1000),
+    };
+}
+
+/** One line on a stop: confirmed, or why the task may still run. */
+export function describeStop(stop: MigrationStop): string {
+    const failed = stop.stopTaskError !== undefined ? `StopTask failed (${stop.stopTaskError})` : "StopTask sent";
+    if (stop.confirmed) return `${failed}; ECS showed it STOPPED after ${stop.waitedSeconds} s${stop.exitCode !== undefined ? ` (exit code ${stop.exitCode})` : ""}`;
+    if (stop.unknownToEcs) return `${failed}; the task is no longer known, so it does not run there`;
+    const seen = stop.lastStatus !== undefined ? `still ${stop.lastStatus}` : "not readable in ECS";
+    return `${failed}; ${seen} after ${stop.waitedSeconds} s: it may still be running`;
 }
 
 /** The task id: the last segment of its ARN. */

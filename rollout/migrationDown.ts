@@ -1,10 +1,11 @@
 // `shiftwise rollback --migrate-down`: the configured down-migration, run only on explicit request and only while the release's colour serves nothing.
 import { ExitCode, ExitCodeValue } from "./exitCodes";
-import { describeMigration, runMigration } from "./migration";
+import { MigrationTarget, describeMigration, runMigration } from "./migration";
 import type { DeploymentRecord } from "./records";
 import type { StackConfig } from "../config";
 import { PAGE_ACTION, holdBehindPage, pageMustStay } from "./maintenanceHold";
-import { RollbackOptions, rollbackCommand } from "./rollback";
+import { stopByHand, stopRecordedMigration } from "./migrationStop";
+import { RollbackOptions, recordFor, rollbackCommand } from "./rollback";
 import type { StartedBy } from "./records";
 import { driverOutputs, shiftwiseConfig } from "./stackView";
 import type { DriverDeps } from "./stages/context";
@@ -35,10 +36,13 @@ export async function migrateDown(deps: DriverDeps, record: DeploymentRecord): P
     if (serving > 0) {
         return done(ExitCode.refused, `${record.candidate}, the colour of ${record.version}, still carries ${serving}% in AWS; the down-migration would take its schema away: run \`shiftwise rollback --stack ${record.stack}\` first; nothing was changed`);
     }
+    const target = await migrationTarget({ deps }, outputs);
+    const upTask = await upTaskProblem(deps, record, target);
+    if (upTask) return done(ExitCode.refused, upTask);
     const result = await runMigration(
         deps.tasks!,
         deps.clock,
-        await migrationTarget({ deps }, outputs),
+        target,
         { direction: "down", command: migration.downCommand!, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/down/${record.version}`, runId: `${record.id}/down` },
         { pollMs: deps.migrationPollMs, signal: deps.signal, onProgress: (line) => deps.reporter.progress(line) },
     );
@@ -47,6 +51,26 @@ export async function migrateDown(deps: DriverDeps, record: DeploymentRecord): P
     if (result.outcome === "succeeded") return done(ExitCode.success, describeMigration(result));
     const restore = (outputs.preReleaseSnapshot as { restoreCommand?: string } | null)?.restoreCommand;
     return done(ExitCode.error, `${describeMigration(result)}; the schema may be half undone: ${restore ? `restore the pre-release snapshot with:\n  ${restore}` : "restore the pre-release snapshot (`pulumi stack output preReleaseSnapshot`)"}`);
+}
+
+/**
+ * Reality before the down command: the release's up-migration task must not
+ * be running (ECS, or its Kubernetes Job), whatever the record says (a rollback's stop that was not
+ * confirmed, a task someone started again). Undefined when ECS shows it
+ * STOPPED or no longer knows it.
+ */
+async function upTaskProblem(deps: DriverDeps, record: DeploymentRecord, target: MigrationTarget): Promise<string | undefined> {
+    const taskArn = record.migration?.taskArn;
+    if (!taskArn) return undefined;
+    const again = `then run \`shiftwise rollback --stack ${record.stack} --migrate-down\` again; the down-migration did not run`;
+    let state;
+    try {
+        state = await deps.tasks!.describeTask(target.cluster, taskArn);
+    } catch (error) {
+        return `could not read the up-migration task ${taskArn} (${(error as Error).message}), so it may still be running; ${again}`;
+    }
+    if (!state || state.lastStatus === "STOPPED") return undefined;
+    return `the up-migration task ${taskArn} is still ${state.lastStatus}, and a down-migration beside it would fight it: stop it (\`${stopByHand(target.platform, target.cluster, taskArn)}\`) and wait until it is STOPPED, ${again}`;
 }
 
 /** Why `migrateDown` cannot run for `record`, before anything changes; undefined when it can. */
@@ -69,7 +93,10 @@ export function downMigrationProblem(config: StackConfig, record: DeploymentReco
 async function migrateDownBehindPage(deps: DriverDeps & { readonly by: StartedBy }, record: DeploymentRecord, options: RollbackOptions): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord }> {
     const held = await holdBehindPage(deps, record, `rollback --migrate-down of ${record.id}: the down-migration runs behind the maintenance page`);
     if (held.exitCode !== ExitCode.held) return { ...held, record };
+    // An up-migration its driver left running is stopped (and waited for) before the down command starts.
+    const stopped = await stopRecordedMigration(deps, record, deps.by.user);
     const down = await migrateDown(deps, record);
+    if (stopped) down.message = `${stopped}\n${down.message}`;
     if (down.exitCode !== ExitCode.success) {
         return { exitCode: ExitCode.held, message: `${down.message}
 the maintenance page stays up (${record.maintenance!.reason}); no user is routed to ${record.stable}`, record };
@@ -90,8 +117,9 @@ export async function rollbackThenMigrateDown(
     recordFile?: string,
     options: RollbackOptions = {},
 ): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord; problems?: readonly string[] }> {
-    const record = recordFile ? deps.records.read(recordFile) : deps.records.latest();
-    if (!record) return { exitCode: ExitCode.invalid, message: `no deployment record in ${deps.records.dir}; pass --record <file>` };
+    const found = recordFor(deps.records, recordFile);
+    if (!found.record) return found;
+    const { record } = found;
     const problem = downMigrationProblem(shiftwiseConfig(await deps.stack.getAllConfig()), record, deps);
     if (problem) {
         deps.reporter.line("migrate down", `refused: ${problem.message}`);

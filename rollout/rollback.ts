@@ -7,7 +7,9 @@ import { LISTENER_TYPE, WEIGHTED_LISTENER_TYPE, describeSteps, effectiveSteps, l
 import type { AwsPort, Clock, ResourceStep, StackChanges, StackConfigEntries, StackPort } from "../ports/ports";
 import { DeploymentRecord, RecordStore, RollbackEntry, RollbackPhase, StartedBy } from "./records";
 import { maintenanceRollbackGate } from "./maintenanceHold";
+import { stopRecordedMigration } from "./migrationStop";
 import type { Reporter } from "./reporter";
+import type { TaskPort } from "../ports/tasks";
 import { DriverOutputs, driverOutputs, expectedWeights, shiftwiseConfig, weightProblems } from "./stackView";
 
 /**
@@ -51,6 +53,8 @@ export interface RollbackDeps {
     readonly reporter: Reporter;
     /** Milliseconds between target-health reads while the colour that takes traffic scales up. @default 15000 */
     readonly healthPollMs?: number;
+    /** Stops a migration task the record says still runs (migrationStop.ts). @default none: such a task is only reported */
+    readonly tasks?: TaskPort;
 }
 
 /** How a rollback may proceed. */
@@ -457,31 +461,43 @@ async function describeState(deps: RollbackDeps, outputs: DriverOutputs, record:
     return lines.join("\n");
 }
 
+/** The record a rollback acts on: `recordFile` (`--record`), else the stack's latest; when there is none, the refusal to return. */
+export function recordFor(records: RecordStore, recordFile?: string): { readonly record: DeploymentRecord } | { readonly record?: undefined; readonly exitCode: ExitCodeValue; readonly message: string } {
+    const record = recordFile ? records.read(recordFile) : records.latest();
+    return record ? { record } : { exitCode: ExitCode.invalid, message: `no deployment record in ${records.dir}; pass --record <file>` };
+}
+
 /** `shiftwise rollback`: restores the checkpoint of the given or latest record. */
 export async function rollbackCommand(
     deps: RollbackDeps & { readonly by: StartedBy },
     recordFile?: string,
     options: RollbackOptions = {},
 ): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord; problems?: readonly string[] }> {
-    const record = recordFile ? deps.records.read(recordFile) : deps.records.latest();
-    if (!record) return { exitCode: ExitCode.invalid, message: `no deployment record in ${deps.records.dir}; pass --record <file>` };
+    const found = recordFor(deps.records, recordFile);
+    if (!found.record) return found;
+    const { record } = found;
     // Not backwards compatible: the old colour takes no users back until the schema is restored.
     const held = await maintenanceRollbackGate(deps, record, options.schemaRestored);
-    if (held) return { ...held, record };
+    if (held?.exitCode === ExitCode.invalid) return { ...held, record };
+    // A migration task its driver left running is stopped first, so the schema stops changing under the restored (or held) release.
+    const migration = await stopRecordedMigration(deps, record, deps.by.user);
+    const also = migration ? `\n${migration}` : "";
+    if (held) return { ...held, message: `${held.message}${also}`, record };
     try {
         await restoreCheckpoint(deps, record, `requested by ${deps.by.user}`, "command", options);
         record.status = "rolled-back";
         record.finishedAt ??= deps.clock.now().toISOString();
         deps.records.save(record);
-        return { exitCode: ExitCode.success, message: `rolled back to the checkpoint of ${record.id}`, record };
+        return { exitCode: ExitCode.success, message: `rolled back to the checkpoint of ${record.id}${also}`, record };
     } catch (error) {
         if (error instanceof RollbackRefused) {
             deps.reporter.line("rollback", `refused: ${error.problems.join("; ")}`);
-            return { exitCode: ExitCode.refused, message: `rollback refused; nothing was changed:\n  - ${error.problems.join("\n  - ")}`, record, problems: error.problems };
+            const changed = migration ? "the stack was not changed" : "nothing was changed";
+            return { exitCode: ExitCode.refused, message: `rollback refused; ${changed}:\n  - ${error.problems.join("\n  - ")}${also}`, record, problems: error.problems };
         }
         record.status = "rollback-failed";
         deps.records.save(record);
-        return { exitCode: ExitCode.rollbackFailed, message: rollbackFailureMessage(error), record };
+        return { exitCode: ExitCode.rollbackFailed, message: `${rollbackFailureMessage(error)}${also}`, record };
     }
 }
 

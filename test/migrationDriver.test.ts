@@ -85,7 +85,7 @@ describe("rollout driver: the migration stages", function () {
 
     for (const [name, states, outcome, detail] of [
         ["a migration that exits 1", [{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 1, stoppedReason: "Essential container in task exited" }], "failed", /migration up failed, exit code 1 in 30 s/],
-        ["a migration that outlives its timeout", [{ lastStatus: "RUNNING" }], "timed-out", /migration up timed-out in 600 s \(still RUNNING after 10 min \(database\.migration\.timeoutMinutes\); StopTask sent\)/],
+        ["a migration that outlives its timeout", [{ lastStatus: "RUNNING" }], "timed-out", /migration up timed-out in 600 s \(still RUNNING after 10 min \(database\.migration\.timeoutMinutes\); StopTask sent; ECS showed it STOPPED after 0 s \(exit code 143\)\)/],
         ["a migration task that never starts", [{ lastStatus: "STOPPED", started: false, stoppedReason: "CannotPullContainerError: image not found" }], "never-started", /migration up never-started in 0 s \(CannotPullContainerError: image not found\)/],
     ] as const) {
         it(`${name} stops the release before any traffic moves or the candidate starts, and says what to do`, async () => {

@@ -4,9 +4,8 @@ import { RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { deploy, resume } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
 import { EcsTaskPort } from "../ports/ecsTasks";
-import type { TaskPort } from "../ports/tasks";
 import type { DriverDeps } from "../rollout/stages/context";
-import { MIGRATION, SUCCEEDS, TASK, TaskScriptState, imageOf, mockDatabase, mockMigrationEcs } from "./fakes/migrationTasks";
+import { MIGRATION, SUCCEEDS, TASK, TaskScriptState, dieDuringMigration as dieDuring, imageOf, mockDatabase, mockMigrationEcs } from "./fakes/migrationTasks";
 import { RELEASE, harness, productionConfig, useSmokeServer } from "./fakes/rollout";
 
 const LISTENER = "aws:lb/listener:Listener";
@@ -100,17 +99,7 @@ describe("migration against a world that disagrees (ECS and RDS through aws-sdk-
     });
 
     describe("the driver dies mid-migration", () => {
-        /** Deploys with a task port whose DescribeTasks never answers (the process is gone), until the record holds the running task. */
-        async function dieDuringMigration(h: ReturnType<typeof migrating>) {
-            const real = h.deps.tasks!;
-            const frozen: TaskPort = { runTask: (launch) => real.runTask(launch), describeTask: () => new Promise(() => undefined), stopTask: (c, t, r) => real.stopTask(c, t, r) };
-            void deploy({ ...h.deps, tasks: frozen }, { ...RELEASE, smokeBaseUrl: smoke.url() });
-            for (let waited = 0; h.records.unfinished()?.migration?.outcome !== "running"; waited += 20) {
-                if (waited > 60_000) throw new Error("the migration never started");
-                await new Promise((resolve) => setTimeout(resolve, 20));
-            }
-            return h.records.unfinished()!;
-        }
+        const dieDuringMigration = (h: ReturnType<typeof migrating>) => dieDuring(h, (deps) => deploy(deps, { ...RELEASE, smokeBaseUrl: smoke.url() }));
 
         it("the record names the running task; resume re-attaches to it instead of migrating twice, then soaks and releases", async () => {
             const h = migrating();
@@ -135,7 +124,7 @@ describe("migration against a world that disagrees (ECS and RDS through aws-sdk-
             assert.strictEqual(h.ecs.commandCalls(RunTaskCommand).length, 1);
             const stops = h.ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input);
             assert.deepStrictEqual(stops.map((input) => input.task), [TASK], "the task the dead driver started was stopped");
-            assert.match(String(stops[0].reason), /^shiftwise: the migration did not run: the database shop-production/);
+            assert.match(String(stops[0].reason), /^shiftwise\/production\/v1\.6\.0: the migration did not run: the database shop-production/);
             assert.strictEqual(outcome.record!.status, "rolled-back");
             await assertNothingMoved(h);
         });

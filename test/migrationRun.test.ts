@@ -47,10 +47,27 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
         ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }], failures: [] });
     });
 
-    function answer(states: Described[]) {
-        let call = ecs.on(DescribeTasksCommand);
-        for (const response of describe_(states)) call = call.resolvesOnce(response);
-        call.resolves(describe_([states[states.length - 1]])[0]);
+    /**
+     * DescribeTasks answers `states` in order (the last repeats) until StopTask;
+     * then the task stops as ECS stops one: DEPROVISIONING, then STOPPED with
+     * stopCode UserInitiated, the StopTask reason, and exit code 143 (SIGTERM)
+     * when its container had started. `ignoresStop`: the script goes on.
+     */
+    function answer(states: Described[], options: { ignoresStop?: boolean } = {}) {
+        let call = 0;
+        let stopReason: string | undefined;
+        let afterStop = 0;
+        ecs.on(StopTaskCommand).callsFake(async (input: { reason?: string }) => {
+            stopReason ??= input.reason ?? "";
+            return {};
+        });
+        ecs.on(DescribeTasksCommand).callsFake(async () => {
+            const scripted = states[Math.min(call++, states.length - 1)];
+            if (stopReason === undefined || options.ignoresStop) return describe_([scripted])[0];
+            afterStop += 1;
+            if (afterStop === 1) return describe_([{ ...scripted, lastStatus: "DEPROVISIONING" }])[0];
+            return describe_([{ lastStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: stopReason, started: scripted.started, ...(scripted.started === false ? {} : { exitCode: 143 }) }])[0];
+        });
     }
 
     it("starts the task on Fargate in the private subnets without a public IP, overriding the command", async () => {
@@ -110,21 +127,25 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
         answer([{ lastStatus: "PENDING", started: false }]);
         const result = await runMigration(port, clock, TARGET, { ...UP, timeoutMinutes: 2 }, { pollMs: 30_000 });
         assert.strictEqual(result.outcome, "never-started");
-        assert.strictEqual(result.reason, "the task never started within 2 min (last status PENDING); StopTask sent");
-        assert.strictEqual(result.durationSeconds, 120);
-        assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input), [{ cluster: TARGET.cluster, task: TASK, reason: "shiftwise: the migration timed out after 2 min" }]);
+        assert.strictEqual(result.reason, "the task never started within 2 min (last status PENDING); StopTask sent; ECS showed it STOPPED after 30 s");
+        // It ran out of time at 120 s; ECS showed it stopped one poll later.
+        assert.strictEqual(result.durationSeconds, 150);
+        assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input), [{ cluster: TARGET.cluster, task: TASK, reason: "shiftwise/production/v1.5.0: the migration timed out after 2 min" }]);
+        assert.deepStrictEqual(result.stop, { reason: "shiftwise/production/v1.5.0: the migration timed out after 2 min", requestedAt: "2025-03-04T10:02:00.000Z", confirmed: true, lastStatus: "STOPPED", stopCode: "UserInitiated", waitedSeconds: 30 });
     });
 
     it("a migration still running at the timeout is stopped and times out", async () => {
         answer([{ lastStatus: "RUNNING" }]);
         const result = await runMigration(port, clock, TARGET, { ...UP, timeoutMinutes: 5 }, { pollMs: 60_000 });
-        assert.deepStrictEqual([result.outcome, result.exitCode, result.durationSeconds], ["timed-out", undefined, 300]);
-        assert.strictEqual(result.reason, "still RUNNING after 5 min (database.migration.timeoutMinutes); StopTask sent");
+        // The outcome is the timeout's, not the exit code SIGTERM left (143): the stop is recorded beside it.
+        assert.deepStrictEqual([result.outcome, result.exitCode, result.lastStatus, result.durationSeconds], ["timed-out", undefined, "STOPPED", 360]);
+        assert.strictEqual(result.reason, "still RUNNING after 5 min (database.migration.timeoutMinutes); StopTask sent; ECS showed it STOPPED after 60 s (exit code 143)");
+        assert.deepStrictEqual([result.stop?.confirmed, result.stop?.exitCode, result.stop?.stopCode], [true, 143, "UserInitiated"]);
         assert.strictEqual(ecs.commandCalls(StopTaskCommand).length, 1);
-        assert.strictEqual(ecs.commandCalls(DescribeTasksCommand).length, 6);
+        assert.strictEqual(ecs.commandCalls(DescribeTasksCommand).length, 8, "6 polls, then 2 reads until STOPPED");
     });
 
-    it("one throttled read does not decide anything; a run of failed reads counts the task as lost, not stopped", async () => {
+    it("one throttled read does not decide anything; a run of failed reads counts the task as lost, and it is stopped in case it still runs", async () => {
         const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: {} });
         const fast = new EcsTaskPort(new ECSClient({ region: "eu-west-1", maxAttempts: 1 }));
         ecs.on(DescribeTasksCommand).rejectsOnce(throttled).resolvesOnce(describe_([{ lastStatus: "STOPPED", exitCode: 0 }])[0]);
@@ -132,8 +153,9 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
         ecs.on(DescribeTasksCommand).rejects(throttled);
         const lost = await runMigration(fast, clock, TARGET, UP, { pollMs: 1000, readErrorBudget: 3 });
         assert.deepStrictEqual([lost.outcome, lost.taskArn], ["lost", TASK]);
-        assert.strictEqual(lost.reason, "could not read the task 3 times in a row (Rate exceeded); it may still be running");
-        assert.strictEqual(ecs.commandCalls(StopTaskCommand).length, 0);
+        assert.strictEqual(lost.reason, "could not read the task 3 times in a row (Rate exceeded); StopTask sent; not readable in ECS after 180 s: it may still be running");
+        assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input.reason), ["shiftwise/production/v1.5.0: the driver lost sight of the migration task after 3 failed reads"]);
+        assert.deepStrictEqual([lost.stop?.confirmed, lost.stop?.lastStatus, lost.stop?.waitedSeconds], [false, undefined, 180], "the wait for STOPPED is bounded");
     });
 
     it("a task ECS no longer knows is read again before it counts as lost", async () => {
@@ -148,14 +170,57 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
             if (now.getTime() >= new Date("2025-03-04T10:01:00Z").getTime()) controller.abort();
         };
         const result = await runMigration(port, clock, TARGET, UP, { pollMs: 30_000, signal: controller.signal });
-        assert.deepStrictEqual([result.outcome, result.reason], ["interrupted", "interrupted by a signal; StopTask sent"]);
-        assert.strictEqual(ecs.commandCalls(StopTaskCommand)[0].args[0].input.reason, "shiftwise: the deployment was interrupted");
+        assert.deepStrictEqual([result.outcome, result.reason], ["interrupted", "interrupted by a signal; StopTask sent; ECS showed it STOPPED after 30 s (exit code 143)"]);
+        assert.strictEqual(ecs.commandCalls(StopTaskCommand)[0].args[0].input.reason, "shiftwise/production/v1.5.0: interrupted by a signal");
+    });
+
+    it("SIGINT from the CLI: the StopTask reason names the release, the signal and who runs the driver", async () => {
+        answer([{ lastStatus: "RUNNING" }]);
+        const controller = new AbortController();
+        clock.onSleep = () => controller.abort(new Error("SIGINT"));
+        const result = await runMigration(port, clock, TARGET, UP, { pollMs: 30_000, signal: controller.signal, runBy: "bob@ci-7" });
+        assert.strictEqual(ecs.commandCalls(StopTaskCommand)[0].args[0].input.reason, "shiftwise/production/v1.5.0: interrupted by SIGINT to the driver run by bob@ci-7");
+        assert.strictEqual(result.reason, "interrupted by SIGINT to the driver run by bob@ci-7; StopTask sent; ECS showed it STOPPED after 30 s (exit code 143)");
+        // The wait for STOPPED goes on although the signal already fired: it is bounded, not interruptible.
+        assert.deepStrictEqual(clock.sleeps, [30_000, 30_000]);
+    });
+
+    it("a StopTask that fails is recorded, and the task is still read until the bounded wait ends", async () => {
+        answer([{ lastStatus: "RUNNING" }]);
+        ecs.on(StopTaskCommand).rejects(Object.assign(new Error("User is not authorized to perform: ecs:StopTask"), { name: "AccessDeniedException", $metadata: {} }));
+        const controller = new AbortController();
+        controller.abort();
+        const result = await runMigration(port, clock, TARGET, UP, { pollMs: 45_000, signal: controller.signal, stopWaitMs: 120_000 });
+        assert.strictEqual(result.reason, "interrupted by a signal; StopTask failed (User is not authorized to perform: ecs:StopTask); still RUNNING after 135 s: it may still be running");
+        assert.deepStrictEqual(result.stop, {
+            reason: "shiftwise/production/v1.5.0: interrupted by a signal",
+            requestedAt: "2025-03-04T10:00:00.000Z",
+            stopTaskError: "User is not authorized to perform: ecs:StopTask",
+            confirmed: false,
+            lastStatus: "RUNNING",
+            waitedSeconds: 135,
+        });
+        assert.strictEqual(ecs.commandCalls(DescribeTasksCommand).length, 4, "read at 0, 45, 90 and 135 s");
+    });
+
+    it("a task that finished by itself as it was stopped: the stop records its own exit, and the outcome stays the driver's", async () => {
+        answer([{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0, stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited" }], { ignoresStop: true });
+        await assert.rejects(runMigration(port, clock, TARGET, UP, { pollMs: 30_000, onPoll: async () => { if (ecs.commandCalls(DescribeTasksCommand).length === 1) throw new Error("abort requested by alice: wrong build"); } }), (error: unknown) => {
+            assert.ok(error instanceof MigrationStopped);
+            assert.deepStrictEqual([error.result.outcome, error.result.stop?.confirmed, error.result.stop?.exitCode, error.result.stop?.stopCode], ["interrupted", true, 0, "EssentialContainerExited"]);
+            assert.strictEqual(error.result.reason, "stopped by the driver: abort requested by alice: wrong build; StopTask sent; ECS showed it STOPPED after 0 s (exit code 0)");
+            return true;
+        });
     });
 
     it("a task ECS keeps not knowing counts as lost, naming why", async () => {
         ecs.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: TASK, reason: "MISSING" }] });
         const lost = await runMigration(port, clock, TARGET, UP, { pollMs: 1000, readErrorBudget: 2 });
-        assert.deepStrictEqual([lost.outcome, lost.lastStatus, lost.reason], ["lost", undefined, `could not read the task 2 times in a row (ECS does not know the task ${TASK}); it may still be running`]);
+        assert.deepStrictEqual(
+            [lost.outcome, lost.lastStatus, lost.reason],
+            ["lost", undefined, `could not read the task 2 times in a row (ECS does not know the task ${TASK} (it shows stopped tasks for about an hour, so its exit code cannot be read)); StopTask sent; the task is no longer known, so it does not run there`],
+        );
+        assert.deepStrictEqual([lost.stop?.unknownToEcs, lost.stop?.confirmed, lost.stop?.waitedSeconds], [true, false, 0], "nothing to wait for");
     });
 
     it("a RunTask call that throws (after the SDK's retries) never started, with the error", async () => {
@@ -190,11 +255,15 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
         await assert.rejects(runMigration(port, clock, TARGET, UP, { pollMs: 30_000, onPoll }), (error: unknown) => {
             assert.ok(error instanceof MigrationStopped);
             assert.strictEqual(error.cause, cause);
-            assert.deepStrictEqual([error.result.outcome, error.result.lastStatus, error.result.reason, error.result.durationSeconds], ["interrupted", "RUNNING", "stopped by the driver: abort requested by alice: wrong build; StopTask sent", 60]);
+            // Stopped at 60 s; ECS showed it DEPROVISIONING, then STOPPED one poll later.
+            assert.deepStrictEqual(
+                [error.result.outcome, error.result.lastStatus, error.result.reason, error.result.durationSeconds],
+                ["interrupted", "STOPPED", "stopped by the driver: abort requested by alice: wrong build; StopTask sent; ECS showed it STOPPED after 30 s (exit code 143)", 90],
+            );
             assert.strictEqual(error.message, error.result.reason);
             return true;
         });
-        assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input.reason), ["shiftwise: the deployment was stopped"]);
+        assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input.reason), ["shiftwise/production/v1.5.0: abort requested by alice: wrong build"]);
     });
 
     it("a task someone stopped (UserInitiated) failed, even with exit code 0, and shiftwise sends no StopTask of its own", async () => {
@@ -221,20 +290,21 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
         // A driver that comes back 8 minutes after a start has 2 minutes left of the 10, not 10.
         const resumed = new FakeClock("2025-03-04T10:08:00Z");
         reads = 0;
-        const result = await waitForMigration(port, resumed, TARGET, UP, { taskArn: TASK, startedAt: new Date("2025-03-04T10:00:00Z") }, { pollMs: 60_000 });
-        assert.deepStrictEqual([result.outcome, result.durationSeconds, result.startedAt, reads], ["timed-out", 600, "2025-03-04T10:00:00.000Z", 3]);
+        const result = await waitForMigration(port, resumed, TARGET, UP, { taskArn: TASK, startedAt: new Date("2025-03-04T10:00:00Z") }, { pollMs: 60_000, stopWaitMs: 0 });
+        assert.deepStrictEqual([result.outcome, result.durationSeconds, result.startedAt, reads], ["timed-out", 600, "2025-03-04T10:00:00.000Z", 4], "3 polls, then one read after StopTask");
         assert.strictEqual(ecs.commandCalls(RunTaskCommand).length, 1, "the wait never starts a task");
     });
 
-    it("an interrupt before the first read stops the task", async () => {
+    it("an interrupt before the first read stops the task, and reads it only to see it stop", async () => {
+        answer([{ lastStatus: "PROVISIONING", started: false }]);
         const controller = new AbortController();
         ecs.on(RunTaskCommand).callsFake(async () => {
             controller.abort();
             return { tasks: [{ taskArn: TASK }], failures: [] };
         });
         const result = await runMigration(port, clock, TARGET, UP, { signal: controller.signal });
-        assert.deepStrictEqual([result.outcome, result.lastStatus], ["interrupted", undefined]);
-        assert.strictEqual(ecs.commandCalls(DescribeTasksCommand).length, 0);
+        assert.deepStrictEqual([result.outcome, result.lastStatus, result.stop?.confirmed], ["interrupted", "STOPPED", true]);
+        assert.ok(ecs.commandCalls(StopTaskCommand)[0].calledBefore(ecs.commandCalls(DescribeTasksCommand)[0]), "StopTask came before any read");
     });
 
     it("links the task's log stream in the CloudWatch console and keeps startedBy within ECS's rule", () => {

@@ -25,6 +25,8 @@ export interface DriverDeps {
     readonly database?: DatabaseStatePort;
     /** Milliseconds between DescribeTasks calls while the migration runs. @default 10000 */
     readonly migrationPollMs?: number;
+    /** Milliseconds to wait for a migration task shiftwise stopped (abort, signal, timeout, rollback) to show STOPPED. @default 180000 (STOP_WAIT_MS) */
+    readonly migrationStopWaitMs?: number;
     /** Milliseconds between target-health reads while waiting for the candidate. @default 15000 */
     readonly healthPollMs?: number;
     /** Milliseconds between smoke-check attempts. @default 5000 */
@@ -93,6 +95,16 @@ export class Paused extends Error {}
 export const INTERRUPTED = "interrupted by a signal";
 
 /**
+ * What an interrupted stage failed with: `INTERRUPTED`, or the stage's own
+ * message when it starts with it and says more (a migration task stopped
+ * mid-run, with the restore command); other errors after a signal are its echo.
+ */
+export function interruptedReason(error: unknown): string {
+    const message = error instanceof Error ? error.message : String(error);
+    return message.startsWith(INTERRUPTED) ? message : INTERRUPTED;
+}
+
+/**
  * One stage of a deployment after pre-flight. The pipeline (pipeline.ts) runs
  * stages in order; a stage throws `GateFailed` to roll back or `Paused` to stop.
  */
@@ -137,7 +149,7 @@ export class RolloutContext {
         } catch (error) {
             const interrupted = deps.signal?.aborted === true;
             entry.outcome = error instanceof Paused ? "paused" : interrupted ? "interrupted" : "failed";
-            entry.detail = interrupted ? INTERRUPTED : (error as Error).message;
+            entry.detail = interrupted ? interruptedReason(error) : (error as Error).message;
             if (step && interrupted) step.outcome = "interrupted";
             if (step && !step.outcome) step.outcome = "failed";
             deps.reporter.line(name, `${entry.outcome}: ${entry.detail}`);

@@ -4,12 +4,13 @@ import type { StackConfigEntries, StackChanges } from "../../ports/ports";
 import { configPatch } from "../configPaths";
 import { SNAPSHOT_TYPE, describeSteps, effectiveSteps, isMigrationStep } from "../guards";
 import { DatabaseReading, migrationReadiness } from "../databaseReadiness";
-import { MigrationResult, MigrationStopped, MigrationTarget, describeMigration, runMigration, stopQuietly, waitForMigration } from "../migration";
-import type { StableSoakEntry } from "../records";
+import { MigrationResult, MigrationStopped, MigrationTarget, STOP_WAIT_MS, describeMigration, describeStop, runMigration, stopAndConfirm, stopReason, waitForMigration } from "../migration";
+import { RestoreAdviceInput, restoreAdvice } from "../migrationStop";
+import { StableSoakEntry, startedBy } from "../records";
 import { applyPatch } from "../rollback";
 import { smokeCheckColour, smokeFailures } from "../smoke";
 import { rollbackAlarmName, testListenerHeaders } from "../stackView";
-import { DeployRequest, GateFailed, RolloutContext, Stage } from "./context";
+import { DeployRequest, GateFailed, INTERRUPTED, Paused, RolloutContext, Stage } from "./context";
 
 /**
  * A release with `database.migration` runs three stages between the
@@ -106,19 +107,26 @@ function migrateStage(request: DeployRequest, state: MigrationState): Stage {
                 state.outputs ??= await deps.stack.outputs();
                 const target = await migrationTarget(context, state.outputs);
                 const previous = record.migration;
+                const runRequest = { direction: "up" as const, command: migration.command, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/${request.version}`, runId: `${record.id}/up` };
+                const pollMs = deps.migrationPollMs ?? 10_000;
                 try {
                     await awaitDatabaseReady(context, state.outputs, deps.clock.now().getTime() + migration.timeoutMinutes * 60_000);
                 } catch (error) {
                     // Resumed on a database that changed under a task the dead driver started: that task must not go on.
-                    if (previous?.outcome === "running" && previous.taskArn) await stopQuietly(deps.tasks!, target.cluster, previous.taskArn, `shiftwise: ${(error as Error).message}`);
+                    if (previous?.outcome === "running" && previous.taskArn) {
+                        const stop = await stopAndConfirm(deps.tasks!, deps.clock, target.cluster, previous.taskArn, stopReason(runRequest, (error as Error).message), { waitMs: deps.migrationStopWaitMs ?? STOP_WAIT_MS, pollMs });
+                        record.migration = { ...previous, outcome: "interrupted", reason: `stopped on resume: ${describeStop(stop)}`, stop };
+                    }
                     throw error;
                 }
                 // A resumed release: the driver that died had run it, or was waiting for it.
                 if (previous?.outcome === "succeeded") return `already ran: ${describeMigration(previous)}; not run again`;
-                const runRequest = { direction: "up" as const, command: migration.command, timeoutMinutes: migration.timeoutMinutes, startedBy: `shiftwise/${record.stack}/${request.version}`, runId: `${record.id}/up` };
+                const by = startedBy(deps.env ?? {});
                 const options = {
-                    pollMs: deps.migrationPollMs,
+                    pollMs,
                     signal: deps.signal,
+                    runBy: `${by.user}@${by.host}`,
+                    stopWaitMs: deps.migrationStopWaitMs,
                     onProgress: (line: string) => deps.reporter.progress(line),
                     onPoll: () => context.poll("migration"),
                     onStarted: (running: MigrationResult) => {
@@ -134,13 +142,18 @@ function migrateStage(request: DeployRequest, state: MigrationState): Stage {
                             : await runMigration(deps.tasks!, deps.clock, target, runRequest, options);
                 } catch (error) {
                     if (!(error instanceof MigrationStopped)) throw error;
+                    // An abort request or a lost lease stopped the task: say so, with what to do about the half-migrated schema.
                     record.migration = error.result;
-                    throw error.cause;
+                    const cause = error.cause as Error;
+                    const message = `${cause.message}. ${describeMigration(error.result)}. No traffic moved. ${afterFailure(context, state, "The database may be partly migrated")}`;
+                    throw cause instanceof Paused ? new Paused(message) : cause instanceof GateFailed ? new GateFailed(message) : cause;
                 }
                 record.migration = result;
                 deps.records.save(record);
                 if (result.outcome !== "succeeded") {
-                    throw new GateFailed(`${describeMigration(result)}. No traffic moved. ${afterFailure(context, state, "The database may be partly migrated")}`);
+                    // Interrupted by a signal: the message starts as the interrupt's, so the pipeline keeps the rest of it.
+                    const interrupted = result.outcome === "interrupted" && deps.signal?.aborted ? `${INTERRUPTED}: ` : "";
+                    throw new GateFailed(`${interrupted}${describeMigration(result)}. No traffic moved. ${afterFailure(context, state, "The database may be partly migrated")}`);
                 }
                 return describeMigration(result);
             }),
@@ -269,9 +282,10 @@ function stableSoakStage(request: DeployRequest, state: MigrationState): Stage {
 /** What to do after a failed migration or soak: the restore command, the down-migration if configured, the logs. */
 function afterFailure(context: RolloutContext, state: MigrationState, situation: string): string {
     const { config, record } = context;
-    const snapshot = (state.outputs?.preReleaseSnapshot ?? {}) as { identifier?: string; restoreCommand?: string };
-    const restore = snapshot.restoreCommand ? `restore the pre-release snapshot ${snapshot.identifier} with:\n  ${snapshot.restoreCommand}` : "restore the pre-release snapshot (`pulumi stack output preReleaseSnapshot` has the command)";
-    const down = config.database?.migration?.downCommand ? `\nor undo the migration: shiftwise rollback --stack ${record.stack} --migrate-down` : "";
-    const logs = record.migration?.logsUrl ? `\nmigration logs: ${record.migration.logsUrl}` : "";
-    return `${situation}; ${restore}${down}${logs}`;
+    return restoreAdvice(situation, {
+        snapshot: state.outputs?.preReleaseSnapshot as RestoreAdviceInput["snapshot"],
+        downCommand: config.database?.migration?.downCommand !== undefined,
+        stack: record.stack,
+        logsUrl: record.migration?.logsUrl,
+    });
 }

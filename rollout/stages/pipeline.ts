@@ -3,7 +3,7 @@ import { ExitCode } from "../exitCodes";
 import { holdBehindPage, pageMustStay } from "../maintenanceHold";
 import { startedBy } from "../records";
 import { restoreCheckpoint, rollbackFailureMessage } from "../rollback";
-import { DriverOutcome, INTERRUPTED, Paused, RolloutContext, Stage } from "./context";
+import { DriverOutcome, Paused, RolloutContext, Stage, interruptedReason } from "./context";
 import { finishStage, scaleDownStage, watchStage } from "./finish";
 
 /**
@@ -26,7 +26,7 @@ export async function runPipeline(context: RolloutContext, stages: readonly Stag
             deps.records.save(record);
             return { exitCode: ExitCode.paused, message: `${error.message}; continue with \`shiftwise resume --stack ${record.stack}\` or undo with \`shiftwise rollback --stack ${record.stack}\``, record, recordFile: file };
         }
-        const reason = deps.signal?.aborted ? INTERRUPTED : error instanceof Error ? error.message : String(error);
+        const reason = deps.signal?.aborted ? interruptedReason(error) : error instanceof Error ? error.message : String(error);
         record.error = reason;
         if (pageMustStay(record)) {
             // Not backwards compatible, and the migration may have run: the old colour's traffic is not restored; the page stays up.

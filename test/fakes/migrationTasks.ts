@@ -3,6 +3,9 @@ import { DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from
 import { DBInstanceNotFoundFault, DBSnapshotNotFoundFault, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
 import { RdsDatabaseState } from "../../ports/databaseState";
+import type { DeploymentRecord, RecordStore } from "../../rollout/records";
+import type { DriverDeps } from "../../rollout/stages/context";
+import type { TaskPort } from "../../ports/tasks";
 import type { FakeStack } from "./fakeStack";
 
 export const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
@@ -16,6 +19,8 @@ export interface TaskScriptState {
     readonly stoppedReason?: string;
     readonly stopCode?: string;
     readonly started?: boolean;
+    /** ECS no longer knows the task (DescribeTasks answers a MISSING failure): it stopped over an hour ago, or never existed. */
+    readonly gone?: boolean;
 }
 
 export const SUCCEEDS: readonly TaskScriptState[] = [{ lastStatus: "RUNNING" }, { lastStatus: "STOPPED", exitCode: 0, stoppedReason: "Essential container in task exited" }];
@@ -36,8 +41,13 @@ export async function imageOf(stack: FakeStack, name: string): Promise<string> {
     return JSON.parse(String(task?.inputs.containerDefinitions))[0].image;
 }
 
-/** An ECS client whose DescribeTasks answers from `states` (from the first RunTask on) and that records the stack at RunTask. */
-export function mockMigrationEcs(stack: FakeStack, states: readonly TaskScriptState[]) {
+/**
+ * An ECS client whose DescribeTasks answers from `states` (from the first
+ * RunTask on) and that records the stack at RunTask. After a StopTask the task
+ * stops as ECS stops one: STOPPED with stopCode UserInitiated, the StopTask
+ * reason and exit code 143 (SIGTERM), unless `ignoresStop` (it keeps running).
+ */
+export function mockMigrationEcs(stack: FakeStack, states: readonly TaskScriptState[], options: { ignoresStop?: boolean } = {}) {
     const ecsClient = new ECSClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
     const ecs = mockClient(ecsClient);
     const seen: { atRunTask?: AtRunTask } = {};
@@ -53,8 +63,11 @@ export function mockMigrationEcs(stack: FakeStack, states: readonly TaskScriptSt
         return { tasks: [{ taskArn: TASK, lastStatus: "PROVISIONING" }], failures: [] };
     });
     let call = 0;
+    let stopped: string | undefined;
     ecs.on(DescribeTasksCommand).callsFake(async () => {
-        const state = states[Math.min(call++, states.length - 1)];
+        const scripted = states[Math.min(call++, states.length - 1)];
+        const state: TaskScriptState = stopped !== undefined && !options.ignoresStop && scripted.lastStatus !== "STOPPED" && !scripted.gone ? { lastStatus: "STOPPED", exitCode: 143, stopCode: "UserInitiated", stoppedReason: stopped } : scripted;
+        if (state.gone) return { tasks: [], failures: [{ arn: TASK, reason: "MISSING" }] };
         return {
             tasks: [{
                 taskArn: TASK,
@@ -66,7 +79,10 @@ export function mockMigrationEcs(stack: FakeStack, states: readonly TaskScriptSt
             }],
         };
     });
-    ecs.on(StopTaskCommand).resolves({});
+    ecs.on(StopTaskCommand).callsFake(async (input: { reason?: string }) => {
+        stopped ??= input.reason ?? "";
+        return {};
+    });
     return { ecsClient, ecs, seen };
 }
 
@@ -93,4 +109,20 @@ export function mockDatabase(world: Partial<RdsWorld> = {}) {
         return { DBInstances: [{ DBInstanceIdentifier: input.DBInstanceIdentifier, DBInstanceStatus: state.instanceStatus, DbiResourceId: state.resourceId }] };
     });
     return { rds, world: state, port: new RdsDatabaseState(rdsClient) };
+}
+
+/**
+ * Starts `run` (a deploy) with a task port whose DescribeTasks never answers,
+ * as if the process died while it waited, and resolves once the record holds
+ * the running task: what `shiftwise resume` or `rollback` then finds.
+ */
+export async function dieDuringMigration(h: { readonly deps: DriverDeps; readonly records: RecordStore }, run: (deps: DriverDeps) => Promise<unknown>): Promise<DeploymentRecord> {
+    const real = h.deps.tasks!;
+    const frozen: TaskPort = { runTask: (launch) => real.runTask(launch), describeTask: () => new Promise(() => undefined), stopTask: (c, t, r) => real.stopTask(c, t, r) };
+    void run({ ...h.deps, tasks: frozen });
+    for (let waited = 0; h.records.unfinished()?.migration?.outcome !== "running"; waited += 20) {
+        if (waited > 60_000) throw new Error("the migration never started");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return h.records.unfinished()!;
 }
