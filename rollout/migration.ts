@@ -297,7 +297,7 @@ export function describeStop(stop: MigrationStop): string {
     const failed = stop.stopTaskError !== undefined ? `StopTask failed (${stop.stopTaskError})` : "StopTask sent";
     if (stop.confirmed) return `${failed}; ECS showed it STOPPED after ${stop.waitedSeconds} s${stop.exitCode !== undefined ? ` (exit code ${stop.exitCode})` : ""}`;
     if (stop.unknownToEcs) return `${failed}; the task is no longer known, so it does not run there`;
-    const seen = stop.lastStatus !== undefined ? `still ${stop.lastStatus}` : "not readable in ECS";
+    const seen = stop.lastStatus !== undefined ? `still ${stop.lastStatus}` : "not readable";
     return `${failed}; ${seen} after ${stop.waitedSeconds} s: it may still be running`;
 }
 

@@ -159,7 +159,7 @@ describe("migration as a Kubernetes Job (task port against a fake API server ove
         const result = await runMigration(jobs, clock, TARGET, UP, { pollMs: 60_000, onProgress: (line) => progress.push(line) });
         assert.deepStrictEqual(
             [result.outcome, result.lastStatus, result.reason, result.durationSeconds],
-            ["never-started", "PENDING", 'the task never started within 10 min (last status PENDING: ImagePullBackOff: Back-off pulling image "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v9"); StopTask sent', 600],
+            ["never-started", "PENDING", 'the task never started within 10 min (last status PENDING: ImagePullBackOff: Back-off pulling image "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v9"); StopTask sent; the task is no longer known, so it does not run there', 600],
         );
         const deletes = api.requests.filter((request) => request.method === "DELETE");
         assert.deepStrictEqual(deletes.map((request) => [request.path, request.body]), [[`/apis/batch/v1/namespaces/shop/jobs/${JOB_NAME}`, { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Foreground" }]]);
@@ -203,7 +203,7 @@ describe("migration as a Kubernetes Job (task port against a fake API server ove
             api.jobs.delete(`${NAMESPACE}/${job.metadata.name}`);
         };
         const gone = await runMigration(jobs, clock, TARGET, { ...UP, runId: "gone" }, { pollMs: 10_000, readErrorBudget: 2 });
-        assert.deepStrictEqual([gone.outcome, gone.reason?.replace(/shop-migration-[0-9a-f]{10}/, "<job>")], ["lost", "could not read the task 2 times in a row (the cluster has no Job <job> in namespace shop: deleted, or removed by its ttlSecondsAfterFinished); it may still be running"]);
+        assert.deepStrictEqual([gone.outcome, gone.reason?.replace(/shop-migration-[0-9a-f]{10}/, "<job>")], ["lost", "could not read the task 2 times in a row (the cluster has no Job <job> in namespace shop: deleted, or removed by its ttlSecondsAfterFinished); StopTask sent; the task is no longer known, so it does not run there"]);
     });
 
     it("stopTask deletes with foreground propagation; a Job already gone is fine; a refused delete says what to grant", async () => {
@@ -242,7 +242,7 @@ describe("migration as a Kubernetes Job (task port against a fake API server ove
         api.reset();
         api.answer = (request) => (request.method === "GET" && request.path.includes("/jobs/") ? { status: 503, body: {} } : undefined);
         const lost = await runMigration(jobs, clock, TARGET, { ...UP, runId: "lost" }, { pollMs: 10_000 });
-        assert.deepStrictEqual([lost.outcome, lost.reason?.replace(/shop-migration-[0-9a-f]{10}/, "<job>")], ["lost", "could not read the task 5 times in a row (cannot get job <job> in namespace shop: HTTP 503); it may still be running"]);
+        assert.deepStrictEqual([lost.outcome, lost.reason?.replace(/shop-migration-[0-9a-f]{10}/, "<job>")], ["lost", "could not read the task 5 times in a row (cannot get job <job> in namespace shop: HTTP 503); StopTask sent; not readable after 180 s: it may still be running"]);
     });
 
     it("a resumed driver waits for the recorded Job: the deadline counts from the first start", async () => {

@@ -153,7 +153,7 @@ describe("migration run (ECS through aws-sdk-client-mock)", () => {
         ecs.on(DescribeTasksCommand).rejects(throttled);
         const lost = await runMigration(fast, clock, TARGET, UP, { pollMs: 1000, readErrorBudget: 3 });
         assert.deepStrictEqual([lost.outcome, lost.taskArn], ["lost", TASK]);
-        assert.strictEqual(lost.reason, "could not read the task 3 times in a row (Rate exceeded); StopTask sent; not readable in ECS after 180 s: it may still be running");
+        assert.strictEqual(lost.reason, "could not read the task 3 times in a row (Rate exceeded); StopTask sent; not readable after 180 s: it may still be running");
         assert.deepStrictEqual(ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input.reason), ["shiftwise/production/v1.5.0: the driver lost sight of the migration task after 3 failed reads"]);
         assert.deepStrictEqual([lost.stop?.confirmed, lost.stop?.lastStatus, lost.stop?.waitedSeconds], [false, undefined, 180], "the wait for STOPPED is bounded");
     });
