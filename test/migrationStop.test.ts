@@ -145,7 +145,7 @@ describe("a migration task that outlives its release (ECS through aws-sdk-client
             const left = await dieDeploying(h);
             const outcome = await rollbackCommand({ ...h.deps, tasks: undefined, by: { ...ONCALL } }, h.records.fileOf(left));
             assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
-            assert.match(outcome.message, new RegExp(`the migration task ${TASK} of v1\\.6\\.0 may still be running and cannot be stopped from here \\(no task runner\\): stop it with \`aws ecs stop-task --cluster <cluster> --task ${TASK}\`; the schema may be half-migrated`));
+            assert.match(outcome.message, new RegExp(`the migration task ${TASK} of v1\\.6\\.0 may still be running and cannot be stopped from here \\(no task runner\\): stop it with \`aws ecs stop-task --cluster ${await cluster(h)} --task ${TASK}\`; the schema may be half-migrated`));
             assert.strictEqual(h.records.read(h.records.fileOf(left)).migration?.outcome, "running", "the record does not pretend it stopped");
         });
 
