@@ -4,6 +4,9 @@ import * as net from "net";
 import { EksConnection, httpsRequest } from "../ports/eksApi";
 import { COMMAND_ANNOTATION, KubernetesJobPort, RUN_ANNOTATION, apiProblem, jobState, migrationJobName } from "../ports/kubernetesJobs";
 import { MigrationTarget, describeMigration, runMigration, stoppedOutcome, waitForMigration } from "../rollout/migration";
+import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
+import { mockClient } from "aws-sdk-client-mock";
+import { EksClusterApi } from "../ports/eksApi";
 import { FakeClock } from "./fakes/fakeClock";
 import { API_SERVER_CA, FakeKubernetesApi, JOB_SUCCEEDS, OTHER_CA, PULLING, RUNNING, eksPointingAt } from "./fakes/kubernetesApi";
 
@@ -87,16 +90,17 @@ describe("migration as a Kubernetes Job (task port against a fake API server ove
                 labels: { "app.kubernetes.io/name": "shop", "app.kubernetes.io/component": "migration" },
                 annotations: {
                     "shiftwise.dev/release": "v1.5.0",
-                    [RUN_ANNOTATION]: UP.runId,
-                    [COMMAND_ANNOTATION]: '["npm","run","migrate"]',
+                    "shiftwise.dev/run": UP.runId,
+                    "shiftwise.dev/command": '["npm","run","migrate"]',
                     "shiftwise.dev/started-by": "shiftwise/production/v1.5.0",
                     "shiftwise.dev/container": "migrate",
                 },
             },
             spec: { ...CRON_JOB.spec.jobTemplate.spec, template: { ...CRON_JOB.spec.jobTemplate.spec.template, spec: { ...CRON_JOB.spec.jobTemplate.spec.template.spec } } },
         });
-        // Every request carried a fresh EKS token; the cluster was described once.
-        assert.ok(api.requests.every((request) => request.authorization?.startsWith("Bearer k8s-aws-v1.")));
+        // Every request carried a fresh EKS token and asked for JSON; the cluster was described once.
+        assert.ok(api.requests.every((request) => request.authorization?.startsWith("Bearer k8s-aws-v1.") && request.accept === "application/json"));
+        assert.deepStrictEqual(api.requests.map((request) => request.contentType), [undefined, "application/json", undefined, undefined, undefined, undefined]);
         assert.strictEqual(describes(), 1);
         assert.deepStrictEqual(
             api.requests.map((request) => `${request.method} ${request.path}`),
@@ -149,7 +153,8 @@ describe("migration as a Kubernetes Job (task port against a fake API server ove
         api.reset();
         api.script = [PULLING, deadline];
         const never = await runMigration(jobs, clock, TARGET, { ...UP, runId: "another" }, { pollMs: 10_000 });
-        assert.deepStrictEqual([never.outcome, never.exitCode, never.reason], ["never-started", undefined, "DeadlineExceeded: Job was active longer than specified deadline"]);
+        assert.deepStrictEqual([never.outcome, never.reason], ["never-started", "DeadlineExceeded: Job was active longer than specified deadline"]);
+        assert.ok(!("exitCode" in never), "no exit code, not even an undefined one");
     });
 
     it("a pod that never starts (ImagePullBackOff) is stopped at the timeout as never-started, with the kubelet's reason, and its Job deleted in the foreground", async () => {
@@ -245,6 +250,88 @@ describe("migration as a Kubernetes Job (task port against a fake API server ove
         assert.deepStrictEqual([lost.outcome, lost.reason?.replace(/shop-migration-[0-9a-f]{10}/, "<job>")], ["lost", "could not read the task 5 times in a row (cannot get job <job> in namespace shop: HTTP 503); StopTask sent; not readable after 180 s: it may still be running"]);
     });
 
+    it("409 on create: a Job without annotations is not started by shiftwise; one being deleted is refused even if it was this run's", async () => {
+        const { port: jobs } = port();
+        api.addJob(NAMESPACE, { metadata: { name: JOB_NAME } });
+        const foreign = await runMigration(jobs, clock, TARGET, UP, { pollMs: 10_000 });
+        assert.match(foreign.reason!, new RegExp(`^a Job named ${JOB_NAME} already exists in namespace shop \\(not started by shiftwise\\) and is not this run's`));
+        api.reset();
+        api.addJob(NAMESPACE, { metadata: { name: JOB_NAME, deletionTimestamp: "2025-03-04T09:59:00Z", annotations: { "shiftwise.dev/run": UP.runId, "shiftwise.dev/command": '["npm","run","migrate"]' } } });
+        const deleting = await runMigration(jobs, clock, TARGET, UP, { pollMs: 10_000 });
+        assert.match(deleting.reason!, new RegExp(`^a Job named ${JOB_NAME} already exists in namespace shop \\(being deleted\\) and is not this run's`));
+        api.reset();
+        api.answer = (request) => (request.method === "GET" && request.path.includes("/jobs/") ? { status: 200, body: {} } : undefined);
+        api.addJob(NAMESPACE, { metadata: { name: JOB_NAME } });
+        const bare = await runMigration(jobs, clock, TARGET, UP, { pollMs: 10_000 });
+        assert.match(bare.reason!, /\(not started by shiftwise\)/);
+        api.answer = (request) => (request.method === "GET" && request.path.includes("/jobs/") ? { status: 500, body: {} } : undefined);
+        const unreadable = await runMigration(jobs, clock, TARGET, UP, { pollMs: 10_000 });
+        assert.strictEqual(unreadable.reason, `RunTask failed: cannot get job ${JOB_NAME} in namespace shop: HTTP 500`);
+    });
+
+    it("a create answered 200 (not 201) is a started Job; a template without a job spec or without the container starts nothing", async () => {
+        const { port: jobs } = port();
+        api.answer = (request) => (request.method === "POST" ? { status: 200, body: {} } : undefined);
+        assert.strictEqual(await jobs.runTask({ cluster: NAMESPACE, taskDefinition: "shop-migration", containerName: "migrate", command: ["x"], subnetIds: [], securityGroupIds: [], startedBy: "s" }), migrationJobName({ taskDefinition: "shop-migration", startedBy: "s", command: ["x"] }));
+        api.reset();
+        api.cronJobs.set(`${NAMESPACE}/empty`, { kind: "CronJob", spec: { jobTemplate: { spec: { template: {} } } } });
+        const empty = await runMigration(jobs, clock, { ...TARGET, family: "empty" }, UP, { pollMs: 10_000 });
+        assert.strictEqual(empty.reason, "CronJob empty in namespace shop has no job template");
+        api.cronJobs.set(`${NAMESPACE}/other`, { kind: "CronJob", spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "app" }, { name: "sidecar" }] } } } } } });
+        const other = await runMigration(jobs, clock, { ...TARGET, family: "other" }, UP, { pollMs: 10_000 });
+        assert.strictEqual(other.reason, "the job template other has no container named migrate (it has app, sidecar)");
+        api.cronJobs.set(`${NAMESPACE}/none`, { kind: "CronJob", spec: { jobTemplate: { spec: { template: { spec: {} } } } } });
+        const none = await runMigration(jobs, clock, { ...TARGET, family: "none" }, UP, { pollMs: 10_000 });
+        assert.strictEqual(none.reason, "the job template none has no container named migrate (it has none)");
+        assert.strictEqual(api.requests.filter((request) => request.method === "POST").length, 0);
+        api.answer = (request) => (request.path.includes("/cronjobs/") ? { status: 200, body: "<html>" } : undefined);
+        const html = await runMigration(jobs, clock, TARGET, UP, { pollMs: 10_000 });
+        assert.strictEqual(html.reason, "RunTask failed: cannot get cronjob shop-migration in namespace shop: the API server answered HTTP 200 with a body that is not JSON");
+    });
+
+    it("reads the newest of the Job's pods (a replacement after an eviction), and a pod list without items as none", async () => {
+        const { port: jobs } = port();
+        api.addJob(NAMESPACE, { metadata: { name: "j", annotations: { "shiftwise.dev/container": "migrate" } } });
+        const pod = (created: string, exitCode: number) => ({ metadata: { creationTimestamp: created }, status: { containerStatuses: [{ name: "migrate", state: { terminated: { exitCode } } }] } });
+        api.answer = (request) => (request.path.startsWith("/api/v1/") ? { status: 200, body: { items: [pod("2025-03-04T10:05:00Z", 2), pod("2025-03-04T10:09:00Z", 3), pod("2025-03-04T10:01:00Z", 1)] } } : undefined);
+        assert.strictEqual((await jobs.describeTask(NAMESPACE, "j"))?.exitCode, 3);
+        api.answer = (request) => (request.path.startsWith("/api/v1/") ? { status: 200, body: { kind: "PodList" } } : undefined);
+        assert.deepStrictEqual(await jobs.describeTask(NAMESPACE, "j"), { taskArn: "j", lastStatus: "PENDING" });
+        api.answer = (request) => (request.path.startsWith("/api/v1/") ? { status: 403, body: {} } : undefined);
+        await assert.rejects(jobs.describeTask(NAMESPACE, "j"), /^Error: cannot list pods in namespace shop: HTTP 403; .* which may list pods in namespace shop$/);
+    });
+
+    it("stopTask accepts 200, 202 and 404 and fails on anything else", async () => {
+        const { port: jobs } = port();
+        for (const status of [200, 202, 404]) {
+            api.answer = () => ({ status, body: {} });
+            await jobs.stopTask(NAMESPACE, "j", "r");
+        }
+        for (const status of [201, 409, 500]) {
+            api.answer = () => ({ status, body: {} });
+            await assert.rejects(jobs.stopTask(NAMESPACE, "j", "r"), new RegExp(`HTTP ${status}`));
+        }
+    });
+
+    it("KubernetesJobPort.forCluster: an EKS client for the region with standard retries, and the given transport", async () => {
+        const seen: string[] = [];
+        const built = KubernetesJobPort.forCluster("eu-central-1", "c1", async ({ url }) => (seen.push(url), { status: 404, body: "" }));
+        const connection = (built as unknown as { cluster: { clusterName: string; eks: EKSClient } }).cluster;
+        assert.strictEqual(connection.clusterName, "c1");
+        assert.strictEqual(await connection.eks.config.region(), "eu-central-1");
+        assert.strictEqual(await connection.eks.config.maxAttempts(), 5);
+        const retryMode = connection.eks.config.retryMode;
+        assert.strictEqual(typeof retryMode === "string" ? retryMode : await retryMode(), "standard");
+    });
+
+    it("a Job never read before the timeout (the API server answers 503 throughout) is deleted and never-started, last status unknown", async () => {
+        const { port: jobs } = port();
+        api.answer = (request) => (request.method === "GET" && request.path.includes("/jobs/") ? { status: 503, body: {} } : undefined);
+        const result = await runMigration(jobs, clock, TARGET, UP, { pollMs: 60_000, readErrorBudget: 100 });
+        assert.deepStrictEqual([result.outcome, result.lastStatus, result.reason], ["never-started", undefined, "the task never started within 10 min (last status unknown); StopTask sent"]);
+        assert.strictEqual(api.requests.filter((request) => request.method === "DELETE").length, 1);
+    });
+
     it("a resumed driver waits for the recorded Job: the deadline counts from the first start", async () => {
         const { port: jobs } = port();
         api.addJob(NAMESPACE, { metadata: { name: JOB_NAME, annotations: {} } }, [RUNNING]);
@@ -264,6 +351,12 @@ describe("jobState: a Job and its pod as the task port reports them", () => {
         assert.deepStrictEqual([state.exitCode, state.containerReason, state.stopCode], [2, "Error", "BackoffLimitExceeded"]);
     });
 
+    it("FailureTarget and SuccessCriteriaMet (Kubernetes 1.31+, before the pods have terminated) do not end the Job; only Complete or Failed do", () => {
+        for (const type of ["FailureTarget", "SuccessCriteriaMet", "Suspended"]) {
+            assert.deepStrictEqual(jobState("j", { status: { conditions: [{ type, status: "True" }] } }, undefined), { taskArn: "j", lastStatus: "PENDING" });
+        }
+    });
+
     it("a condition that is not True does not end the Job; Complete without a pod (cleaned up) is exit 0", () => {
         assert.strictEqual(jobState("j", { status: { conditions: [{ type: "Failed", status: "False" }] } }, terminated(1)).lastStatus, "RUNNING");
         assert.strictEqual(jobState("j", { status: { conditions: [{ type: "Complete", status: "False" }] } }, undefined).lastStatus, "PENDING");
@@ -281,6 +374,7 @@ describe("jobState: a Job and its pod as the task port reports them", () => {
         const base = { taskDefinition: "shop-migration", startedBy: "s", runId: "r", command: ["a"] };
         assert.strictEqual(migrationJobName({ ...base, taskDefinition: "x".repeat(80) }).length, 63);
         assert.match(migrationJobName({ ...base, taskDefinition: `${"x".repeat(51)}-y` }), /^x{51}-[0-9a-f]{10}$/);
+        assert.match(migrationJobName({ ...base, taskDefinition: `${"x".repeat(50)}--y` }), /^x{50}-[0-9a-f]{10}$/, "no double hyphen where the name was cut");
         assert.notStrictEqual(migrationJobName(base), migrationJobName({ ...base, runId: "r2" }));
         assert.notStrictEqual(migrationJobName(base), migrationJobName({ ...base, command: ["b"] }));
         assert.strictEqual(migrationJobName({ ...base, runId: undefined }), migrationJobName({ ...base, runId: "s" }), "without a run id, startedBy names the run");
@@ -290,6 +384,39 @@ describe("jobState: a Job and its pod as the task port reports them", () => {
         assert.strictEqual(apiProblem({ status: 422, body: JSON.stringify({ reason: "Invalid", message: "spec.template: Required value" }) }, "x"), "HTTP 422 (Invalid: spec.template: Required value)");
         assert.strictEqual(apiProblem({ status: 502, body: "<html>" }, "x"), "HTTP 502");
         assert.match(apiProblem({ status: 401, body: "{}" }, "get jobs"), /^HTTP 401; the runner's AWS identity needs .* which may get jobs$/);
+    });
+});
+
+describe("EksConnection and the pre-flight's CRD read over real HTTPS", function () {
+    this.timeout(30_000);
+    const api = new FakeKubernetesApi();
+    let endpoint = "";
+    before(async () => (endpoint = await api.start()));
+    after(() => api.stop());
+    beforeEach(() => api.reset());
+
+    it("customResourceDefinitionExists: 200 is true, 404 false, 403 names the access entry, 500 the status alone", async () => {
+        api.crds.add("targetgroupbindings.elbv2.k8s.aws");
+        const crds = new EksClusterApi(eksPointingAt(endpoint, "c1").client);
+        assert.strictEqual(await crds.customResourceDefinitionExists("c1", "targetgroupbindings.elbv2.k8s.aws"), true);
+        assert.strictEqual(await crds.customResourceDefinitionExists("c1", "ingressclassparams.elbv2.k8s.aws"), false);
+        assert.deepStrictEqual(api.requests.map((request) => request.path), ["/apis/apiextensions.k8s.io/v1/customresourcedefinitions/targetgroupbindings.elbv2.k8s.aws", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ingressclassparams.elbv2.k8s.aws"]);
+        for (const [status, message] of [[403, "cannot read CRD x in EKS cluster c1 (HTTP 403): give the deploy role an EKS access entry that may get customresourcedefinitions"], [401, "cannot read CRD x in EKS cluster c1 (HTTP 401): give the deploy role an EKS access entry that may get customresourcedefinitions"], [500, "cannot read CRD x in EKS cluster c1 (HTTP 500)"]] as const) {
+            api.answer = () => ({ status, body: {} });
+            await assert.rejects(crds.customResourceDefinitionExists("c1", "x"), (error: Error) => error.message === message);
+        }
+    });
+
+    it("a cluster without an endpoint yet fails with its status, and is asked again next time (a failed read is not remembered)", async () => {
+        const client = new EKSClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
+        const eks = mockClient(client);
+        eks.on(DescribeClusterCommand).resolvesOnce({ cluster: { status: "CREATING" } }).resolvesOnce({}).resolves({ cluster: { status: "ACTIVE", endpoint, certificateAuthority: { data: API_SERVER_CA.toString("base64") } } });
+        const connection = new EksConnection(client, "c1");
+        await assert.rejects(connection.request("/api"), /^Error: EKS cluster c1 has no endpoint or CA yet \(status CREATING\)$/);
+        await assert.rejects(connection.request("/api"), /^Error: EKS cluster c1 has no endpoint or CA yet \(status unknown\)$/);
+        assert.strictEqual((await connection.request("/apis/batch/v1/namespaces/x/jobs/y")).status, 404);
+        assert.strictEqual((await connection.request("/apis/batch/v1/namespaces/x/jobs/z")).status, 404);
+        assert.strictEqual(eks.commandCalls(DescribeClusterCommand).length, 3, "described until it answered, then remembered");
     });
 });
 

@@ -35,6 +35,8 @@ export interface SeenRequest {
     readonly method: string;
     readonly path: string;
     readonly authorization?: string;
+    readonly accept?: string;
+    readonly contentType?: string;
     readonly body?: any;
 }
 
@@ -52,6 +54,8 @@ export interface RawAnswer {
 export class FakeKubernetesApi {
     readonly requests: SeenRequest[] = [];
     readonly cronJobs = new Map<string, any>();
+    /** The CustomResourceDefinitions the cluster serves, by name. */
+    readonly crds = new Set<string>();
     readonly jobs = new Map<string, { job: any; script: readonly JobScriptState[]; reads: number }>();
     /** The script the next created Job follows (each GET of the Job moves one state on; the last repeats). */
     script: readonly JobScriptState[] = JOB_SUCCEEDS;
@@ -70,7 +74,14 @@ export class FakeKubernetesApi {
             request.setEncoding("utf8");
             request.on("data", (chunk: string) => (text += chunk));
             request.on("end", () => {
-                void this.handle({ method: request.method ?? "GET", path: request.url ?? "/", authorization: request.headers.authorization, body: text ? JSON.parse(text) : undefined }).then(({ status, body }) => {
+                void this.handle({
+                    method: request.method ?? "GET",
+                    path: request.url ?? "/",
+                    authorization: request.headers.authorization,
+                    accept: request.headers.accept,
+                    contentType: request.headers["content-type"],
+                    body: text ? JSON.parse(text) : undefined,
+                }).then(({ status, body }) => {
                     response.statusCode = status;
                     response.setHeader("Content-Type", "application/json");
                     response.end(typeof body === "string" ? body : JSON.stringify(body ?? {}));
@@ -115,6 +126,8 @@ export class FakeKubernetesApi {
             const found = (await this.cronJobSource?.(cronJob[1], cronJob[2])) ?? this.cronJobs.get(`${cronJob[1]}/${cronJob[2]}`);
             return found ? { status: 200, body: found } : status(404, "NotFound", `cronjobs.batch "${cronJob[2]}" not found`);
         }
+        const crd = /^\/apis\/apiextensions\.k8s\.io\/v1\/customresourcedefinitions\/([^/]+)$/.exec(url.pathname);
+        if (crd && request.method === "GET") return this.crds.has(crd[1]) ? { status: 200, body: { kind: "CustomResourceDefinition", metadata: { name: crd[1] } } } : status(404, "NotFound", `customresourcedefinitions.apiextensions.k8s.io "${crd[1]}" not found`);
         const jobs = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs(?:\/([^/]+))?$/.exec(url.pathname);
         if (jobs) return this.jobRequest(request, jobs[1], jobs[2]);
         const pods = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
