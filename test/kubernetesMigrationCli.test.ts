@@ -66,5 +66,6 @@ describe("the CLI's task runner per platform", () => {
         assert.strictEqual(kubernetesCluster({ "shiftwise:service": { value: '{"platform":"kubernetes"}' } }), undefined);
         assert.strictEqual(kubernetesCluster({ "shiftwise:service": { value: "{not json" }, "shiftwise:kubernetes": { value: '{"clusterName":"c"}' } }), undefined);
         assert.strictEqual(kubernetesCluster({ "shiftwise:service": { value: '{"platform":"kubernetes"}' }, "shiftwise:kubernetes": { value: '{"clusterName":"c"}' } }), "c");
+        assert.strictEqual(kubernetesCluster({ "shiftwise:service": { value: '{"platform":"kubernetes"}' }, "shiftwise:kubernetes": { value: '{"clusterName":42}' } }), undefined);
     });
 });
