@@ -17,7 +17,8 @@ import { prepareStage } from "./stages/prepare";
 
 /** True when `record` is a `deploy --maintenance` release whose page AWS serves now (the listener answers with it). */
 export async function behindPage(deps: Pick<DriverDeps, "aws">, record: DeploymentRecord): Promise<boolean> {
-    if (!record.maintenance?.on) return false;
+    // The page's up may have reached AWS before the runner recorded it (`maintenance.on` unset): AWS decides.
+    if (!record.maintenance) return false;
     return (await deps.aws.listenerAction(driverOutputs(record.checkpoint.outputs).listenerArn)) === PAGE_ACTION;
 }
 
@@ -25,7 +26,7 @@ export async function behindPage(deps: Pick<DriverDeps, "aws">, record: Deployme
 export function pageStory(record: DeploymentRecord): string {
     const stage = record.stages.at(-1);
     const migration = record.migration ? `its migration ${record.migration.outcome}` : "its migration had not started";
-    return `the maintenance page is up (${record.maintenance?.reason}) since ${record.maintenance?.on?.at}: ${record.id} (deploy --maintenance of ${record.version}) put it up for a migration that is not backwards compatible; ${migration}; its last stage was ${stage?.name} (${stage?.outcome ?? "running when its runner died"})`;
+    return `the maintenance page is up (${record.maintenance?.reason}) since ${record.maintenance?.on?.at ?? "an update its runner did not live to record"}: ${record.id} (deploy --maintenance of ${record.version}) put it up for a migration that is not backwards compatible; ${migration}; its last stage was ${stage?.name} (${stage?.outcome ?? "running when its runner died"})`;
 }
 
 /** What `resume` may add. */

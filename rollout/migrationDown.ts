@@ -98,8 +98,7 @@ async function migrateDownBehindPage(deps: DriverDeps & { readonly by: StartedBy
     const down = await migrateDown(deps, record);
     if (stopped) down.message = `${stopped}\n${down.message}`;
     if (down.exitCode !== ExitCode.success) {
-        return { exitCode: ExitCode.held, message: `${down.message}
-the maintenance page stays up (${record.maintenance!.reason}); no user is routed to ${record.stable}`, record };
+        return { exitCode: ExitCode.held, message: `${down.message}\nthe maintenance page stays up (${record.maintenance!.reason}); no user is routed to ${record.stable}`, record };
     }
     const file = deps.records.save(record);
     const rolledBack = await rollbackCommand(deps, file, { ...options, schemaRestored: `shiftwise rollback --migrate-down by ${deps.by.user}: ${down.message}` });

@@ -95,14 +95,14 @@ export async function stackStatus(deps: { stack: StackPort; aws: AwsPort; record
 /** Why the maintenance page is up, from the record that put it up (a `deploy --maintenance` release), else by hand. */
 export function whyPageIsUp(record: DeploymentRecord | undefined, stack: string): string {
     const window = record?.maintenance;
-    if (!record || !window?.on || (window.off && !window.held)) return `put up by \`shiftwise maintenance on\` (see the maintenance folder of the records); \`shiftwise maintenance off --stack ${stack}\` takes it down`;
+    if (!record || !window || (window.off && !window.held)) return `put up by \`shiftwise maintenance on\` (see the maintenance folder of the records); \`shiftwise maintenance off --stack ${stack}\` takes it down`;
     const migration = record.migration ? `its migration ${record.migration.outcome}` : "its migration had not started";
     if (record.status === "held" && window.held) {
         return `${record.id} (deploy --maintenance of ${record.version}) is held behind it since ${window.held.at}: ${window.held.reason.split("\n")[0]}; ${migration}. ${record.stable} (${record.checkpoint.versions[record.stable]}) is not expected to work on the schema: restore the database, then \`shiftwise rollback --stack ${stack} --schema-restored "<how>"\`, or \`shiftwise rollback --stack ${stack} --migrate-down\``;
     }
     const stage = record.stages.at(-1);
     const runner = record.status === "in-progress" ? `; if its runner (pid ${record.runner?.pid} on ${record.runner?.host}) died, \`shiftwise resume --stack ${stack}\` continues behind the page` : "";
-    return `${record.id} (deploy --maintenance of ${record.version}, ${record.status}) put it up at ${window.on.at} for a migration that is not backwards compatible; ${migration}; last stage ${stage?.name} (${stage?.outcome ?? "running"})${runner}`;
+    return `${record.id} (deploy --maintenance of ${record.version}, ${record.status}) put it up at ${window.on?.at ?? "(not recorded: its runner died during the update)"} for a migration that is not backwards compatible; ${migration}; last stage ${stage?.name} (${stage?.outcome ?? "running"})${runner}`;
 }
 
 /** What `drift` lists; see `StackStatus.drift`. */

@@ -26,6 +26,7 @@ describe("plan: the migration stage in the runbook", () => {
             "  migration, before the candidate starts: pre-release snapshot, then ECS RunTask `npm run migrate` (256 CPU / 512 MiB, the release's image unless --migration-image) in the private subnets, at most 20 min; a failure, a timeout or a task that never starts stops the release before any traffic moves",
             "  stable soak: blue (serving 100%) on the new schema for 15 min: its alarm OK, all its targets healthy, its smoke paths through the test listener; a break stops the release and points to the restore command",
             "  migration worst case before prepare: 55 min (snapshot available within 20 + task timeout 20 + soak 15); down-migration: `shiftwise rollback --stack production --migrate-down` runs `npm run migrate:down`, never by itself",
+            '  a migration that cannot be backwards compatible: `shiftwise deploy --stack production --maintenance "<reason>"`: the maintenance page goes up after the snapshot, for at most 35 min (task timeout 20 + prepare 15); no stable soak; the candidate verified through the test listener, then 100% in one step and the page comes down; a failure from the migration on keeps the page up (exit 7)',
         ]);
         assert.strictEqual(migrationWorstCaseMinutes(migrating), 55);
     });
