@@ -87,10 +87,10 @@ export async function holdBehindPage(deps: HoldDeps, record: DeploymentRecord, r
             if (action !== PAGE_ACTION) throw new Error(`the listener in AWS still answers with ${action} after the maintenance update`);
         }
     } catch (error) {
-        record.maintenance = { ...window, held: { at: deps.clock.now().toISOString(), reason, page, ...(changed ? { changed } : {}) } };
+        record.maintenance = { ...window, held: { at: deps.clock.now().toISOString(), reason, page: "could not be put back up", ...(changed ? { changed } : {}) } };
         record.status = "rollback-failed";
         deps.records.save(record);
-        const message = `${reason}\nthe maintenance page could not be put back up: ${(error as Error).message}\nusers may be served by a colour that does not work on the schema the migration left; put the page up now: shiftwise maintenance on --stack ${record.stack} --reason ${JSON.stringify(window.reason)}`;
+        const message = `${reason}\nthe maintenance page could not be put back up: ${(error as Error).message}\nusers may be served by a colour that does not work on the schema the migration left; put the page up now: shiftwise maintenance on --stack ${record.stack} --reason ${JSON.stringify(window.reason)} (if shiftwise:maintenance is already on and AWS still forwards, the listener was changed outside Pulumi: \`pulumi up --refresh --stack ${record.stack}\` puts the page back)`;
         deps.reporter.line("maintenance", `FAILED to hold the release behind the page: ${(error as Error).message}`);
         return { exitCode: ExitCode.rollbackFailed, message };
     }

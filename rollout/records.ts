@@ -189,7 +189,7 @@ export interface MaintenanceWindowEntry {
     /** The page came down: after the cutover to the candidate at 100 %. */
     off?: MaintenancePageChange;
     /** The release stopped behind the page: why, and whether the page had to be put back up. */
-    held?: { readonly at: string; readonly reason: string; readonly page: "kept up" | "put back up"; changed?: readonly string[] };
+    held?: { readonly at: string; readonly reason: string; readonly page: "kept up" | "put back up" | "could not be put back up"; changed?: readonly string[] };
     /**
      * The schema is back to one the old colour works on, so a rollback may route users to it again: a succeeded
      * `rollback --migrate-down`, or a person's word (`rollback --schema-restored`).

@@ -2,8 +2,11 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { deploy } from "../rollout/driver";
+import { deploy, deployStages } from "../rollout/driver";
+import { shiftwiseConfig } from "../rollout/stackView";
 import { dryRun } from "../rollout/dryRun";
+import { maintenancePage } from "../config/maintenancePage";
+import { maintenanceRequestProblems } from "../rollout/maintenanceRequest";
 import { recordEvents, releaseMessage } from "../rollout/releaseEvents";
 import type { DeploymentRecord } from "../rollout/records";
 import { ExitCode } from "../rollout/exitCodes";
@@ -92,6 +95,15 @@ describe("rollout driver: deploy --maintenance", function () {
         assert.strictEqual(window.held, undefined);
         const entries = fs.readdirSync(path.join(h.records.dir, "maintenance")).sort();
         assert.deepStrictEqual(entries.map((name) => name.replace(/^\d{8}T\d{6}Z-/, "")), ["on.json", "off.json"]);
+        for (const name of entries) assert.strictEqual(JSON.parse(fs.readFileSync(path.join(h.records.dir, "maintenance", name), "utf8")).by.user, "octocat", "who, from the CI environment");
+        // What each stage says it did.
+        const detail = (name: string) => record.stages.find((stage) => stage.name === name)?.detail;
+        const listener = h.stack.ups[1].changes.steps[0].urn;
+        assert.strictEqual(detail("maintenance on"), `the service answers 503 with the maintenance page (${PAGE}), read back from AWS; 1 resource(s) changed: update ${listener}; the test listener still reaches both colours`);
+        assert.strictEqual(detail("stable soak"), record.stableSoak!.problem);
+        assert.strictEqual(detail("shift 100%"), "shiftwise:traffic is green 100%, blue 0%, in one step (the old colour cannot serve the new schema, so no mix); no resource changed while the page is up");
+        assert.strictEqual(detail("maintenance off"), `the page is down: the listener forwards green 100%, verified in AWS; update ${listener}`);
+        assert.match(detail("bake 100%") ?? "", /^\d+\.\d min, \d+ requests, \d+ polls, alarms blue OK, green OK/);
         // The end state: the page down, green serves 100%.
         assert.strictEqual(await forwarding(h), "forward");
         assert.deepStrictEqual(await awsWeights(h), { blue: 0, green: 100 });
@@ -139,6 +151,10 @@ describe("rollout driver: deploy --maintenance", function () {
         assert.strictEqual(await forwarding(h), "fixed-response");
         assert.deepStrictEqual(h.stack.section("traffic"), { blue: 0, green: 100 });
         assert.deepStrictEqual(record.maintenance?.held?.changed, [`update ${last.changes.steps[0].urn}`]);
+        assert.match(record.maintenance!.held!.reason, /^bake 100%|green/);
+        const entries = fs.readdirSync(path.join(h.records.dir, "maintenance")).sort();
+        const putBack = JSON.parse(fs.readFileSync(path.join(h.records.dir, "maintenance", entries.at(-1)!), "utf8"));
+        assert.deepStrictEqual([putBack.enabled, putBack.outcome, putBack.by.user], [true, "applied", "octocat"]);
     });
 
     it("a page up before a migration that never ran comes down again with the ordinary rollback (exit 4)", async () => {
@@ -183,13 +199,137 @@ describe("rollout driver: deploy --maintenance", function () {
         assert.strictEqual(report.exitCode, ExitCode.success, report.problems.join("; "));
         assert.deepStrictEqual(report.schedule.map((entry) => entry.stage), ["checkpoint", "snapshot", "maintenance on", "migration", "stable soak", "prepare", "shift 100%", "maintenance off", "bake 100%", "watch"]);
         assert.strictEqual(report.schedule[2].what, "MAINTENANCE WINDOW starts: one listener update; users get 503 with the page (database upgrade to the v1.6 schema) for up to 25 min (the migration's timeout and prepare's health wait)");
-        assert.ok(report.checks.some((check) => check.check === "maintenance window" && check.ok));
+        assert.deepStrictEqual(report.checks.find((check) => check.check === "maintenance window"), {
+            check: "maintenance window",
+            ok: true,
+            evidence: "the page (database upgrade to the v1.6 schema) goes up after the snapshot and before the migration; no stable soak; green verified through the test listener, then 100% in one step and the page comes down; a failure from the migration on keeps the page up",
+        });
         assert.deepStrictEqual(h.stack.ups, []);
         assert.ok(!h.stack.calls.some((call) => call.startsWith("setConfig")));
         // Without --maintenance the same stack shows the stepwise shift and the stable soak.
         const stepwise = await dryRun(h.deps, RELEASE);
         assert.deepStrictEqual(stepwise.schedule.map((entry) => entry.stage).slice(3, 6), ["stable soak", "prepare", "shift 5%"]);
         assert.ok(!stepwise.schedule.some((entry) => entry.stage.startsWith("maintenance")));
+    });
+
+    /** The target groups' weights the listener should serve, as a stale (hand-set) forward action. */
+    async function forwardingTo(h: Migrating, traffic: { blue: number; green: number }): Promise<Record<string, number>> {
+        const outputs = (await h.stack.outputs()) as Record<string, { targetGroupArn: string }>;
+        return { [outputs.blue.targetGroupArn]: traffic.blue, [outputs.green.targetGroupArn]: traffic.green };
+    }
+
+    it("a page AWS does not show after its update stops the release before the migration, and the ordinary rollback restores blue (exit 4)", async () => {
+        const h = migrating(SUCCEEDS);
+        // AWS keeps forwarding to blue whatever the stack says (the update never took effect in AWS).
+        h.aws.scenario.staleWeights = await forwardingTo(h, { blue: 100, green: 0 });
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.strictEqual(outcome.exitCode, ExitCode.rolledBack, outcome.message);
+        assert.match(outcome.message, /the listener in AWS still answers with forward after the maintenance update; the migration did not run/);
+        assert.strictEqual(h.seen.atRunTask, undefined, "RunTask was never called");
+        assert.strictEqual(outcome.record!.maintenance?.on, undefined);
+        assert.deepStrictEqual(h.clock.sleeps.filter((ms) => ms === 5000).length >= 2, true, "AWS was read again, 5 s apart, before giving up");
+    });
+
+    it("a page that AWS shows only on the second read still lets the migration run", async () => {
+        const h = migrating(SUCCEEDS);
+        const stale = await forwardingTo(h, { blue: 100, green: 0 });
+        h.stack.beforeUp = (up) => {
+            if (up === 2) h.aws.scenario.staleWeights = stale;
+        };
+        h.clock.onSleep = () => (h.aws.scenario.staleWeights = undefined);
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        assert.strictEqual(h.seen.atRunTask?.forwardingAction, "fixed-response");
+    });
+
+    it("a page taken down by hand in AWS during prepare: the cutover refuses, and a page the driver cannot put back is exit 6 with what to do", async () => {
+        const h = migrating(SUCCEEDS);
+        const blue = await forwardingTo(h, { blue: 100, green: 0 });
+        // The candidate is healthy only from its second health poll, so prepare sleeps once: meanwhile a person
+        // sets the listener in the console back to forwarding to blue.
+        h.aws.scenario.healthy = { green: 0 };
+        h.clock.onSleep = () => {
+            if (h.records.latest()?.stages.at(-1)?.name !== "prepare") return;
+            h.aws.scenario.healthy = {};
+            h.aws.scenario.staleWeights = blue;
+        };
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.strictEqual(outcome.exitCode, ExitCode.rollbackFailed, outcome.message);
+        assert.match(outcome.message, /^the maintenance page is not up in AWS \(the listener answers with forward\): someone took it down; the cutover was not made\nthe maintenance page could not be put back up: the listener in AWS still answers with forward after the maintenance update/);
+        assert.match(outcome.message, /put the page up now: shiftwise maintenance on --stack production --reason "database upgrade to the v1\.6 schema" \(if shiftwise:maintenance is already on and AWS still forwards, the listener was changed outside Pulumi: `pulumi up --refresh --stack production` puts the page back\)$/);
+        const record = outcome.record!;
+        assert.deepStrictEqual([record.status, record.maintenance?.held?.page], ["rollback-failed", "could not be put back up"]);
+        assert.deepStrictEqual(h.stack.section("traffic"), { blue: 100, green: 0 }, "the cutover wrote no weights");
+        assert.deepStrictEqual(record.steps.map((step) => [step.percent, step.outcome]), []);
+    });
+
+    it("a page whose update fails never lets the migration run: the ordinary rollback (exit 4) names why", async () => {
+        const h = migrating(SUCCEEDS);
+        h.stack.failUp = (up) => (up === 2 ? new Error("the backend is unavailable") : undefined);
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.strictEqual(outcome.exitCode, ExitCode.rolledBack, outcome.message);
+        assert.match(outcome.message, /^rolled back to the checkpoint: the maintenance page did not go up: pulumi up failed; shiftwise:maintenance is back to off: the backend is unavailable$/);
+        assert.strictEqual(h.seen.atRunTask, undefined);
+    });
+
+    it("a candidate whose config a person changed during prepare: the cutover refuses a preview with changes, and the page stays up", async () => {
+        const h = migrating(SUCCEEDS);
+        smoke.server.respond = (_, colour) => {
+            if (colour === "green") h.stack.edit("green", { ...(h.stack.section("green") as object), desiredCount: 4 });
+            return undefined;
+        };
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.strictEqual(outcome.exitCode, ExitCode.held, outcome.message);
+        assert.match(outcome.message, /^the cutover would change resources while the page is up: update urn:\S+::shop-green \(desiredCount\)/);
+        assert.strictEqual(await forwarding(h), "fixed-response");
+    });
+
+    it("weights that do not take effect when the page comes down: the page is put back (here AWS keeps forwarding: exit 6 with what to do)", async () => {
+        const h = migrating(SUCCEEDS);
+        const blue = await forwardingTo(h, { blue: 100, green: 0 });
+        h.stack.beforeUp = (up) => {
+            if (up === 4) h.aws.scenario.staleWeights = blue;
+        };
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.strictEqual(outcome.exitCode, ExitCode.rollbackFailed, outcome.message);
+        assert.match(outcome.message, /^the page came down, but the weights did not take effect: .+\nthe maintenance page could not be put back up/);
+        assert.deepStrictEqual(outcome.record!.maintenance?.held?.changed?.length, 1, "the page's update ran; AWS did not follow");
+    });
+
+    it("the stages in order, with and without --maintenance", async () => {
+        const config = shiftwiseConfig(Object.fromEntries(Object.entries(productionConfig({ database: { migration: MIGRATION } })).map(([key, value]) => [key, { value }])));
+        const names = (request: Parameters<typeof deployStages>[0]) => deployStages(request, {}, config).map((stage) => stage.name);
+        assert.deepStrictEqual(names({ ...RELEASE, maintenance: PAGE }), ["checkpoint", "snapshot", "maintenance on", "migration", "stable soak", "prepare", "shift 100%", "maintenance off", "bake 100%"]);
+        assert.deepStrictEqual(names(RELEASE), ["checkpoint", "snapshot", "migration", "stable soak", "prepare", "shift"]);
+    });
+
+    it("a reason with spaces around it is trimmed once, for the page, the record and the candidate's config alike", async () => {
+        const h = migrating(SUCCEEDS);
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: `  ${PAGE}  ` });
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        assert.strictEqual(outcome.record!.maintenance?.reason, PAGE);
+        assert.deepStrictEqual(h.stack.section("maintenance"), { enabled: false, reason: PAGE });
+    });
+
+    it("a plain deploy while the page is up is refused with the plain message", async () => {
+        const h = migrating(SUCCEEDS, { maintenance: { enabled: true, reason: "by hand" } });
+        const outcome = await deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url() });
+        assert.strictEqual(outcome.exitCode, ExitCode.refused, outcome.message);
+        assert.match(outcome.message, /maintenance mode is on \(by hand\): the listener forwards nothing, so no step could be judged; turn it off with `shiftwise maintenance off --stack production` first/);
+    });
+
+    it("maintenanceRequestProblems: the reason, --pause-at and database.migration, each with its rule", () => {
+        assert.deepStrictEqual(maintenanceRequestProblems({}), []);
+        assert.deepStrictEqual(maintenanceRequestProblems({ maintenance: "ok" }, true), []);
+        assert.deepStrictEqual(maintenanceRequestProblems({ maintenance: "ok" }), [], "unknown migration: pre-flight decides");
+        assert.deepStrictEqual(maintenanceRequestProblems({ maintenance: "", pauseAt: 5 }, false), [
+            '--maintenance "": the page\'s reason must not be empty; say why the service is down, e.g. database upgrade',
+            "--pause-at 5 cannot be used with --maintenance: the release goes to 100% in one step behind the page (the old colour cannot serve the new schema), so there is no step to pause after",
+            "--maintenance needs shiftwise:database.migration: it is for a migration that cannot be backwards compatible; a release without one keeps serving users on the old colour",
+        ]);
+        const longest = "x".repeat(1024 - maintenancePage("").length);
+        assert.deepStrictEqual(maintenanceRequestProblems({ maintenance: longest }, true), []);
+        assert.deepStrictEqual(maintenanceRequestProblems({ maintenance: `${longest}x` }, true), [`--maintenance "${longest}x": the page's reason makes the maintenance page longer than the 1024 characters an ALB fixed response carries; shorten it`]);
     });
 
     for (const [name, sections, request, exitCode, problem] of [

@@ -1,11 +1,18 @@
 // After a deploy --maintenance migration, rollback, rollback --migrate-down, resume and status never route users onto the old colour while the schema may be the new one.
 import * as assert from "assert";
+import * as os from "os";
 import { RunTaskCommand } from "@aws-sdk/client-ecs";
 import { deploy, resume } from "../rollout/driver";
+import { Paused } from "../rollout/stages/context";
 import { ExitCode } from "../rollout/exitCodes";
 import { rollbackThenMigrateDown } from "../rollout/migrationDown";
 import type { DeploymentRecord } from "../rollout/records";
 import { rollbackCommand } from "../rollout/rollback";
+import { PAGE_READS, awaitListenerAction, migrationMayHaveRun, nextSteps, pageMustStay } from "../rollout/maintenanceHold";
+import { behindPage, pageStory } from "../rollout/maintenanceResume";
+import type { AwsPort } from "../ports/ports";
+import { FakeClock } from "./fakes/fakeClock";
+import type { FakeStack } from "./fakes/fakeStack";
 import { renderStatus, stackStatus } from "../rollout/status";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { RELEASE, awsWeights, harness, killAt, productionConfig, useSmokeServer } from "./fakes/rollout";
@@ -121,6 +128,7 @@ describe("after a deploy --maintenance migration: rollback, resume and status ke
         const record = h.records.latest()!;
         assert.deepStrictEqual([record.status, record.migrationDown?.outcome], ["rolled-back", "succeeded"]);
         assert.match(record.maintenance?.schemaRestored?.how ?? "", /^shiftwise rollback --migrate-down by oncall: migration down succeeded/);
+        assert.match(record.maintenance?.held?.reason ?? "", /^rollback --migrate-down of \S+: the down-migration runs behind the maintenance page$/);
         assert.strictEqual(await page(h), "forward");
         assert.deepStrictEqual(await awsWeights(h), { blue: 100, green: 0 });
     });
@@ -161,6 +169,7 @@ describe("after a deploy --maintenance migration: rollback, resume and status ke
         const outcome = await resume(h.deps);
         assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
         const after = h.records.latest()!;
+        assert.deepStrictEqual([after.resumes?.[0].after, after.resumes?.[0].by.user, after.runner?.pid, after.hotfix], ["crash", "octocat", process.pid, undefined]);
         assert.match(after.resumes?.[0].found ?? "", /^the maintenance page is up \(database upgrade to the v1\.6 schema\) since \S+: \S+ \(deploy --maintenance of v1\.6\.0\) put it up for a migration that is not backwards compatible; its migration succeeded; its last stage was prepare \(running when its runner died\)$/);
         assert.strictEqual(h.ecs.commandCalls(RunTaskCommand).length, runTasks, "the migration did not run again");
         // Before the crash: ... prepare (running). After: the migration stage re-read RDS and trusted the recorded success, then the rest.
@@ -168,6 +177,214 @@ describe("after a deploy --maintenance migration: rollback, resume and status ke
         assert.match(after.stages.filter((stage) => stage.name === "migration").at(-1)?.detail ?? "", /^already ran: migration up succeeded/);
         assert.strictEqual(await page(h), "forward");
         assert.deepStrictEqual(await awsWeights(h), { blue: 0, green: 100 });
+    });
+
+    /** A maintenance release whose runner died once the candidate's up (the third: snapshot, page, candidate) took effect, from "another" process. */
+    async function diedBehindPage(): Promise<Migrating> {
+        const h = migrating(SUCCEEDS);
+        const dead = killAt(h, "up", 3, "after");
+        void deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        await dead;
+        h.stack.kill = undefined;
+        const record = h.records.unfinished()!;
+        record.runner = { host: "ci-runner-gone", pid: 1 };
+        h.records.save(record);
+        return h;
+    }
+
+    for (const [name, change, problem] of [
+        ["its runner is still alive", (h: Migrating) => {
+            const record = h.records.unfinished()!;
+            record.runner = { host: os.hostname(), pid: process.ppid };
+            h.records.save(record);
+        }, /the runner that started \S+ \(pid \d+ on this host\) is still alive/],
+        ["a person turned shiftwise:maintenance off", (h: Migrating) => h.stack.edit("maintenance", { enabled: false, reason: PAGE }), /shiftwise:maintenance is off in the stack config while AWS serves the page: a person changed it/],
+        ["a person gave the candidate traffic", (h: Migrating) => h.stack.edit("traffic", { blue: 90, green: 10 }), /green carries 10% in shiftwise:traffic before the cutover started: a person changed it/],
+        ["a freeze window began", async (h: Migrating) => h.clock.sleep(4 * 86_400_000), /inside the freeze window sat,sun all day \(UTC\) \(weekend\); resume after it, or pass --hotfix "<reason>" \(the page stays up meanwhile\)/],
+    ] as const) {
+        it(`resume behind the page refuses, changing nothing, when ${name}`, async () => {
+            const h = await diedBehindPage();
+            await change(h);
+            const calls = h.stack.calls.length;
+            const outcome = await resume(h.deps);
+            assert.strictEqual(outcome.exitCode, ExitCode.refused, outcome.message);
+            assert.match(outcome.message, /^cannot resume \S+; the maintenance page is up \(database upgrade to the v1\.6 schema\) since \S+: /);
+            assert.match(outcome.message, problem);
+            assert.deepStrictEqual(h.stack.calls.slice(calls), []);
+            assert.strictEqual(await page(h), "fixed-response");
+            assert.strictEqual(h.records.unfinished()?.resumes, undefined);
+        });
+    }
+
+    it("a pause behind the page (a request during prepare) stays behind the page; resume goes on there, with no migration run twice", async () => {
+        const h = migrating(SUCCEEDS);
+        let paused = false;
+        const deps = {
+            ...h.deps,
+            pollChecks: [
+                async (_: unknown, where: string) => {
+                    if (where !== "prepare" || paused) return;
+                    paused = true;
+                    throw new Paused("pause requested by oncall");
+                },
+            ],
+        };
+        const first = await deploy(deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.strictEqual(first.exitCode, ExitCode.paused, first.message);
+        assert.strictEqual(await page(h), "fixed-response");
+        // A paused release has no runner: a live process under the recorded pid does not hold it.
+        const pausedRecord = h.records.unfinished()!;
+        pausedRecord.runner = { host: os.hostname(), pid: process.ppid };
+        h.records.save(pausedRecord);
+        const outcome = await resume(deps);
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        const record = h.records.latest()!;
+        assert.deepStrictEqual([record.resumes?.[0].after, record.pause, record.status], ["pause", undefined, "succeeded"]);
+        assert.strictEqual(h.ecs.commandCalls(RunTaskCommand).length, 1);
+        assert.deepStrictEqual(await awsWeights(h), { blue: 0, green: 100 });
+    });
+
+    it("--schema-restored needs to say how (exit 2), nothing changed", async () => {
+        const h = migrating(FAILS);
+        await held(h);
+        const calls = h.stack.calls.length;
+        const outcome = await rollbackCommand({ ...h.deps, by: BY }, undefined, { schemaRestored: "  " });
+        assert.strictEqual(outcome.exitCode, ExitCode.invalid, outcome.message);
+        assert.match(outcome.message, /^--schema-restored needs to say how the schema was restored/);
+        assert.deepStrictEqual(h.stack.calls.slice(calls), []);
+        assert.strictEqual(h.records.latest()?.maintenance?.schemaRestored, undefined);
+    });
+
+    it("resume behind the page lists every problem at once and prints one stage line", async () => {
+        const h = await diedBehindPage();
+        h.stack.edit("maintenance", { enabled: false, reason: PAGE });
+        h.stack.edit("traffic", { blue: 90, green: 10 });
+        const lines: string[] = [];
+        const outcome = await resume({ ...h.deps, reporter: { line: (stage, message) => lines.push(`${stage}: ${message}`), progress: () => undefined } });
+        assert.strictEqual(outcome.exitCode, ExitCode.refused, outcome.message);
+        assert.match(outcome.message, /nothing was changed:\n {2}- shiftwise:maintenance is off .*\n {2}- green carries 10% in shiftwise:traffic/);
+        assert.deepStrictEqual(lines.map((line) => line.replace(/: shiftwise:maintenance.*/, "")), ["resume: refused"]);
+        assert.match(lines[0], /; green carries 10%/);
+    });
+
+    it("a maintenance release that died after its page came down resumes as any release at 100% (the page is not up, so nothing is held)", async () => {
+        const h = migrating(SUCCEEDS);
+        // Ups: 1 snapshot, 2 page up, 3 candidate, 4 page down; the runner dies once the page came down.
+        const dead = killAt(h, "up", 4, "after");
+        void deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        await dead;
+        h.stack.kill = undefined;
+        const record = h.records.unfinished()!;
+        record.runner = { host: "ci-runner-gone", pid: 1 };
+        h.records.save(record);
+        assert.strictEqual(await page(h), "forward");
+        const outcome = await resume(h.deps);
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        const after = h.records.latest()!;
+        assert.match(after.resumes?.[0].found ?? "", /^listener in AWS blue 0%, green 100%/);
+        assert.ok(after.stages.some((stage) => stage.name === "re-judge 100%"));
+    });
+
+    it("resume behind the page with an invalid stack config refuses with exit 2 and every problem", async () => {
+        const h = await diedBehindPage();
+        h.stack.edit("traffic", { blue: 70, green: 20 });
+        const outcome = await resume(h.deps);
+        assert.strictEqual(outcome.exitCode, ExitCode.invalid, outcome.message);
+        assert.deepStrictEqual(outcome.problems, ["shiftwise:traffic: blue (70) + green (20) = 90; weights must sum to 100"]);
+    });
+
+    it("resume --hotfix inside a freeze window goes on behind the page and records the hotfix", async () => {
+        const h = await diedBehindPage();
+        await h.clock.sleep(4 * 86_400_000);
+        const outcome = await resume(h.deps, undefined, { hotfix: "the page is up" });
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        assert.deepStrictEqual(h.records.latest()?.hotfix, { reason: "the page is up", freezeWindow: "sat,sun all day (UTC) (weekend)" });
+    });
+
+    it("killed during the cutover (page up, weights not yet written): resume runs only the cutover, and the dead step ends interrupted", async () => {
+        const h = migrating(SUCCEEDS);
+        // setConfig: 1 the snapshot's section, 2 the page, 3 the candidate's release config, 4 the cutover's weights.
+        const dead = killAt(h, "setConfig", 4, "after");
+        void deploy(h.deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        await dead;
+        h.stack.kill = undefined;
+        const record = h.records.unfinished()!;
+        record.runner = { host: "ci-runner-gone", pid: 1 };
+        h.records.save(record);
+        const before = record.stages.length;
+        assert.deepStrictEqual(h.stack.section("traffic"), { blue: 0, green: 100 }, "the dead runner had written the cutover's weights: not a person's move");
+        const outcome = await resume(h.deps, undefined, { hotfix: "finish the window", smokeBaseUrl: smoke.url() + "/" });
+        assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
+        const after = h.records.latest()!;
+        assert.deepStrictEqual([after.hotfix, after.probeBaseUrl], [{ reason: "finish the window", freezeWindow: "none when it resumed" }, smoke.url() + "/"]);
+        assert.deepStrictEqual(after.stages.slice(before).map((stage) => stage.name), ["shift 100%", "maintenance off", "bake 100%", "watch 10 min", "finish"]);
+        assert.deepStrictEqual(after.steps.map((step) => [step.percent, step.outcome]), [[100, "interrupted"], [100, "promoted"]]);
+    });
+
+    it("resume with no record at all says so (exit 2)", async () => {
+        const h = migrating(SUCCEEDS);
+        const outcome = await resume(h.deps);
+        assert.strictEqual(outcome.exitCode, ExitCode.invalid, outcome.message);
+        assert.match(outcome.message, /^no paused deployment of production$/);
+    });
+
+    it("the lines a person reads: the hold, a refused rollback and a refused resume each print one stage line", async () => {
+        const h = migrating(FAILS);
+        const lines: string[] = [];
+        const reporter = { line: (stage: string, message: string) => lines.push(`${stage}: ${message}`), progress: () => undefined };
+        const deps = { ...h.deps, reporter };
+        await deploy(deps, { ...RELEASE, smokeBaseUrl: smoke.url(), maintenance: PAGE });
+        assert.ok(lines.includes(`maintenance: held: the maintenance page is kept up (${PAGE}); no user is routed to a colour`), lines.join("\n"));
+        lines.length = 0;
+        await rollbackCommand({ ...deps, by: BY });
+        assert.deepStrictEqual(lines.slice(0, 2), [`rollback: refused to route users to blue: the migration of ${h.records.latest()!.id} is not backwards compatible`, `maintenance: held: the maintenance page is kept up (${PAGE}); no user is routed to a colour`]);
+    });
+
+    it("pageMustStay, migrationMayHaveRun and awaitListenerAction at their edges", async () => {
+        const ran = { direction: "up", outcome: "failed" } as DeploymentRecord["migration"];
+        assert.strictEqual(pageMustStay({ maintenance: undefined, migration: ran }), false, "not a maintenance release");
+        assert.strictEqual(pageMustStay({ maintenance: { reason: PAGE }, migration: ran }), true);
+        assert.strictEqual(pageMustStay({ maintenance: { reason: PAGE, schemaRestored: { at: "t", by: "me", how: "restored" } }, migration: ran }), false, "restored");
+        assert.strictEqual(migrationMayHaveRun({ migration: undefined }), false);
+        assert.strictEqual(migrationMayHaveRun({ migration: { ...ran!, outcome: "never-started" } }), false);
+        assert.strictEqual(migrationMayHaveRun({ migration: { ...ran!, direction: "down" } }), false, "a down-migration is not the release's");
+        for (const outcome of ["running", "succeeded", "failed", "timed-out", "interrupted", "lost"] as const) assert.strictEqual(migrationMayHaveRun({ migration: { ...ran!, outcome } }), true, outcome);
+        const reads = (actions: string[]) => {
+            const clock = new FakeClock();
+            let read = 0;
+            const aws = { listenerAction: async () => actions[Math.min(read++, actions.length - 1)] } as unknown as AwsPort;
+            return { clock, aws, reads: () => read };
+        };
+        const first = reads(["fixed-response"]);
+        assert.strictEqual(await awaitListenerAction(first.aws, first.clock, "arn", "fixed-response"), "fixed-response");
+        assert.deepStrictEqual([first.reads(), first.clock.sleeps], [1, []]);
+        const second = reads(["forward", "fixed-response"]);
+        assert.strictEqual(await awaitListenerAction(second.aws, second.clock, "arn", "fixed-response"), "fixed-response");
+        assert.deepStrictEqual([second.reads(), second.clock.sleeps], [2, [5000]]);
+        const never = reads(["forward", "redirect", "forward", "fixed-response"]);
+        assert.strictEqual(await awaitListenerAction(never.aws, never.clock, "arn", "fixed-response"), "forward");
+        assert.deepStrictEqual([never.reads(), never.clock.sleeps], [PAGE_READS, [5000, 5000]]);
+    });
+
+    it("nextSteps without a restore command in the outputs, and the story of a page whose up was never recorded", async () => {
+        const h = migrating(FAILS);
+        const record = await held(h);
+        const stack = { ...h.stack, outputs: async () => ({}), getAllConfig: async () => ({}) } as unknown as FakeStack;
+        assert.strictEqual(
+            await nextSteps(stack, record, "up"),
+            [
+                "The maintenance page is up (database upgrade to the v1.6 schema): the migration of v1.6.0 may have changed the schema, and blue (v1.4.2) is not expected to work on it, so no user is routed to blue.",
+                "To go back:",
+                "  1. restore the pre-release snapshot (`pulumi stack output preReleaseSnapshot` has the command)",
+                '     then: shiftwise rollback --stack production --schema-restored "<how>"   (restores the checkpoint; its listener update takes the page down)',
+                "  2. or undo the migration behind the page: shiftwise rollback --stack production --migrate-down   (needs database.migration.downCommand)",
+                "`shiftwise maintenance off --stack production` takes the page down and routes users by shiftwise:traffic: only once the database is restored.",
+            ].join("\n"),
+        );
+        const unrecorded = { ...record, maintenance: { reason: PAGE }, migration: undefined, stages: [{ name: "maintenance on", startedAt: "t" }] };
+        assert.strictEqual(pageStory(unrecorded), `the maintenance page is up (${PAGE}) since an update its runner did not live to record: ${record.id} (deploy --maintenance of v1.6.0) put it up for a migration that is not backwards compatible; its migration had not started; its last stage was maintenance on (running when its runner died)`);
+        assert.strictEqual(await behindPage(h.deps, { ...record, maintenance: undefined }), false);
+        assert.strictEqual(await behindPage(h.deps, unrecorded), true, "AWS serves the page: the record's missing `on` does not matter");
     });
 
     it("resume of a held release refuses (exit 7) and says what to do", async () => {
