@@ -179,6 +179,35 @@ export function podUser(user: string | undefined): { runAsUser: number; runAsGro
 }
 
 /** Kubernetes names for the ECS CPU architectures. */
+/** A container that runs as non-root with no privileges, no capabilities and the runtime's seccomp profile (the Pod Security Standards' "restricted" level). */
+export function hardenedContainer(readOnlyRootFilesystem: boolean): k8s.types.input.core.v1.SecurityContext {
+    return {
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        readOnlyRootFilesystem,
+        runAsNonRoot: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+/** The writable scratch folder and, with secrets, the CSI driver's mount. */
+export function scratchAndSecretMounts(secrets: { readonly providerClassName: pulumi.Input<string> } | undefined): k8s.types.input.core.v1.VolumeMount[] {
+    return [{ name: "scratch", mountPath: SCRATCH_PATH }, ...(secrets ? [{ name: "secrets-store", mountPath: "/mnt/secrets-store", readOnly: true }] : [])];
+}
+
+/**
+ * The volumes behind those mounts. The CSI volume must be mounted for the
+ * driver to sync the Kubernetes Secret the environment reads, even when no
+ * colour runs.
+ */
+export function scratchAndSecretVolumes(secrets: { readonly providerClassName: pulumi.Input<string> } | undefined): k8s.types.input.core.v1.Volume[] {
+    return [
+        { name: "scratch", emptyDir: { sizeLimit: "256Mi" } },
+        ...(secrets ? [{ name: "secrets-store", csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: secrets.providerClassName } } }] : []),
+    ];
+}
+
 const ARCHITECTURES: Record<string, string> = { X86_64: "amd64", ARM64: "arm64" };
 
 /** The `kubernetes.io/arch` node label for an ECS CPU architecture (amd64 when unknown). */
@@ -236,26 +265,12 @@ function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>,
                     readinessProbe: probe(healthCheck.unhealthyThreshold ?? 3, 0),
                     livenessProbe: probe((healthCheck.unhealthyThreshold ?? 3) * 2, args.healthCheckGraceSeconds ?? 60),
                     lifecycle: { preStop: { sleep: { seconds: preStopSeconds } } },
-                    securityContext: {
-                        allowPrivilegeEscalation: false,
-                        privileged: false,
-                        // The colour's opt-out (shiftwise:<colour>.readonlyRootFilesystem) applies on both platforms.
-                        readOnlyRootFilesystem: args.readonlyRootFilesystem ?? true,
-                        runAsNonRoot: true,
-                        capabilities: { drop: ["ALL"] },
-                        seccompProfile: { type: "RuntimeDefault" },
-                    },
-                    volumeMounts: [
-                        { name: "scratch", mountPath: SCRATCH_PATH },
-                        ...(secrets ? [{ name: "secrets-store", mountPath: "/mnt/secrets-store", readOnly: true }] : []),
-                    ],
+                    // The colour's opt-out (shiftwise:<colour>.readonlyRootFilesystem) applies on both platforms.
+                    securityContext: hardenedContainer(args.readonlyRootFilesystem ?? true),
+                    volumeMounts: scratchAndSecretMounts(secrets),
                 },
             ],
-            volumes: [
-                { name: "scratch", emptyDir: { sizeLimit: "256Mi" } },
-                // The CSI volume must be mounted for the driver to sync the Kubernetes Secret the environment reads.
-                ...(secrets ? [{ name: "secrets-store", csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: secrets.providerClassName } } }] : []),
-            ],
+            volumes: scratchAndSecretVolumes(secrets),
         },
     };
 }

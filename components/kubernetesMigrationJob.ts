@@ -1,8 +1,7 @@
 // The release's migration on Kubernetes: a suspended CronJob that holds the Job template, and the namespace-scoped Role the driver creates Jobs from it with.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SCRATCH_PATH } from "./colourService";
-import { cpuQuantity, nodeArchitecture, podUser, versionLabel } from "./kubernetesColour";
+import { cpuQuantity, hardenedContainer, nodeArchitecture, podUser, scratchAndSecretMounts, scratchAndSecretVolumes, versionLabel } from "./kubernetesColour";
 
 export interface KubernetesMigrationJobArgs {
     /** The service name, e.g. `shop`; the CronJob is `<serviceName>-migration`. */
@@ -164,25 +163,12 @@ function migrationJobSpec(args: KubernetesMigrationJobArgs, labels: Record<strin
                         args: args.command,
                         env: pulumi.all([environment, secretEnvironment]).apply(([plain, fromSecrets]) => [...plain, ...fromSecrets]),
                         resources: { requests: { cpu, memory }, limits: { cpu, memory } },
-                        securityContext: {
-                            allowPrivilegeEscalation: false,
-                            privileged: false,
-                            readOnlyRootFilesystem: true,
-                            runAsNonRoot: true,
-                            capabilities: { drop: ["ALL"] },
-                            seccompProfile: { type: "RuntimeDefault" },
-                        },
-                        volumeMounts: [
-                            { name: "scratch", mountPath: SCRATCH_PATH },
-                            ...(secrets ? [{ name: "secrets-store", mountPath: "/mnt/secrets-store", readOnly: true }] : []),
-                        ],
+                        securityContext: hardenedContainer(true),
+                        volumeMounts: scratchAndSecretMounts(secrets),
                     },
                 ],
-                volumes: [
-                    { name: "scratch", emptyDir: { sizeLimit: "256Mi" } },
-                    // Mounting the CSI volume makes the driver sync the Secret the environment reads, even with no colour running.
-                    ...(secrets ? [{ name: "secrets-store", csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: secrets.providerClassName } } }] : []),
-                ],
+                // With secrets, the CSI volume makes the driver sync the Secret the environment reads, even with no colour running.
+                volumes: scratchAndSecretVolumes(secrets),
             },
         },
     };
