@@ -3,7 +3,6 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Command, InvalidArgumentError } from "commander";
-import { colourSchema, rolloutSchema, shiftwiseSections } from "../config";
 import { readProjectName, readStackFile, stackFilePath } from "../evaluation/stackFile";
 import type { DeployRequest, DriverDeps, DriverOutcome } from "../rollout/driver";
 import { ExitCode } from "../rollout/exitCodes";
@@ -11,13 +10,34 @@ import type { AwsPort, Clock, Fetcher, StackConfigEntries, StackPort } from "../
 import type { TaskPort } from "../ports/tasks";
 import type { DatabaseStatePort } from "../ports/databaseState";
 import { systemClock } from "../ports/ports";
-import { DEFAULT_RECORDS_DIR, RecordStore, startedBy } from "../rollout/records";
-import { nodeFetcher } from "../rollout/smoke";
+import { DEFAULT_RECORDS_DIR } from "../rollout/recordsDir";
 import { LedgerContext, processLedgerContext, statusTrips, watchStatus, withLease } from "./ledgerCommands";
 import { UsageError } from "./failures";
-import { maintenanceRequestProblems } from "../rollout/maintenanceRequest";
-import { deploy, dryRun, lineReporter, renderDryRun, renderStatus, renderTrips, resume, rollbackCommand, rollbackThenMigrateDown, setMaintenance, stackStatus } from "./rolloutLoader";
+import {
+    deploy,
+    dryRun,
+    lineReporter,
+    maintenanceRequestProblems,
+    nodeFetcher,
+    recordStore,
+    renderDryRun,
+    renderStatus,
+    renderTrips,
+    resume,
+    rollbackCommand,
+    rollbackThenMigrateDown,
+    setMaintenance,
+    stackStatus,
+    startedBy,
+} from "./rolloutLoader";
 import type { Directories } from "./main";
+
+// The stack config's schema and rules, loaded by the flag checks that use them, so --help and the other
+// flag errors load neither zod nor the schema (and nothing here loads Pulumi: see config/index.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stackConfig = () => require("../config") as typeof import("../config");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const releaseRules = () => require("../config/releaseRules") as typeof import("../config/releaseRules");
 
 /**
  * The rollout commands of the `shiftwise` CLI: deploy, rollback, resume and
@@ -270,7 +290,7 @@ export function registerRolloutCommands(
             const context = contextFor();
             // Maintenance reads nothing from AWS: the stack and the records are enough.
             const stack = await context.openStack(options.stack, options.json ? io.stderr : () => undefined);
-            const records = new RecordStore(recordsDirOf(options, context, dirs), options.stack);
+            const records = recordStore(recordsDirOf(options, context, dirs), options.stack);
             const write = options.json ? io.stderr : io.stdout;
             const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: false });
             const outcome = await setMaintenance({ stack, clock: context.clock, reporter, recordsDir: records.dir, by: startedBy(context.env) }, { enabled: state === "on", reason: options.reason });
@@ -282,12 +302,12 @@ export function registerRolloutCommands(
 
 /** `--version`: the release label, checked by the same rule as a colour's `version`. */
 function versionArgument(value: string): string {
-    return checkedBy(colourSchema.shape.version, value, "e.g. --version v1.6.0");
+    return checkedBy(releaseRules().versionLabel, value, "e.g. --version v1.6.0");
 }
 
 /** `--image`: a container image pinned by tag or digest, checked by the same rule as a colour's `image`. */
 function imageArgument(value: string): string {
-    return checkedBy(colourSchema.shape.image, value, "e.g. --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0");
+    return checkedBy(releaseRules().pinnedImage, value, "e.g. --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.6.0");
 }
 
 function checkedBy(schema: { safeParse(value: unknown): { success: boolean; error?: { issues: readonly { message: string }[] } } }, value: string, example: string): string {
@@ -298,7 +318,7 @@ function checkedBy(schema: { safeParse(value: unknown): { success: boolean; erro
 
 /** `--migration-image`: pinned like `--image`; that the stack has `database.migration` is checked in pre-flight. */
 function migrationImageArgument(value: string): string {
-    return checkedBy(colourSchema.shape.image, value, "e.g. --migration-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-migrations:v1.6.0");
+    return checkedBy(releaseRules().pinnedImage, value, "e.g. --migration-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-migrations:v1.6.0");
 }
 
 /** What `deploy` parses. */
@@ -317,7 +337,7 @@ function maintenanceReason(flag: string | boolean | undefined, version: string):
 function checkMaintenance(options: DeployOptions, projectDir: string): void {
     if (options.maintenance === undefined) return;
     const file = stackFilePath(projectDir, options.stack);
-    const database = fs.existsSync(file) ? (shiftwiseSections(readStackFile(file, readProjectName(projectDir)).config).database as { migration?: unknown } | undefined) : undefined;
+    const database = fs.existsSync(file) ? (stackConfig().shiftwiseSections(readStackFile(file, readProjectName(projectDir)).config).database as { migration?: unknown } | undefined) : undefined;
     const problems = maintenanceRequestProblems(options, fs.existsSync(file) ? database?.migration !== undefined : undefined);
     if (problems.length > 0) throw new UsageError(`${problems.join("; ")}; nothing was changed`, [], "deploy");
 }
@@ -328,6 +348,7 @@ function checkPauseAt(pauseAt: number | undefined, projectDir: string, stack: st
     const file = stackFilePath(projectDir, stack);
     // Without a local stack file the driver checks it against the stack's config in pre-flight.
     if (!fs.existsSync(file)) return;
+    const { rolloutSchema, shiftwiseSections } = stackConfig();
     const rollout = rolloutSchema.safeParse(shiftwiseSections(readStackFile(file, readProjectName(projectDir)).config).rollout ?? {});
     if (rollout.success && !rollout.data.steps.includes(pauseAt)) {
         throw new UsageError(`--pause-at ${pauseAt} is not one of the steps ${rollout.data.steps.join(", ")} (shiftwise:rollout.steps in ${path.basename(file)}); nothing was changed`);
@@ -381,7 +402,7 @@ async function openPorts(options: CommonOptions, io: CommandIo, context: Command
     const config = await stack.getAllConfig();
     const region = config["aws:region"]?.value;
     if (!region) throw new UsageError(`stack ${options.stack} has no aws:region; run \`pulumi config set aws:region <region> --stack ${options.stack}\``);
-    const records = new RecordStore(recordsDirOf(options, context, directories), options.stack, (warning) => io.stderr(`shiftwise: warning: ${warning}\n`));
+    const records = recordStore(recordsDirOf(options, context, directories), options.stack, (warning) => io.stderr(`shiftwise: warning: ${warning}\n`));
     return { stack, aws: context.openAws(region), records, region, config };
 }
 

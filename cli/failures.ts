@@ -1,5 +1,5 @@
 // How the CLI turns an error into an exit code and a message: expected failures read as one sentence, only --debug shows a stack trace.
-import { ConfigError } from "../config";
+import { ConfigError } from "../config/configError";
 import { StackFileError } from "../evaluation/stackFile";
 import { ExitCode } from "../rollout/exitCodes";
 
@@ -40,9 +40,10 @@ export function describeFailure(error: unknown, stack: string | undefined): Fail
     if (isMissingPulumiCli(error, text)) {
         return expected(ExitCode.error, "the pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/) and log in to your backend (`pulumi login`)");
     }
-    // Loaded only on this path, so `shiftwise plan` does not pay for the Automation API.
+    // The Automation API's error classes from their own file (it requires nothing), so classifying the failure of
+    // a command that never opened a stack (a ledger command's AWS error) does not load the Automation API or Pulumi.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { CommandError, StackNotFoundError } = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
+    const { CommandError, StackNotFoundError } = require("@pulumi/pulumi/automation/errors") as typeof import("@pulumi/pulumi/automation/errors");
     if (error instanceof StackNotFoundError) {
         return expected(ExitCode.invalid, `no stack named ${stack ?? "(none)"} in this project's backend; list them with \`pulumi stack ls\` or create it with \`pulumi stack init ${stack ?? "<name>"}\``);
     }

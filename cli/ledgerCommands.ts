@@ -6,10 +6,9 @@ import type { RecoveryPointPort } from "../ports/recoveryPoints";
 import { ExitCode } from "../rollout/exitCodes";
 import type { LedgerSessionOptions, LeasedCommand } from "../rollout/ledgerSession";
 import type { DeploymentRecord } from "../rollout/records";
-import { startedBy } from "../rollout/records";
 import type { ReleaseEventSink, ReleasePlan } from "../rollout/releaseEvents";
 import type { DriverDeps, DriverOutcome } from "../rollout/stages/context";
-import { actorName, checkDriverTrips, clearTrips, deliveryMetrics, historyEntry, leasedRollback, liveStatus, predecessorProblems, recoveryPointVerdict, renderHistory, renderLiveStatus, runLeased, sendRequest, shiftwiseConfig } from "./rolloutLoader";
+import { actorName, checkDriverTrips, clearTrips, deliveryMetrics, historyEntry, leasedRollback, liveStatus, predecessorProblems, recoveryPointVerdict, renderHistory, renderLiveStatus, runLeased, sendRequest, shiftwiseConfig, startedBy } from "./rolloutLoader";
 
 /** Where the ledger commands write. */
 export interface LedgerIo {

@@ -7,7 +7,7 @@ import { describeFailure, Failure, UsageError } from "./failures";
 import { processLedgerContext, registerLedgerCommands } from "./ledgerCommands";
 import { registerPlanCommand } from "./planCommand";
 import { ExitCode } from "../rollout/exitCodes";
-import { isProgramError } from "../evaluation/mockRuntime";
+import { isProgramError } from "../evaluation/programErrors";
 
 /** The folder shiftwise is installed in (bin/, cli/, …); never the user's project unless they run it there. */
 export const INSTALL_DIR = path.resolve(__dirname, "..");

@@ -1,7 +1,6 @@
 // The `plan` command: evaluates the stack offline and prints the plan, its schedule picture, and optionally an SVG chart.
 import * as path from "path";
 import { Command } from "commander";
-import { planAsJson, planStack, renderPlan } from "../plan/plan";
 import { ExitCode } from "../rollout/exitCodes";
 import type { CliIo, Directories } from "./main";
 
@@ -24,6 +23,9 @@ export function registerPlanCommand(program: Command, io: CliIo, setExitCode: (c
         .addHelpText("after", "\nExamples:\n  shiftwise plan --stack production\n  shiftwise --cwd ../shop plan --stack staging --config-file staging-next.yaml --chart schedule.svg")
         .action(async (options: PlanOptions) => {
             const { userDir, projectDir } = directories();
+            // Loaded here, so --help and the other commands never load the program, Pulumi or @pulumi/aws.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { planAsJson, planStack, renderPlan } = require("../plan/plan") as typeof import("../plan/plan");
             const configFile = options.configFile && path.resolve(userDir, options.configFile);
             // --debug keeps the stack frames of errors the program raises; without it the evaluation records none (faster).
             const plan = await planStack({ projectDir, stack: options.stack, configFile, stackTraces: debugging() });

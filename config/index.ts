@@ -1,6 +1,7 @@
 // Loads and parses the stack config once: the only reader of `pulumi.Config`.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { ConfigError } from "./configError";
 import { StackContext, stackContextProblems } from "./crossRules";
 import { NAMESPACE, configKey, formatIssue } from "./format";
 import { kubeconfigProblems } from "./kubernetes";
@@ -8,19 +9,12 @@ import { COLOURS, Colour, SectionName, StackConfig, sectionSchemas } from "./sch
 import { arnRegion } from "./security";
 
 export * from "./schema";
+export { ConfigError } from "./configError";
 export { kubernetesSchema, kubeconfigProblems } from "./kubernetes";
 export type { KubernetesConfig } from "./kubernetes";
 export { DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_FLOW_LOG_RETENTION_DAYS } from "./security";
 export { NAMESPACE, configKey } from "./format";
 export type { StackContext } from "./crossRules";
-
-/** Thrown when the stack config is invalid. `problems` lists every problem found, one message each. */
-export class ConfigError extends Error {
-    constructor(readonly problems: readonly string[]) {
-        super(`Invalid shiftwise stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-        this.name = "ConfigError";
-    }
-}
 
 /**
  * Validates the `shiftwise:*` part of a stack config. `raw` maps each key
@@ -202,16 +196,25 @@ export interface LoadedConfig {
 }
 
 /**
+ * `@pulumi/pulumi`, loaded by the functions that read the engine's config or make secrets, so the CLI's flag
+ * checks and the rollout can use the schema and the rules above without loading Pulumi.
+ */
+function pulumiSdk(): typeof pulumi {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("@pulumi/pulumi") as typeof pulumi;
+}
+
+/**
  * The values of a map, wrapped as Pulumi secrets when `secret` is true, so a
  * secret set in config stays encrypted in state and hidden in previews.
  */
 export function secretValues(values: Readonly<Record<string, string>>, secret: boolean): Record<string, pulumi.Input<string>> {
-    return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, secret ? pulumi.secret(value) : value]));
+    return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, secret ? pulumiSdk().secret(value) : value]));
 }
 
 /** True when the engine marked a config key secret. The runtime exports this check but does not declare it. */
 function isConfigSecret(key: string): boolean {
-    return (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
+    return (pulumiSdk().runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 }
 
 /**
@@ -220,13 +223,14 @@ function isConfigSecret(key: string): boolean {
  * registered when anything is wrong.
  */
 export function loadConfig(): LoadedConfig {
-    const sections = shiftwiseSections(pulumi.runtime.allConfig());
+    const sdk = pulumiSdk();
+    const sections = shiftwiseSections(sdk.runtime.allConfig());
     const secretSections = new Set(Object.keys(sections).filter((section) => isConfigSecret(`${NAMESPACE}:${section}`)));
-    const region = new pulumi.Config("aws").get("region");
+    const region = new sdk.Config("aws").get("region");
     const problems: string[] = [];
     let config: StackConfig | undefined;
     try {
-        config = parseStackConfig(sections, { stack: pulumi.getStack(), region });
+        config = parseStackConfig(sections, { stack: sdk.getStack(), region });
     } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         problems.push(...error.problems);
@@ -235,5 +239,5 @@ export function loadConfig(): LoadedConfig {
     if (!region) problems.push("aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`");
     if (config && region) problems.push(...regionProblems(config, region));
     if (problems.length > 0 || !config || !region) throw new ConfigError(problems);
-    return { config, region, awsProfile: new pulumi.Config("aws").get("profile"), secretSections };
+    return { config, region, awsProfile: new sdk.Config("aws").get("profile"), secretSections };
 }

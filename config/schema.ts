@@ -1,6 +1,7 @@
 // The zod schema of every `shiftwise:*` key, with all defaults.
 import { z } from "zod";
-import { ALB_TLS13_POLICIES, KMS_KEY_ARN, SECRET_REFERENCE, SECRET_REFERENCE_RULE, SECURITY_GROUP_RULES_PER_DIRECTION, TAG_VALUE, backupScheduleProblem, matcherProblem, minimumMaxStorage } from "./awsRules";
+import { ALB_TLS13_POLICIES, KMS_KEY_ARN, SECRET_REFERENCE, SECRET_REFERENCE_RULE, SECURITY_GROUP_RULES_PER_DIRECTION, backupScheduleProblem, matcherProblem, minimumMaxStorage } from "./awsRules";
+import { pinnedImage, versionLabel } from "./releaseRules";
 import { LONGEST_DERIVED, SERVICE_NAME_MAX, derivedNameProblems, serviceDerivedNames } from "./derivedNames";
 import { kubernetesSchema } from "./kubernetes";
 import { MAX_FIXED_RESPONSE_BODY, maintenancePage } from "./maintenancePage";
@@ -256,23 +257,6 @@ function range(from: number, to: number, step: number): number[] {
     return values;
 }
 
-const IMAGE_REFERENCE =
-    /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-
-/** A container image pinned by tag or digest: a rollback must be able to restore exactly what ran. */
-const pinnedImage = z
-    .string({ error: "must be a container image reference; e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:v1.5.0" })
-    .regex(IMAGE_REFERENCE, {
-        error: "is not a valid container image reference; use registry/repository:tag or @sha256:digest",
-        abort: true,
-    })
-    .refine((image) => /@sha256:/.test(image) || /:[\w][\w.-]*$/.test(image.split("/").pop() ?? ""), {
-        error: "must pin a tag or digest; an untagged image means :latest, which a rollback cannot restore",
-    })
-    .refine((image) => !/:latest$/.test(image), {
-        error: "must not use :latest; a rollback cannot restore a moving tag, so pin a version tag or digest",
-    });
-
 /** A Fargate CPU size in units. */
 const fargateCpu = z.preprocess(
     (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
@@ -297,11 +281,7 @@ function checkFargatePair(task: { readonly cpu: number; readonly memory: number 
 export const colourSchema = z
     .object(
         {
-            // The version becomes the `shiftwise:version` tag: AWS tag values allow letters, digits, spaces and + - = . _ : / @.
-            version: z
-                .string({ error: "must be a version label; e.g. v1.5.0" })
-                .regex(/^\S{1,128}$/, { error: "must be a non-empty version label without spaces; e.g. v1.5.0", abort: true })
-                .regex(TAG_VALUE, { error: "must use only letters, digits and + - = . _ : / @, because it becomes an AWS tag value; e.g. v1.5.0" }),
+            version: versionLabel,
             image: pinnedImage,
             desiredCount: integer(0, 1000, "set how many tasks this colour runs"),
             cpu: fargateCpu.default(256),

@@ -4,6 +4,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { LedgerTrip } from "../ports/ports";
 import { useProgramTripReader } from "../ports/tripReader";
+import { markProgramError } from "./programErrors";
+
+export { isProgramError } from "./programErrors";
 
 /**
  * Evaluates the real Pulumi program (`index.ts`) under Pulumi's mock runtime
@@ -97,18 +100,6 @@ export class ProgramError extends Error {
 let evaluationQueue: Promise<unknown> = Promise.resolve();
 
 /**
- * Errors the program threw. Pulumi's runtime also rejects promises of its own
- * with them that nobody awaits; a process that has reported the error (the
- * CLI) uses `isProgramError` to ignore those instead of crashing on them.
- */
-const programErrors = new WeakSet<object>();
-
-/** True for an error a program evaluated here threw (and `evaluateProgram` rejected with, as `ProgramError.cause`). */
-export function isProgramError(reason: unknown): boolean {
-    return reason !== null && typeof reason === "object" && programErrors.has(reason);
-}
-
-/**
  * Runs the program once under mocks. Evaluations are serialised because
  * Pulumi's runtime state is process-wide.
  */
@@ -155,7 +146,7 @@ async function evaluateNow(request: EvaluationRequest): Promise<ProgramEvaluatio
         const outputs = await Promise.race([run(), failed]);
         return { resources: [...captured.values()], outputs: normalise(outputs) as Record<string, unknown> };
     } catch (error) {
-        if (error !== null && typeof error === "object") programErrors.add(error);
+        markProgramError(error);
         throw new ProgramError(error, [...captured.values()].filter((r) => r.type !== "pulumi:pulumi:Stack"));
     } finally {
         process.off("unhandledRejection", onUnhandled);

@@ -1,7 +1,6 @@
 // Reads Pulumi project and stack files from disk.
 import * as fs from "fs";
 import * as path from "path";
-import YAML from "yaml";
 
 /** A stack file that is missing or unreadable. */
 export class StackFileError extends Error {
@@ -29,7 +28,7 @@ export interface StackConfigFile {
 /** The Pulumi project name from `Pulumi.yaml` in `projectDir`. */
 export function readProjectName(projectDir: string): string {
     const file = path.join(projectDir, "Pulumi.yaml");
-    const project = YAML.parse(readText(file)) as { name?: unknown };
+    const project = parseYaml(readText(file)) as { name?: unknown };
     if (typeof project?.name !== "string") throw new StackFileError(`${file}: has no project name`);
     return project.name;
 }
@@ -56,7 +55,7 @@ export function readStackFile(file: string, projectName: string): StackConfigFil
     let document: unknown;
     const text = readText(file);
     try {
-        document = YAML.parse(text);
+        document = parseYaml(text);
     } catch (error) {
         throw new StackFileError(`${file}: is not valid YAML: ${(error as Error).message}`);
     }
@@ -109,4 +108,10 @@ function replaceSecrets(value: unknown): { value: unknown; secret: boolean } {
         return { value: result, secret };
     }
     return { value, secret: false };
+}
+
+/** `yaml`'s parser, loaded on the first file read, so a command line rejected before any file is read never loads it. */
+function parseYaml(text: string): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require("yaml") as typeof import("yaml")).parse(text);
 }

@@ -14,8 +14,7 @@ import type { MigrationResult } from "./migration";
  * every stage, so a crash leaves the last known state on disk.
  */
 
-/** The default records folder, relative to the project directory. */
-export const DEFAULT_RECORDS_DIR = path.join(".shiftwise", "records");
+export { DEFAULT_RECORDS_DIR } from "./recordsDir";
 
 /**
  * `held`: a `deploy --maintenance` release stopped after its migration may
