@@ -28,8 +28,8 @@ import {
     rollbackThenMigrateDown,
     setMaintenance,
     stackStatus,
-    startedBy,
 } from "./rolloutLoader";
+import { startedBy } from "../rollout/actor";
 import type { Directories } from "./main";
 
 // The stack config's schema and rules, loaded by the flag checks that use them, so --help and the other

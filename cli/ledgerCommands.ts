@@ -8,7 +8,8 @@ import type { LedgerSessionOptions, LeasedCommand } from "../rollout/ledgerSessi
 import type { DeploymentRecord } from "../rollout/records";
 import type { ReleaseEventSink, ReleasePlan } from "../rollout/releaseEvents";
 import type { DriverDeps, DriverOutcome } from "../rollout/stages/context";
-import { actorName, checkDriverTrips, clearTrips, deliveryMetrics, historyEntry, leasedRollback, liveStatus, predecessorProblems, recoveryPointVerdict, renderHistory, renderLiveStatus, runLeased, sendRequest, shiftwiseConfig, startedBy } from "./rolloutLoader";
+import { checkDriverTrips, clearTrips, deliveryMetrics, historyEntry, leasedRollback, liveStatus, predecessorProblems, recoveryPointVerdict, renderHistory, renderLiveStatus, runLeased, sendRequest, shiftwiseConfig } from "./rolloutLoader";
+import { actorName, startedBy } from "../rollout/actor";
 
 /** Where the ledger commands write. */
 export interface LedgerIo {

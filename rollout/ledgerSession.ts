@@ -2,12 +2,14 @@
 import type { Clock, Lease, LeaseAttempt, LedgerPort, LedgerRecordItem, LedgerRequest } from "../ports/ports";
 import { LEASE_CLOCK_TOLERANCE_SECONDS, LeaseLost, leaseExpired } from "../ports/ports";
 import { ExitCode } from "./exitCodes";
-import { DeploymentRecord, LedgerNotes, RecordStore, StartedBy, recordProblem } from "./records";
+import { DeploymentRecord, LedgerNotes, RecordStore, recordProblem } from "./records";
 import { GateFailed, Paused } from "./stages/context";
 import type { DriverDeps, DriverOutcome, PollCheck, RolloutContext } from "./stages/context";
 import type { ReleaseEventSink } from "./releaseEvents";
 import { awaitServed, sendRequest } from "./requests";
 import { recordEvents } from "./releaseEvents";
+
+export { actorName } from "./actor";
 
 /** The commands that hold the lease. */
 export type LeasedCommand = "deploy" | "resume" | "rollback";
@@ -36,12 +38,6 @@ export interface LedgerSessionOptions {
 
 /** The default lease lifetime without a heartbeat. */
 export const LEASE_TTL_SECONDS = 300;
-
-/** Who a `startedBy` is, in one line. */
-export function actorName(by: StartedBy): string {
-    const run = by.ci?.runUrl ?? by.ci?.pipelineUrl ?? by.ci?.buildUrl;
-    return `${by.user}@${by.host}${by.ci ? ` (${by.ci.system}${by.ci.runId ? ` run ${by.ci.runId}` : ""})` : ""}${run ? ` ${run}` : ""}`;
-}
 
 /** The refusal when another actor holds the lease: who, what, since when, the last heartbeat, and how to proceed. */
 export function heldMessage(holder: Lease, now: Date, command: string): string {

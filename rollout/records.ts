@@ -1,12 +1,12 @@
 // Deployment records: their schema and how they are written and read on disk.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { shortStackName } from "../evaluation/stackFile";
 import { z } from "zod";
 import type { Colour } from "../config";
 import type { AlarmState, StackConfigEntries } from "../ports/ports";
 import type { MigrationResult } from "./migration";
+import type { StartedBy } from "./actor";
 
 /**
  * Deployment records: one JSON file per deployment under
@@ -15,6 +15,8 @@ import type { MigrationResult } from "./migration";
  */
 
 export { DEFAULT_RECORDS_DIR } from "./recordsDir";
+export { startedBy } from "./actor";
+export type { StartedBy } from "./actor";
 
 /**
  * `held`: a `deploy --maintenance` release stopped after its migration may
@@ -75,13 +77,6 @@ export interface RollbackEntry {
     wroteConfig?: boolean;
     phases: RollbackPhase[];
     error?: string;
-}
-
-/** Who or what started a deployment. */
-export interface StartedBy {
-    readonly user: string;
-    readonly host: string;
-    readonly ci?: Record<string, string>;
 }
 
 export interface DeploymentRecord {
@@ -347,33 +342,6 @@ export class RecordStore {
 export function recordId(startedAt: Date, version: string): string {
     const stamp = startedAt.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
     return `${stamp}-${version.replace(/[^A-Za-z0-9._-]/g, "_")}`;
-}
-
-/** Who started this, from the CI environment when there is one. */
-export function startedBy(env: Readonly<Record<string, string | undefined>>, user = safeUser(), host = os.hostname()): StartedBy {
-    const pick = (keys: Record<string, string>) => {
-        const found: Record<string, string> = {};
-        for (const [label, key] of Object.entries(keys)) if (env[key]) found[label] = env[key] as string;
-        return found;
-    };
-    if (env.GITHUB_ACTIONS === "true") {
-        const ci: Record<string, string> = { system: "github-actions", ...pick({ actor: "GITHUB_ACTOR", repository: "GITHUB_REPOSITORY", workflow: "GITHUB_WORKFLOW", runId: "GITHUB_RUN_ID", runAttempt: "GITHUB_RUN_ATTEMPT", ref: "GITHUB_REF", sha: "GITHUB_SHA", environment: "GITHUB_ENVIRONMENT" }) };
-        if (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID) ci.runUrl = `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
-        return { user: env.GITHUB_ACTOR ?? user, host, ci };
-    }
-    if (env.GITLAB_CI === "true") {
-        return { user: env.GITLAB_USER_LOGIN ?? user, host, ci: { system: "gitlab-ci", ...pick({ pipelineUrl: "CI_PIPELINE_URL", jobUrl: "CI_JOB_URL", sha: "CI_COMMIT_SHA", ref: "CI_COMMIT_REF_NAME", project: "CI_PROJECT_PATH" }) } };
-    }
-    if (env.CI) return { user, host, ci: { system: "ci", ...pick({ buildUrl: "BUILD_URL", sha: "GIT_COMMIT" }) } };
-    return { user, host };
-}
-
-function safeUser(): string {
-    try {
-        return os.userInfo().username;
-    } catch {
-        return "unknown";
-    }
 }
 
 /** Seconds per stage (first start to last finish of each stage name). */
