@@ -3,15 +3,22 @@ import * as assert from "assert";
 import { ProgramError, callSiteStackTrace, evaluateProgram } from "../evaluation/mockRuntime";
 import { PROJECT, PROJECT_DIR, evaluateFailure, stackConfig, withFields } from "./harness";
 
-/** Formats `error`'s stack with `format` in place of V8's (or V8's own when undefined). */
+/**
+ * Formats `error`'s stack with `format` in place of V8's (or V8's own when
+ * undefined). Node's source-map support (on in the tests, as under `--debug`)
+ * is off meanwhile: it would replace V8's own format with Node's mapped one.
+ */
 function stackWith(format: ((error: Error, frames: NodeJS.CallSite[]) => string) | undefined, message: string): string {
     const saved = Error.prepareStackTrace;
+    const sourceMaps = process.sourceMapsEnabled;
+    process.setSourceMapsEnabled(false);
     (Error as { prepareStackTrace?: unknown }).prepareStackTrace = format;
     try {
         const error = message === "" ? new Error() : new TypeError(message);
         return error.stack ?? "";
     } finally {
         Error.prepareStackTrace = saved;
+        process.setSourceMapsEnabled(sourceMaps);
     }
 }
 

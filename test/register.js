@@ -1,5 +1,8 @@
-// Lets mocha load the TypeScript tests: ts-node in transpile-only mode with the swc transpiler, as bin/shiftwise.js runs the CLI.
+// Lets mocha load the TypeScript tests the way bin/shiftwise.js loads the CLI: esbuild compiles each file once per content into the disk cache (bin/typescript-cache.js).
 "use strict";
 // Node 22.1+ keeps compiled code on disk between runs, as bin/shiftwise.js does (NODE_DISABLE_COMPILE_CACHE=1 turns it off).
 require("module").enableCompileCache?.();
-require("ts-node").register({ transpileOnly: true, swc: true });
+// The same compiler as the executable's, so the tests run the JavaScript users run; `npm test` type-checks separately (tsc --noEmit).
+require("../bin/typescript-cache").register();
+// Failures name the .ts lines (esbuild writes inline source maps).
+process.setSourceMapsEnabled(true);
