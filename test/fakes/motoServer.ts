@@ -11,10 +11,18 @@ import { LEDGER_KEY } from "../../components/releaseLedger";
  * condition (seen here: two winners of one free lease in 1 of 10 race rounds
  * on a loaded machine). DynamoDB itself applies each conditional write
  * atomically, so serialising requests is the faithful model; the clients still
- * race, interleaving their read-then-write sequences.
+ * race, interleaving their read-then-write sequences. Two changes spare CPU
+ * without changing any answer: the routing's list of moto's services is read
+ * once, and werkzeug does not log every request.
  */
 const SERIAL_MOTO_SERVER = [
-    "import sys",
+    "import logging, sys",
+    "import moto.backends",
+    // moto lists its own package folder (a listdir and a stat per entry) to route every request; the list never changes.
+    "modules = list(moto.backends.list_of_moto_modules())",
+    "moto.backends.list_of_moto_modules = lambda: iter(modules)",
+    // No access-log line per request (thousands per file); errors are still printed.
+    "logging.getLogger('werkzeug').setLevel(logging.ERROR)",
     "from werkzeug.serving import run_simple",
     "from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app",
     "run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)",
