@@ -23,10 +23,13 @@ export function registerPlanCommand(program: Command, io: CliIo, setExitCode: (c
         .addHelpText("after", "\nExamples:\n  shiftwise plan --stack production\n  shiftwise --cwd ../shop plan --stack staging --config-file staging-next.yaml --chart schedule.svg")
         .action(async (options: PlanOptions) => {
             const { userDir, projectDir } = directories();
-            // Loaded here, so --help and the other commands never load the program, Pulumi or @pulumi/aws.
+            const configFile = options.configFile && path.resolve(userDir, options.configFile);
+            // An invalid stack file fails here, with the problems the program would report, before Pulumi loads.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            (require("../plan/stackFileCheck") as typeof import("../plan/stackFileCheck")).checkPlanStackFile({ projectDir, stack: options.stack, configFile });
+            // Loaded here, so --help, an invalid stack file and the other commands never load the program, Pulumi or @pulumi/aws.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { planAsJson, planStack, renderPlan } = require("../plan/plan") as typeof import("../plan/plan");
-            const configFile = options.configFile && path.resolve(userDir, options.configFile);
             // --debug keeps the stack frames of errors the program raises; without it the evaluation records none (faster).
             const plan = await planStack({ projectDir, stack: options.stack, configFile, stackTraces: debugging() });
             for (const warning of plan.warnings) io.stderr(`shiftwise plan: ${warning}\n`);

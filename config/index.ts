@@ -217,6 +217,38 @@ function isConfigSecret(key: string): boolean {
     return (pulumiSdk().runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
 }
 
+/** What the stack config check reads: the `shiftwise:*` sections (as `shiftwiseSections` gives them), which of them hold a secret, the stack's name and `aws:region`. */
+export interface StackConfigInput {
+    readonly sections: Readonly<Record<string, unknown>>;
+    readonly secretSections: ReadonlySet<string>;
+    readonly stack: string;
+    readonly region: string | undefined;
+}
+
+/**
+ * The program's whole config check: the sections, the kubeconfig's secrecy
+ * and the region. `loadConfig` runs it inside the program; `shiftwise plan`
+ * runs it on the stack file before it loads Pulumi, so both report the same
+ * problems. Returns the config and the region; throws one `ConfigError` with
+ * every problem.
+ */
+export function checkStackConfig(input: StackConfigInput): { config: StackConfig; region: string } {
+    const { region } = input;
+    const problems: string[] = [];
+    let config: StackConfig | undefined;
+    try {
+        config = parseStackConfig(input.sections, { stack: input.stack, region });
+    } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems.push(...error.problems);
+    }
+    problems.push(...kubeconfigProblems(config?.kubernetes, input.secretSections.has("kubernetes")));
+    if (!region) problems.push("aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`");
+    if (config && region) problems.push(...regionProblems(config, region));
+    if (problems.length > 0 || !config || !region) throw new ConfigError(problems);
+    return { config, region };
+}
+
 /**
  * Reads and validates the current stack's config. This is the only place in
  * the program that reads `pulumi.Config`; it throws before any resource is
@@ -226,18 +258,6 @@ export function loadConfig(): LoadedConfig {
     const sdk = pulumiSdk();
     const sections = shiftwiseSections(sdk.runtime.allConfig());
     const secretSections = new Set(Object.keys(sections).filter((section) => isConfigSecret(`${NAMESPACE}:${section}`)));
-    const region = new sdk.Config("aws").get("region");
-    const problems: string[] = [];
-    let config: StackConfig | undefined;
-    try {
-        config = parseStackConfig(sections, { stack: sdk.getStack(), region });
-    } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        problems.push(...error.problems);
-    }
-    problems.push(...kubeconfigProblems(config?.kubernetes, secretSections.has("kubernetes")));
-    if (!region) problems.push("aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`");
-    if (config && region) problems.push(...regionProblems(config, region));
-    if (problems.length > 0 || !config || !region) throw new ConfigError(problems);
+    const { config, region } = checkStackConfig({ sections, secretSections, stack: sdk.getStack(), region: new sdk.Config("aws").get("region") });
     return { config, region, awsProfile: new sdk.Config("aws").get("profile"), secretSections };
 }

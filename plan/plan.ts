@@ -2,12 +2,12 @@
 import * as path from "path";
 import { ConfigError, otherColour, parseStackConfig, shiftwiseSections, stableColour } from "../config";
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram, revealSafe } from "../evaluation/mockRuntime";
-import { readProjectName, readStackFile, stackFilePath } from "../evaluation/stackFile";
 import { summariseResource } from "./resourceSummary";
 import { renderRunbook, runbookLines, stackExposure } from "./runbook";
 import { alarmGroups, backupsOf, renderSafety } from "./safety";
 import { layOutSchedule, renderSchedule } from "./schedule";
 import { renderSecurity, securityFindings } from "./security";
+import { escWarning, readPlanStackFile } from "./stackFileCheck";
 import type { PlanRequest, StackPlan } from "./stackPlan";
 
 export type { PlanRequest, StackPlan } from "./stackPlan";
@@ -17,9 +17,7 @@ export type { PlanRequest, StackPlan } from "./stackPlan";
  * `ConfigError` with every problem when the stack config is invalid.
  */
 export async function planStack(request: PlanRequest): Promise<StackPlan> {
-    const project = readProjectName(request.projectDir);
-    const file = path.resolve(request.configFile ?? stackFilePath(request.projectDir, request.stack));
-    const stackFile = readStackFile(file, project);
+    const { project, file, stackFile } = readPlanStackFile(request);
     const warnings = stackFile.environments.length > 0 ? [escWarning(path.basename(file), stackFile.environments, request.stack)] : [];
     let evaluation: ProgramEvaluation;
     try {
@@ -52,14 +50,6 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
         evaluation,
         warnings,
     };
-}
-
-function escWarning(file: string, environments: readonly string[], stack: string): string {
-    return (
-        `${file} imports the Pulumi ESC environment(s) ${environments.join(", ")}, which cannot be resolved offline: ` +
-        `their values are missing from this plan. \`pulumi config --stack ${stack} --show-secrets\` shows the resolved config; ` +
-        `pass it with --config-file to plan with those values`
-    );
 }
 
 /** The plan as text for people. */

@@ -75,6 +75,22 @@ describe("shiftwise as a process: what a command loads", function () {
         });
     }
 
+    it("plan of an invalid stack file reports the program's problem list (exit 2) and loads neither Pulumi, @pulumi/aws, the program, the mock runtime nor the rest of plan/", async () => {
+        const file = path.join(tempDir(), "Pulumi.edited.yaml");
+        const staging = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), "utf8");
+        fs.writeFileSync(file, staging.replace(/shiftwise:traffic:[^\n]*\n\s+blue: \d+/, (m) => m.replace(/\d+$/, "70")).replace(/\n  aws:region: [^\n]*/, ""));
+        const { result, loaded } = await loadedBy(["plan", "--stack", "staging", "--config-file", file, "--json"]);
+        assert.strictEqual(result.code, ExitCode.invalid, `exit code; stderr: ${result.stderr}`);
+        const problems = (JSON.parse(result.stdout) as { problems: string[] }).problems;
+        assert.deepStrictEqual(problems, [
+            "shiftwise:traffic: blue (70) + green (10) = 80; weights must sum to 100",
+            "aws:region is missing: shiftwise names regions in alarms and restore commands; run `pulumi config set aws:region eu-west-1`",
+        ]);
+        assert.ok(loaded.includes("plan/stackFileCheck.ts"), "the check ran");
+        const plan = HEAVY.find(({ what }) => what === "plan/")!;
+        assertNoneOf(loaded, [...HEAVY.filter((heavy) => heavy !== plan), { what: "plan/ beyond its stack file check", test: (f) => plan.test(f) && f !== "plan/stackFileCheck.ts" }]);
+    });
+
     // Nothing listens on port 9: each command fails on its first AWS request, after loading what it needs.
     const unreachableAws = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1", AWS_REGION: "eu-west-1" };
     const ledgerOnly: { name: string; args: string[]; message: RegExp }[] = [

@@ -115,7 +115,7 @@ describe("the executable's TypeScript cache", function () {
                 ),
             );
         return Promise.all([result(true), result(false)]).then(([debug, plain]) => {
-            assert.match(debug, new RegExp(`\\n {4}at loadConfig \\(.*config[/\\\\]index\\.ts:${throwLine}:\\d+\\)`));
+            assert.match(debug, new RegExp(`\\n {4}at checkStackConfig \\(.*config[/\\\\]index\\.ts:${throwLine}:\\d+\\)`));
             assert.doesNotMatch(plain, /^\s+at /m);
         });
     });
