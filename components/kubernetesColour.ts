@@ -163,6 +163,32 @@ export function cpuQuantity(units: number): string {
     return `${Math.round((units * 1000) / 1024)}m`;
 }
 
+/** A container's requests (and limits): `cpu` in ECS units (1024 = one vCPU) and `memory` in MiB, as Kubernetes quantities. */
+export function containerResources(cpu: pulumi.Input<number> | undefined, memory: pulumi.Input<number> | undefined): { cpu: pulumi.Output<string>; memory: pulumi.Output<string> } {
+    return { cpu: pulumi.output(cpu ?? 256).apply(cpuQuantity), memory: pulumi.output(memory ?? 512).apply((mib) => `${mib}Mi`) };
+}
+
+/** A container's plain environment, sorted by name: `extra` and then the fixed variables, which win over `extra`. */
+export function containerEnvironment(
+    extra: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
+    fixed: Record<string, pulumi.Input<string>>,
+): pulumi.Output<{ name: string; value: string }[]> {
+    return pulumi
+        .all([extra ?? {}, pulumi.all(fixed)])
+        .apply(([given, own]) =>
+            Object.entries({ ...given, ...own })
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([name, value]) => ({ name, value })),
+        );
+}
+
+/** One variable per key of the service's Kubernetes Secret, each read with a `secretKeyRef`; none without secrets. */
+export function secretKeyEnvironment(secrets: { readonly secretName: pulumi.Input<string>; readonly keys: pulumi.Input<string[]> } | undefined): pulumi.Output<k8s.types.input.core.v1.EnvVar[]> {
+    return pulumi
+        .all([secrets?.keys ?? [], secrets?.secretName ?? ""])
+        .apply(([keys, secretName]) => keys.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secretName, key } } })));
+}
+
 /** The timings that make a pod drain cleanly: the preStop pause outlasts the ALB's deregistration, the grace period outlasts both. */
 export function shutdownTimings(deregistrationDelaySeconds: number): { preStopSeconds: number; terminationGracePeriodSeconds: number } {
     // The controller deregisters the pod when it starts terminating; the ALB needs a few seconds to stop sending new
@@ -218,19 +244,10 @@ export function nodeArchitecture(cpuArchitecture: string): string {
 function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.core.v1.PodTemplateSpec {
     const { preStopSeconds, terminationGracePeriodSeconds } = shutdownTimings(args.deregistrationDelaySeconds ?? 30);
     const healthCheck = args.healthCheck;
-    const cpu = pulumi.output(args.cpu ?? 256).apply(cpuQuantity);
-    const memory = pulumi.output(args.memory ?? 512).apply((mib) => `${mib}Mi`);
-    const environment = pulumi
-        .all([args.environment ?? {}, args.version])
-        .apply(([extra, version]) =>
-            Object.entries({ ...extra, SHIFTWISE_COLOUR: args.colour, SHIFTWISE_VERSION: version })
-                .sort(([a], [b]) => a.localeCompare(b))
-                .map(([key, value]) => ({ name: key, value })),
-        );
+    const { cpu, memory } = containerResources(args.cpu, args.memory);
+    const environment = containerEnvironment(args.environment, { SHIFTWISE_COLOUR: args.colour, SHIFTWISE_VERSION: args.version });
     const secrets = args.secrets;
-    const secretEnvironment = pulumi
-        .all([secrets?.keys ?? [], secrets?.secretName ?? ""])
-        .apply(([keys, secretName]) => keys.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secretName, key } } })));
+    const secretEnvironment = secretKeyEnvironment(secrets);
     const probe = (failureThreshold: number, initialDelaySeconds: number) => ({
         httpGet: { path: healthCheck.path, port: "http", scheme: "HTTP" },
         initialDelaySeconds,

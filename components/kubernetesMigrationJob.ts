@@ -1,7 +1,7 @@
 // The release's migration on Kubernetes: a suspended CronJob that holds the Job template, and the namespace-scoped Role the driver creates Jobs from it with.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { cpuQuantity, hardenedContainer, nodeArchitecture, podUser, scratchAndSecretMounts, scratchAndSecretVolumes, versionLabel } from "./kubernetesColour";
+import { containerEnvironment, containerResources, hardenedContainer, nodeArchitecture, podUser, scratchAndSecretMounts, scratchAndSecretVolumes, secretKeyEnvironment, versionLabel } from "./kubernetesColour";
 
 export interface KubernetesMigrationJobArgs {
     /** The service name, e.g. `shop`; the CronJob is `<serviceName>-migration`. */
@@ -123,19 +123,10 @@ export class KubernetesMigrationJob extends pulumi.ComponentResource {
 
 /** The Job spec every migration Job copies: one pod, no retry, the deadline, cleanup, and the colours' pod hardening. */
 function migrationJobSpec(args: KubernetesMigrationJobArgs, labels: Record<string, pulumi.Input<string>>, containerName: string): k8s.types.input.batch.v1.JobSpec {
-    const cpu = pulumi.output(args.cpu ?? 256).apply(cpuQuantity);
-    const memory = pulumi.output(args.memory ?? 512).apply((mib) => `${mib}Mi`);
-    const environment = pulumi
-        .all([args.environment ?? {}, args.release])
-        .apply(([extra, release]) =>
-            Object.entries({ ...extra, SHIFTWISE_MIGRATION: "true", SHIFTWISE_VERSION: release })
-                .sort(([a], [b]) => a.localeCompare(b))
-                .map(([key, value]) => ({ name: key, value })),
-        );
+    const { cpu, memory } = containerResources(args.cpu, args.memory);
+    const environment = containerEnvironment(args.environment, { SHIFTWISE_MIGRATION: "true", SHIFTWISE_VERSION: args.release });
     const secrets = args.secrets;
-    const secretEnvironment = pulumi
-        .all([secrets?.keys ?? [], secrets?.secretName ?? ""])
-        .apply(([keys, secretName]) => keys.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secretName, key } } })));
+    const secretEnvironment = secretKeyEnvironment(secrets);
     return {
         // A failed migration is not retried by Kubernetes: the driver decides (restore, down-migration, a new release).
         backoffLimit: 0,

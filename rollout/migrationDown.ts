@@ -5,7 +5,7 @@ import type { DeploymentRecord } from "./records";
 import type { StackConfig } from "../config";
 import { PAGE_ACTION, holdBehindPage, pageMustStay } from "./maintenanceHold";
 import { stopByHand, stopRecordedMigration } from "./migrationStop";
-import { RollbackOptions, recordFor, rollbackCommand } from "./rollback";
+import { RollbackCommandResult, RollbackOptions, recordFor, rollbackCommand } from "./rollback";
 import type { StartedBy } from "./records";
 import { driverOutputs, shiftwiseConfig } from "./stackView";
 import type { DriverDeps } from "./stages/context";
@@ -111,11 +111,7 @@ async function migrateDownBehindPage(deps: DriverDeps & { readonly by: StartedBy
  * so a refusal changes nothing; then `rollback` restores the checkpoint and,
  * only when that succeeded, `migrateDown` runs the down command.
  */
-export async function rollbackThenMigrateDown(
-    deps: DriverDeps & { readonly by: StartedBy },
-    recordFile?: string,
-    options: RollbackOptions = {},
-): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord; problems?: readonly string[] }> {
+export async function rollbackThenMigrateDown(deps: DriverDeps & { readonly by: StartedBy }, recordFile?: string, options: RollbackOptions = {}): Promise<RollbackCommandResult> {
     const found = recordFor(deps.records, recordFile);
     if (!found.record) return found;
     const { record } = found;

@@ -467,12 +467,16 @@ export function recordFor(records: RecordStore, recordFile?: string): { readonly
     return record ? { record } : { exitCode: ExitCode.invalid, message: `no deployment record in ${records.dir}; pass --record <file>` };
 }
 
+/** What `shiftwise rollback` (with or without --migrate-down) ends with: the exit code, the message, the record it acted on and any problems that refused it. */
+export interface RollbackCommandResult {
+    readonly exitCode: ExitCodeValue;
+    readonly message: string;
+    readonly record?: DeploymentRecord;
+    readonly problems?: readonly string[];
+}
+
 /** `shiftwise rollback`: restores the checkpoint of the given or latest record. */
-export async function rollbackCommand(
-    deps: RollbackDeps & { readonly by: StartedBy },
-    recordFile?: string,
-    options: RollbackOptions = {},
-): Promise<{ exitCode: ExitCodeValue; message: string; record?: DeploymentRecord; problems?: readonly string[] }> {
+export async function rollbackCommand(deps: RollbackDeps & { readonly by: StartedBy }, recordFile?: string, options: RollbackOptions = {}): Promise<RollbackCommandResult> {
     const found = recordFor(deps.records, recordFile);
     if (!found.record) return found;
     const { record } = found;
