@@ -293,7 +293,7 @@ export function registerRolloutCommands(
             const records = recordStore(recordsDirOf(options, context, dirs), options.stack);
             const write = options.json ? io.stderr : io.stdout;
             const reporter = lineReporter({ stack: options.stack, clock: context.clock, write, progressWrite: io.stderr, isTty: false });
-            const outcome = await setMaintenance({ stack, clock: context.clock, reporter, recordsDir: records.dir, by: startedBy(context.env) }, { enabled: state === "on", reason: options.reason });
+            const outcome = await setMaintenance({ stack, clock: context.clock, reporter, recordsDir: records.dir, records, by: startedBy(context.env) }, { enabled: state === "on", reason: options.reason });
             if (options.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
             else if (outcome.exitCode !== ExitCode.success) io.stderr(`${outcome.message}\n`);
             setExitCode(outcome.exitCode);

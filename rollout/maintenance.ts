@@ -6,7 +6,8 @@ import { sectionOf } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { LISTENER_TYPE, effectiveSteps, listenerOnlyProblems } from "./guards";
 import type { Clock, StackConfigEntries, StackPort } from "../ports/ports";
-import { StartedBy } from "./records";
+import { heldBehindPage } from "./pageRule";
+import { RecordStore, StartedBy } from "./records";
 import type { Reporter } from "./reporter";
 import { driverOutputs, shiftwiseConfig } from "./stackView";
 
@@ -16,6 +17,13 @@ export interface MaintenanceDeps {
     readonly reporter: Reporter;
     /** `<records dir>/<stack>`: maintenance entries go to its `maintenance/` subfolder, apart from the deployment records. */
     readonly recordsDir: string;
+    /**
+     * The stack's deployment records, given by `shiftwise maintenance` (a
+     * person's command): `off` refuses while a release is held behind the
+     * page. The driver, which takes its page down itself once that is safe,
+     * gives none. @default no check
+     */
+    readonly records?: Pick<RecordStore, "unfinished">;
     readonly by: StartedBy;
 }
 
@@ -64,6 +72,16 @@ export async function setMaintenance(deps: MaintenanceDeps, request: Maintenance
     if (request.enabled && !request.reason?.trim()) {
         entry.problems = ["maintenance on needs --reason"];
         return { exitCode: ExitCode.invalid, message: 'shiftwise maintenance on needs --reason "<why>"; nothing was changed', entry };
+    }
+    const held = request.enabled || !deps.records ? undefined : heldBehindPage(deps.records);
+    if (held) {
+        const old = held.candidate === "blue" ? "green" : "blue";
+        entry.problems = [`release ${held.version} is held behind the maintenance page`];
+        return done(
+            ExitCode.refused,
+            `refused; nothing was changed: release ${held.version} is held behind the page: its migration may have changed the schema, and ${old} (${held.checkpoint.versions[old]}) is not expected to work on it. ` +
+                `Restore the database and then run \`shiftwise rollback --stack ${stack.stackName} --schema-restored "<how>"\`, or run \`shiftwise rollback --stack ${stack.stackName} --migrate-down\`; either takes the page down when it is safe`,
+        );
     }
     const entries = await stack.getAllConfig();
     const current = shiftwiseConfig(entries).maintenance;

@@ -6,6 +6,7 @@ import { setMaintenance } from "./maintenance";
 import type { AwsPort, Clock, StackPort } from "../ports/ports";
 import type { DeploymentRecord, RecordStore } from "./records";
 import { silentReporter } from "./reporter";
+import { pageMustStay } from "./pageRule";
 import type { Reporter } from "./reporter";
 import { driverOutputs } from "./stackView";
 
@@ -16,6 +17,8 @@ import { driverOutputs } from "./stackView";
  * the maintenance page: the release (or a later rollback of it) is held
  * behind the page instead, and a person restores the database.
  */
+
+export { migrationMayHaveRun, pageMustStay } from "./pageRule";
 
 /** What holding the page needs. */
 export interface HoldDeps {
@@ -33,21 +36,6 @@ export const PAGE_ACTION = "fixed-response";
 
 /** How many times (5 s apart) AWS is read before the listener counts as not showing the expected action. */
 export const PAGE_READS = 3;
-
-/** The migration of `record` may have changed the schema: it started (or may have), and nobody restored the schema since. */
-export function migrationMayHaveRun(record: Pick<DeploymentRecord, "migration">): boolean {
-    const migration = record.migration;
-    return migration !== undefined && migration.direction === "up" && migration.outcome !== "never-started";
-}
-
-/**
- * True when `record` is a `deploy --maintenance` release whose migration may
- * have run and whose schema was not restored since: neither the driver nor a
- * rollback may route users to the old colour; the page stays (or goes back) up.
- */
-export function pageMustStay(record: Pick<DeploymentRecord, "maintenance" | "migration">): boolean {
-    return record.maintenance !== undefined && record.maintenance.schemaRestored === undefined && migrationMayHaveRun(record);
-}
 
 /** Reads the listener in AWS until its default action is `expected` (at most `PAGE_READS` reads); returns the last action read. */
 export async function awaitListenerAction(aws: AwsPort, clock: Clock, listenerArn: string, expected: string): Promise<string> {
@@ -148,6 +136,6 @@ export async function nextSteps(stack: StackPort, record: DeploymentRecord, page
         `  1. ${restore}`,
         `     then: shiftwise rollback --stack ${stack_} --schema-restored "<how>"   (restores the checkpoint; its listener update takes the page down)`,
         `  2. or undo the migration behind the page: shiftwise rollback --stack ${stack_} --migrate-down   (needs database.migration.downCommand)`,
-        `\`shiftwise maintenance off --stack ${stack_}\` takes the page down and routes users by shiftwise:traffic${serving}: only once the database is restored.`,
+        `\`shiftwise maintenance off --stack ${stack_}\` refuses while this release is held, since it routes users by shiftwise:traffic${serving}: either way above takes the page down once that is safe.`,
     ].join("\n");
 }

@@ -119,7 +119,7 @@ describe("rollout driver: deploy --maintenance", function () {
         assert.match(outcome.message, /restore the pre-release snapshot shop-production-pre-v1-6-0 with:\n {7}aws rds restore-db-instance-from-db-snapshot /);
         assert.match(outcome.message, /shiftwise rollback --stack production --schema-restored "<how>"/);
         assert.match(outcome.message, /shiftwise rollback --stack production --migrate-down/);
-        assert.match(outcome.message, /`shiftwise maintenance off --stack production` takes the page down and routes users by shiftwise:traffic \(shiftwise:traffic: blue 100%, green 0%\): only once the database is restored\./);
+        assert.match(outcome.message, /`shiftwise maintenance off --stack production` refuses while this release is held, since it routes users by shiftwise:traffic \(shiftwise:traffic: blue 100%, green 0%\): either way above takes the page down once that is safe\./);
         const record = outcome.record!;
         assert.strictEqual(record.status, "held");
         assert.deepStrictEqual([record.maintenance?.held?.page, record.rollbacks.length], ["kept up", 0]);

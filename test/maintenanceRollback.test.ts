@@ -8,6 +8,8 @@ import { ExitCode } from "../rollout/exitCodes";
 import { rollbackThenMigrateDown } from "../rollout/migrationDown";
 import type { DeploymentRecord } from "../rollout/records";
 import { rollbackCommand } from "../rollout/rollback";
+import { setMaintenance } from "../rollout/maintenance";
+import { silentReporter } from "../rollout/reporter";
 import { PAGE_READS, awaitListenerAction, migrationMayHaveRun, nextSteps, pageMustStay } from "../rollout/maintenanceHold";
 import { behindPage, pageStory } from "../rollout/maintenanceResume";
 import type { AwsPort } from "../ports/ports";
@@ -65,6 +67,31 @@ describe("after a deploy --maintenance migration: rollback, resume and status ke
         assert.deepStrictEqual(h.stack.calls.slice(calls), [], "nothing was written or updated");
         assert.strictEqual(await page(h), "fixed-response");
         assert.deepStrictEqual(outcome.record?.rollbacks, []);
+    });
+
+    it("maintenance off refuses while a release is held behind the page: exit 3, nothing written, the page stays, the way out named; a stack with no held release turns it off", async () => {
+        const h = migrating(FAILS);
+        const record = await held(h);
+        const calls = h.stack.calls.length;
+        const off = () => setMaintenance({ stack: h.stack, clock: h.deps.clock, reporter: silentReporter, recordsDir: h.deps.records.dir, records: h.deps.records, by: BY }, { enabled: false });
+        const refused = await off();
+        assert.strictEqual(refused.exitCode, ExitCode.refused, refused.message);
+        assert.strictEqual(
+            refused.message,
+            `refused; nothing was changed: release v1.6.0 is held behind the page: its migration may have changed the schema, and blue (v1.4.2) is not expected to work on it. ` +
+                'Restore the database and then run `shiftwise rollback --stack production --schema-restored "<how>"`, or run `shiftwise rollback --stack production --migrate-down`; either takes the page down when it is safe',
+        );
+        assert.deepStrictEqual([refused.entry.outcome, refused.entry.problems], ["refused", ["release v1.6.0 is held behind the maintenance page"]]);
+        assert.deepStrictEqual(h.stack.calls.slice(calls), [], "nothing was written or updated");
+        assert.strictEqual(await page(h), "fixed-response");
+        assert.strictEqual(record.status, "held");
+
+        // The same stack once the record no longer holds it (the schema was restored): off applies.
+        const latest = h.deps.records.latest()!;
+        h.deps.records.save({ ...latest, maintenance: { ...latest.maintenance!, schemaRestored: { at: "2025-03-04T11:00:00.000Z", by: "oncall", how: "restored by hand" } } });
+        const applied = await off();
+        assert.strictEqual(applied.exitCode, ExitCode.success, applied.message);
+        assert.strictEqual(await page(h), "forward");
     });
 
     it("rollback of a released maintenance release puts the page back up (listener only) instead of routing users to blue: exit 7, status held", async () => {
@@ -378,7 +405,7 @@ describe("after a deploy --maintenance migration: rollback, resume and status ke
                 "  1. restore the pre-release snapshot (`pulumi stack output preReleaseSnapshot` has the command)",
                 '     then: shiftwise rollback --stack production --schema-restored "<how>"   (restores the checkpoint; its listener update takes the page down)',
                 "  2. or undo the migration behind the page: shiftwise rollback --stack production --migrate-down   (needs database.migration.downCommand)",
-                "`shiftwise maintenance off --stack production` takes the page down and routes users by shiftwise:traffic: only once the database is restored.",
+                "`shiftwise maintenance off --stack production` refuses while this release is held, since it routes users by shiftwise:traffic: either way above takes the page down once that is safe.",
             ].join("\n"),
         );
         const unrecorded = { ...record, maintenance: { reason: PAGE }, migration: undefined, stages: [{ name: "maintenance on", startedAt: "t" }] };
