@@ -72,6 +72,17 @@ describe("plan's config check before Pulumi loads (plan/stackFileCheck.ts)", fun
         });
     }
 
+    it("takes a section with a secure value inside as secret, as the engine does: a kubeconfig with a token beside it passes, as in the program", async () => {
+        const file = editedStackFile(EXAMPLE_STACKS["eks-staging"], (d) => {
+            const kubernetes = d.config["shiftwise:kubernetes"] as Record<string, unknown>;
+            kubernetes.kubeconfig = PLAIN_KUBECONFIG;
+            kubernetes.context = { secure: "v1:c2VjcmV0" };
+        });
+        assert.ok(readStackFile(file, PROJECT).secretKeys.includes("shiftwise:kubernetes"), "the section holds a secure value");
+        assert.strictEqual(checkProblems("eks-staging", file), undefined);
+        assert.strictEqual(await programProblems("eks-staging", file), undefined);
+    });
+
     it("passes the committed stacks and the EKS example, as the program does", async () => {
         for (const [stack, source] of [["staging", STAGING], ["production", PRODUCTION], ["eks-staging", EXAMPLE_STACKS["eks-staging"]]] as const) {
             assert.strictEqual(checkProblems(stack, source), undefined, stack);
@@ -121,6 +132,9 @@ describe("checkStackConfig: the program's whole config check", () => {
     });
 
     it("lets an error that is not a config problem through as itself", () => {
-        assert.throws(() => checkStackConfig({ sections: null as unknown as Record<string, unknown>, secretSections: new Set(), stack: "staging", region: "eu-west-1" }), TypeError);
+        assert.throws(
+            () => checkStackConfig({ sections: null as unknown as Record<string, unknown>, secretSections: new Set(), stack: "staging", region: "eu-west-1" }),
+            (error: Error) => error instanceof TypeError && /Cannot convert undefined or null to object/.test(error.message),
+        );
     });
 });
