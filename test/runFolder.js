@@ -7,7 +7,8 @@
 // - nothing a test writes outlives the run, even when a test forgets to clean up or the run is killed
 //   between two of its files (the next run starts in a new folder);
 // - record writes (a file renamed into place per record) cost memory operations, not journal commits:
-//   about 2,000 renames per run took 8.1 s on the ext4 /tmp of the development machine and 0.1 s on /dev/shm.
+//   2,000 write-and-rename pairs took 0.37 s and 0.52 s on the ext4 /tmp of the development machine and
+//   0.04 s on /dev/shm (a small, not a large, share of a run).
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
