@@ -1,4 +1,4 @@
-// The plan-startup bench's baseline: ts-node, @pulumi/pulumi and @pulumi/aws loaded, and one weighted listener evaluated under the mock runtime.
+// The plan-startup bench's baseline: ts-node, @pulumi/pulumi and the @pulumi/aws module the listener lives in (loaded as the program loads its modules), and one weighted listener evaluated under the mock runtime.
 import * as pulumi from "@pulumi/pulumi";
 
 async function main(): Promise<void> {
@@ -13,8 +13,8 @@ async function main(): Promise<void> {
     );
     // Loaded after setMocks, as a program is.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
-    const listener = new aws.lb.Listener("baseline", {
+    const lb = require("@pulumi/aws/lb") as typeof import("@pulumi/aws/lb");
+    const listener = new lb.Listener("baseline", {
         loadBalancerArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/baseline/1",
         port: 443,
         protocol: "HTTPS",

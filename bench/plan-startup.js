@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bench: `shiftwise plan --stack production` against a bare baseline (ts-node + @pulumi/pulumi + @pulumi/aws + one listener under mocks); prints both medians and the ratio.
+// Bench: `shiftwise plan --stack production` against a bare baseline (ts-node + @pulumi/pulumi + @pulumi/aws/lb + one listener under mocks); prints both medians and the ratio.
 "use strict";
 // Usage: npm run bench:plan [-- <pairs>]   (default 11 pairs; run on an otherwise idle machine)
 // Each pair runs the baseline and the plan back to back as fresh processes, alternating which goes
@@ -68,7 +68,7 @@ for (let i = 0; i < pairs; i += 1) {
 const figures = (runs, key) => runs.map((run) => run[key]);
 const ratios = (key) => base.map((b, i) => full[i][key] / b[key]);
 console.log(`node ${process.version}, ${pairs} pairs, ${os.cpus().length} CPUs; load average (1, 5, 15 min) before ${loadBefore}, after ${load()}`);
-console.log(`baseline (ts-node + @pulumi/pulumi + @pulumi/aws, one listener under mocks): median ${median(figures(base, "wall")).toFixed(0)} ms wall`);
+console.log(`baseline (ts-node + @pulumi/pulumi + @pulumi/aws/lb, one listener under mocks): median ${median(figures(base, "wall")).toFixed(0)} ms wall`);
 console.log(`shiftwise plan --stack production:                                         median ${median(figures(full, "wall")).toFixed(0)} ms wall`);
 console.log(`wall: ratio of medians ${(median(figures(full, "wall")) / median(figures(base, "wall"))).toFixed(2)}; median of paired ratios ${median(ratios("wall")).toFixed(2)}`);
 if (base.every((run) => run.cpu !== undefined)) {

@@ -1,5 +1,7 @@
 // The S3 bucket the load balancer writes its access logs to (and, optionally, the VPC its flow logs).
-import * as aws from "@pulumi/aws";
+import * as s3 from "@pulumi/aws/s3";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
 import { elbLogDeliveryPrincipal } from "./logDelivery";
 
@@ -34,8 +36,8 @@ export interface AccessLogBucketArgs {
  * under their own prefixes.
  */
 export class AccessLogBucket extends pulumi.ComponentResource {
-    public readonly bucket: aws.s3.Bucket;
-    public readonly policy: aws.s3.BucketPolicy;
+    public readonly bucket: s3.Bucket;
+    public readonly policy: s3.BucketPolicy;
     public readonly bucketName: pulumi.Output<string>;
     public readonly bucketArn: pulumi.Output<string>;
     public readonly albPrefix: string;
@@ -48,10 +50,10 @@ export class AccessLogBucket extends pulumi.ComponentResource {
         const tags = args.tags ?? {};
         const protect = args.protect ?? false;
         this.albPrefix = args.albPrefix ?? "alb";
-        const identity = aws.getCallerIdentityOutput({}, parent);
-        const partition = aws.getPartitionOutput({}, parent);
+        const identity = getCallerIdentityOutput({}, parent);
+        const partition = getPartitionOutput({}, parent);
 
-        this.bucket = new aws.s3.Bucket(name, {
+        this.bucket = new s3.Bucket(name, {
             forceDestroy: !protect,
             tags,
         }, { parent: this, retainOnDelete: protect });
@@ -59,26 +61,26 @@ export class AccessLogBucket extends pulumi.ComponentResource {
         this.bucketArn = this.bucket.arn;
         const bucket = this.bucket.id;
 
-        const ownership = new aws.s3.BucketOwnershipControls(name, {
+        const ownership = new s3.BucketOwnershipControls(name, {
             bucket,
             rule: { objectOwnership: "BucketOwnerEnforced" },
         }, parent);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(name, {
+        const publicAccess = new s3.BucketPublicAccessBlock(name, {
             bucket,
             blockPublicAcls: true,
             blockPublicPolicy: true,
             ignorePublicAcls: true,
             restrictPublicBuckets: true,
         }, parent);
-        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(name, {
+        const encryption = new s3.BucketServerSideEncryptionConfiguration(name, {
             bucket,
             rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: false }],
         }, parent);
-        const versioning = new aws.s3.BucketVersioning(name, {
+        const versioning = new s3.BucketVersioning(name, {
             bucket,
             versioningConfiguration: { status: "Enabled" },
         }, parent);
-        new aws.s3.BucketLifecycleConfiguration(name, {
+        new s3.BucketLifecycleConfiguration(name, {
             bucket,
             rules: [{
                 id: "expire-logs",
@@ -90,7 +92,7 @@ export class AccessLogBucket extends pulumi.ComponentResource {
             }],
         }, { parent: this, dependsOn: [versioning] });
 
-        this.policy = new aws.s3.BucketPolicy(name, {
+        this.policy = new s3.BucketPolicy(name, {
             bucket,
             policy: pulumi.all([this.bucket.arn, identity.accountId, partition.partition]).apply(([arn, accountId, partitionName]) =>
                 JSON.stringify(logBucketPolicy({

@@ -1,5 +1,6 @@
 // The ECS cluster, roles and one ColourService per colour.
-import * as aws from "@pulumi/aws";
+import * as ecs from "@pulumi/aws/ecs";
+import * as iam from "@pulumi/aws/iam";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourRelease, ColourService, HealthCheckArgs } from "./colourService";
 import { ECR_PULL_ACTIONS } from "./ecrImage";
@@ -56,9 +57,9 @@ export interface BlueGreenEnvironmentArgs {
  * colour.
  */
 export class BlueGreenEnvironment extends pulumi.ComponentResource {
-    public readonly cluster: aws.ecs.Cluster;
-    public readonly executionRole: aws.iam.Role;
-    public readonly taskRole: aws.iam.Role;
+    public readonly cluster: ecs.Cluster;
+    public readonly executionRole: iam.Role;
+    public readonly taskRole: iam.Role;
     public readonly blue: ColourService;
     public readonly green: ColourService;
 
@@ -66,7 +67,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
         super("shiftwise:ecs:BlueGreenEnvironment", name, {}, opts);
         const tags = { ...args.tags, "shiftwise:service": args.serviceName };
 
-        this.cluster = new aws.ecs.Cluster(name, {
+        this.cluster = new ecs.Cluster(name, {
             settings: [{ name: "containerInsights", value: "enabled" }],
             tags,
         }, { parent: this });
@@ -75,12 +76,12 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
             Version: "2012-10-17",
             Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
         });
-        this.executionRole = new aws.iam.Role(`${name}-execution`, {
+        this.executionRole = new iam.Role(`${name}-execution`, {
             assumeRolePolicy: assumeByEcsTasks,
             description: `${args.serviceName}: pulls images, writes logs and reads the task secrets`,
             tags,
         }, { parent: this });
-        this.taskRole = new aws.iam.Role(`${name}-task`, {
+        this.taskRole = new iam.Role(`${name}-task`, {
             assumeRolePolicy: assumeByEcsTasks,
             description: `${args.serviceName}: the application's own identity`,
             tags,
@@ -114,7 +115,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
         this.blue = colour("blue", args.blue);
         this.green = colour("green", args.green);
 
-        new aws.iam.RolePolicy(`${name}-execution`, {
+        new iam.RolePolicy(`${name}-execution`, {
             role: this.executionRole.id,
             policy: executionPolicy([this.blue.logGroup.arn, this.green.logGroup.arn], args.secrets ?? {}, [], args.secretKmsKeyArns ?? []),
         }, { parent: this });

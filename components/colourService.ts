@@ -1,5 +1,8 @@
 // One colour on ECS Fargate: its shared target (target group, security group), logs, task definition and service.
-import * as aws from "@pulumi/aws";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as ecs from "@pulumi/aws/ecs";
+import * as iam from "@pulumi/aws/iam";
+import * as lb from "@pulumi/aws/lb";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourTarget, ColourWorkload, ExpectedTargetsMetric, HealthCheckArgs } from "./colourTarget";
 import { ECR_PULL_ACTIONS, ecrRepositoryArn } from "./ecrImage";
@@ -93,11 +96,11 @@ export interface ColourServiceArgs extends ColourRelease {
 export class ColourService extends pulumi.ComponentResource implements ColourWorkload {
     /** The colour's platform-neutral part: target group and security group. */
     public readonly target: ColourTarget;
-    public readonly targetGroup: aws.lb.TargetGroup;
+    public readonly targetGroup: lb.TargetGroup;
     public readonly securityGroupId: pulumi.Output<string>;
-    public readonly logGroup: aws.cloudwatch.LogGroup;
-    public readonly taskDefinition: aws.ecs.TaskDefinition;
-    public readonly service: aws.ecs.Service;
+    public readonly logGroup: cloudwatch.LogGroup;
+    public readonly taskDefinition: ecs.TaskDefinition;
+    public readonly service: ecs.Service;
     public readonly containerName: string;
     /** The ECS service's live desired task count (Container Insights): what the healthy-hosts alarm expects. */
     public readonly expectedTargets: ExpectedTargetsMetric;
@@ -122,7 +125,7 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
         this.targetGroup = this.target.targetGroup;
         this.securityGroupId = this.target.securityGroupId;
 
-        this.logGroup = new aws.cloudwatch.LogGroup(name, {
+        this.logGroup = new cloudwatch.LogGroup(name, {
             name: args.logGroupName,
             retentionInDays: args.logRetentionDays ?? 30,
             kmsKeyId: args.logKmsKeyArn,
@@ -142,7 +145,7 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
 
         const readonlyRootFilesystem = args.readonlyRootFilesystem ?? true;
         const writableRootTag: Record<string, string> = readonlyRootFilesystem ? {} : { [WRITABLE_ROOT_TAG]: `opted out for ${args.colour}` };
-        this.taskDefinition = new aws.ecs.TaskDefinition(name, {
+        this.taskDefinition = new ecs.TaskDefinition(name, {
             family: `${args.serviceName}-${args.colour}`,
             requiresCompatibilities: ["FARGATE"],
             networkMode: "awsvpc",
@@ -184,7 +187,7 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
 
         const repositoryArn = typeof args.image === "string" ? ecrRepositoryArn(args.image) : undefined;
         const pullPolicy = args.executionRoleName !== undefined && repositoryArn !== undefined
-            ? new aws.iam.RolePolicy(`${name}-pull`, {
+            ? new iam.RolePolicy(`${name}-pull`, {
                 role: args.executionRoleName,
                 policy: JSON.stringify({
                     Version: "2012-10-17",
@@ -193,7 +196,7 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
             }, { parent: this })
             : undefined;
 
-        this.service = new aws.ecs.Service(name, {
+        this.service = new ecs.Service(name, {
             cluster: args.clusterArn,
             taskDefinition: this.taskDefinition.arn,
             desiredCount: args.desiredCount,

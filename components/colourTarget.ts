@@ -1,5 +1,7 @@
 // The platform-neutral part of one colour: its target group, its security group and the inputs its alarms read.
-import * as aws from "@pulumi/aws";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as lb from "@pulumi/aws/lb";
+import * as vpc from "@pulumi/aws/vpc";
 import * as pulumi from "@pulumi/pulumi";
 
 /** ALB health check settings for a colour's target group. */
@@ -82,9 +84,9 @@ export interface ColourTargetArgs {
  * health checks, draining or what the alarms read.
  */
 export class ColourTarget extends pulumi.ComponentResource {
-    public readonly targetGroup: aws.lb.TargetGroup;
+    public readonly targetGroup: lb.TargetGroup;
     /** The created security group; undefined when an existing group was adopted. */
-    public readonly securityGroup?: aws.ec2.SecurityGroup;
+    public readonly securityGroup?: ec2.SecurityGroup;
     /** The id of the targets' security group, created or adopted. */
     public readonly securityGroupId: pulumi.Output<string>;
     /** Seconds the ALB drains a target before deregistering it: the workload's shutdown must outlast it. */
@@ -98,7 +100,7 @@ export class ColourTarget extends pulumi.ComponentResource {
         const childOptions = (): pulumi.CustomResourceOptions => ({ parent: this, ...(formerParent ? { aliases: [{ parent: formerParent }] } : {}) });
         this.deregistrationDelaySeconds = args.deregistrationDelaySeconds ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS;
 
-        this.targetGroup = new aws.lb.TargetGroup(name, {
+        this.targetGroup = new lb.TargetGroup(name, {
             port: args.port,
             protocol: "HTTP",
             protocolVersion: "HTTP1",
@@ -125,13 +127,13 @@ export class ColourTarget extends pulumi.ComponentResource {
         if (args.existingSecurityGroupId !== undefined) {
             this.securityGroupId = pulumi.output(args.existingSecurityGroupId);
         } else {
-            this.securityGroup = new aws.ec2.SecurityGroup(name, {
+            this.securityGroup = new ec2.SecurityGroup(name, {
                 vpcId: args.vpcId,
                 description: `${args.serviceName} ${args.colour} tasks; ingress only from the load balancer`,
                 tags: { ...tags, Name: name },
             }, childOptions());
             // Targets pull images, write logs and call their own dependencies through NAT.
-            new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, {
+            new vpc.SecurityGroupEgressRule(`${name}-egress`, {
                 securityGroupId: this.securityGroup.id,
                 ipProtocol: "-1",
                 cidrIpv4: "0.0.0.0/0",

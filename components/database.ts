@@ -1,5 +1,11 @@
 // The PostgreSQL database, created or adopted, reachable only from the colours.
-import * as aws from "@pulumi/aws";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as iam from "@pulumi/aws/iam";
+import * as rds from "@pulumi/aws/rds";
+import * as vpc from "@pulumi/aws/vpc";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
 
 /** A new PostgreSQL instance. */
@@ -94,11 +100,11 @@ export interface DatabaseArgs {
  */
 export class Database extends pulumi.ComponentResource {
     /** The instance, when this component created it. */
-    public readonly instance?: aws.rds.Instance;
+    public readonly instance?: rds.Instance;
     /** The parameter group that requires TLS, when this component created the instance. */
-    public readonly parameterGroup?: aws.rds.ParameterGroup;
+    public readonly parameterGroup?: rds.ParameterGroup;
     /** The role RDS Enhanced Monitoring publishes with, when this component created the instance. */
-    public readonly monitoringRole?: aws.iam.Role;
+    public readonly monitoringRole?: iam.Role;
     /** The security group the instance uses and the client rules are added to. */
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly subnetGroupName: pulumi.Output<string>;
@@ -123,19 +129,19 @@ export class Database extends pulumi.ComponentResource {
         if (args.create) {
             const create = args.create;
             const protect = args.protect ?? false;
-            const subnetGroup = new aws.rds.SubnetGroup(name, {
+            const subnetGroup = new rds.SubnetGroup(name, {
                 subnetIds: create.subnetIds,
                 description: `${create.identifier}: private subnets only`,
                 tags,
             }, parent);
-            const securityGroup = new aws.ec2.SecurityGroup(name, {
+            const securityGroup = new ec2.SecurityGroup(name, {
                 vpcId: create.vpcId,
                 description: `${create.identifier} database; ingress only from the service colours`,
                 tags: { ...tags, Name: name },
             }, parent);
             const engineVersion = create.engineVersion ?? "16";
             const instanceClass = create.instanceClass ?? "db.t4g.medium";
-            this.parameterGroup = new aws.rds.ParameterGroup(name, {
+            this.parameterGroup = new rds.ParameterGroup(name, {
                 family: `postgres${engineVersion.split(".")[0]}`,
                 description: `${create.identifier}: TLS required`,
                 // Refuse unencrypted connections (checkov CKV2_AWS_69); the clients connect with sslmode=require or stricter.
@@ -145,14 +151,14 @@ export class Database extends pulumi.ComponentResource {
             this.monitoringRole = this.enhancedMonitoringRole(name, create.region, tags);
             // Created before the instance, so RDS exports into encrypted groups with a retention instead of making its own.
             const logGroups = POSTGRES_LOG_EXPORTS.map((logType) =>
-                new aws.cloudwatch.LogGroup(`${name}-${logType}`, {
+                new cloudwatch.LogGroup(`${name}-${logType}`, {
                     name: `/aws/rds/instance/${create.identifier}/${logType}`,
                     retentionInDays: create.logRetentionDays ?? 30,
                     kmsKeyId: create.kmsKeyArn,
                     tags,
                 }, parent));
             const insights = performanceInsightsSupported("postgres", instanceClass);
-            this.instance = new aws.rds.Instance(name, {
+            this.instance = new rds.Instance(name, {
                 identifier: create.identifier,
                 engine: "postgres",
                 engineVersion,
@@ -200,7 +206,7 @@ export class Database extends pulumi.ComponentResource {
             this.instanceClass = this.instance.instanceClass;
             this.masterSecretArn = this.instance.masterUserSecrets.apply((secrets) => secrets?.[0]?.secretArn);
         } else {
-            const existing = aws.rds.getInstanceOutput({ dbInstanceIdentifier: args.existing!.instanceId }, parent);
+            const existing = rds.getInstanceOutput({ dbInstanceIdentifier: args.existing!.instanceId }, parent);
             // An adopted instance keeps its own security groups; the client rules go on its first one.
             this.securityGroupId = existing.vpcSecurityGroups.apply((groups) => {
                 if (groups.length === 0) throw new Error(`Database ${name}: RDS instance ${args.existing!.instanceId} has no VPC security group to admit the colours`);
@@ -217,7 +223,7 @@ export class Database extends pulumi.ComponentResource {
         }
 
         for (const [client, clientSecurityGroupId] of Object.entries(args.clientSecurityGroupIds)) {
-            new aws.vpc.SecurityGroupIngressRule(`${name}-from-${client}`, {
+            new vpc.SecurityGroupIngressRule(`${name}-from-${client}`, {
                 securityGroupId: this.securityGroupId,
                 ipProtocol: "tcp",
                 fromPort: port,
@@ -246,11 +252,11 @@ export class Database extends pulumi.ComponentResource {
      * AmazonRDSEnhancedMonitoringRole grants, narrowed from `arn:aws:logs:*:*:log-group:RDS*` to the one log group RDS
      * writes (`RDSOSMetrics`) in this account and region.
      */
-    private enhancedMonitoringRole(name: string, region: string, tags: Record<string, string>): aws.iam.Role {
+    private enhancedMonitoringRole(name: string, region: string, tags: Record<string, string>): iam.Role {
         const parent = { parent: this };
-        const identity = aws.getCallerIdentityOutput({}, parent);
-        const partition = aws.getPartitionOutput({}, parent);
-        const role = new aws.iam.Role(`${name}-monitoring`, {
+        const identity = getCallerIdentityOutput({}, parent);
+        const partition = getPartitionOutput({}, parent);
+        const role = new iam.Role(`${name}-monitoring`, {
             description: `${name}: RDS Enhanced Monitoring publishes OS metrics to CloudWatch Logs`,
             assumeRolePolicy: identity.accountId.apply((accountId) =>
                 JSON.stringify({
@@ -265,7 +271,7 @@ export class Database extends pulumi.ComponentResource {
             ),
             tags,
         }, parent);
-        new aws.iam.RolePolicy(`${name}-monitoring`, {
+        new iam.RolePolicy(`${name}-monitoring`, {
             role: role.id,
             policy: pulumi.all([identity.accountId, partition.partition]).apply(([accountId, partitionName]) => {
                 const logGroup = `arn:${partitionName}:logs:${region}:${accountId}:log-group:RDSOSMetrics`;

@@ -1,5 +1,5 @@
 // One colour's CloudWatch alarms, judged against the other colour, and its composite rollback alarm.
-import * as aws from "@pulumi/aws";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as pulumi from "@pulumi/pulumi";
 import type { ExpectedTargetsMetric } from "./colourTarget";
 
@@ -66,14 +66,14 @@ const NAMESPACE = "AWS/ApplicationELB";
  * step leaves every alarm untouched.
  */
 export class DeploymentAlarms extends pulumi.ComponentResource {
-    public readonly errorRate: aws.cloudwatch.MetricAlarm;
-    public readonly errorRateVsBaseline: aws.cloudwatch.MetricAlarm;
-    public readonly latency: aws.cloudwatch.MetricAlarm;
-    public readonly unhealthyHosts: aws.cloudwatch.MetricAlarm;
-    public readonly healthyHosts: aws.cloudwatch.MetricAlarm;
-    public readonly elb5xx: aws.cloudwatch.MetricAlarm;
+    public readonly errorRate: cloudwatch.MetricAlarm;
+    public readonly errorRateVsBaseline: cloudwatch.MetricAlarm;
+    public readonly latency: cloudwatch.MetricAlarm;
+    public readonly unhealthyHosts: cloudwatch.MetricAlarm;
+    public readonly healthyHosts: cloudwatch.MetricAlarm;
+    public readonly elb5xx: cloudwatch.MetricAlarm;
     /** The single alarm a rollback is decided on. */
-    public readonly rollback: aws.cloudwatch.CompositeAlarm;
+    public readonly rollback: cloudwatch.CompositeAlarm;
     public readonly rollbackAlarmName: pulumi.Output<string>;
 
     constructor(name: string, args: DeploymentAlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -101,7 +101,7 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
         });
         const expression = (id: string, text: string, label: string, returnData = false) => ({ id, expression: text, label, returnData });
 
-        this.errorRate = new aws.cloudwatch.MetricAlarm(`${name}-error-rate`, {
+        this.errorRate = new cloudwatch.MetricAlarm(`${name}-error-rate`, {
             ...metricQueryCommon,
             name: `${prefix}-error-rate`,
             alarmDescription: `${args.colour}: target 5xx above ${t.maxErrorRatePercent}% of requests, once it served at least ${t.minRequests} requests a minute`,
@@ -117,7 +117,7 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
             treatMissingData: "notBreaching",
         }, parent);
 
-        this.errorRateVsBaseline = new aws.cloudwatch.MetricAlarm(`${name}-error-rate-vs-baseline`, {
+        this.errorRateVsBaseline = new cloudwatch.MetricAlarm(`${name}-error-rate-vs-baseline`, {
             ...metricQueryCommon,
             name: `${prefix}-error-rate-vs-baseline`,
             alarmDescription:
@@ -151,7 +151,7 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
             treatMissingData: "notBreaching",
         }, parent);
 
-        this.latency = new aws.cloudwatch.MetricAlarm(`${name}-latency`, {
+        this.latency = new cloudwatch.MetricAlarm(`${name}-latency`, {
             ...common,
             name: `${prefix}-latency`,
             alarmDescription: `${args.colour}: ${t.latencyPercentile} target response time above ${t.maxLatencyMs} ms`,
@@ -168,7 +168,7 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
             treatMissingData: "notBreaching",
         }, parent);
 
-        this.unhealthyHosts = new aws.cloudwatch.MetricAlarm(`${name}-unhealthy-hosts`, {
+        this.unhealthyHosts = new cloudwatch.MetricAlarm(`${name}-unhealthy-hosts`, {
             ...common,
             name: `${prefix}-unhealthy-hosts`,
             alarmDescription: `${args.colour}: at least one target failed its health checks`,
@@ -189,7 +189,7 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
         // workload), while a colour at weight 0 that serves no requests is never judged. Test-listener smoke requests
         // do count, which is deliberate: a smoke-tested colour must be whole.
         const expected = args.expectedTargets;
-        this.healthyHosts = new aws.cloudwatch.MetricAlarm(`${name}-healthy-hosts`, {
+        this.healthyHosts = new cloudwatch.MetricAlarm(`${name}-healthy-hosts`, {
             ...metricQueryCommon,
             name: `${prefix}-healthy-hosts`,
             alarmDescription: `${args.colour}: fewer healthy targets than ${expected.description} while it serves requests`,
@@ -205,7 +205,7 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
             treatMissingData: "notBreaching",
         }, parent);
 
-        this.elb5xx = new aws.cloudwatch.MetricAlarm(`${name}-elb-5xx`, {
+        this.elb5xx = new cloudwatch.MetricAlarm(`${name}-elb-5xx`, {
             ...common,
             name: `${prefix}-elb-5xx`,
             alarmDescription: `load balancer: more than ${t.maxElb5xxCount} ELB-generated 5xx a minute (502/503/504 are often the targets' doing)`,
@@ -224,7 +224,7 @@ export class DeploymentAlarms extends pulumi.ComponentResource {
         // Built from the alarms' outputs, so the composite is created after them (AWS rejects a rule naming a missing alarm).
         const rule = pulumi.all(members.map((alarm) => alarm.name)).apply((names) => names.map((alarmName) => `ALARM("${alarmName}")`).join(" OR "));
         // The name carries the stack: PutCompositeAlarm overwrites a same-named alarm without warning.
-        this.rollback = new aws.cloudwatch.CompositeAlarm(`${name}-rollback`, {
+        this.rollback = new cloudwatch.CompositeAlarm(`${name}-rollback`, {
             alarmName: `${prefix}-rollback`,
             alarmDescription: `Roll ${args.serviceName} ${args.stackName} back off ${args.colour}: one of its deployment alarms is in ALARM`,
             alarmRule: rule,

@@ -1,5 +1,9 @@
 // One colour on Kubernetes: its shared target, a Deployment, a Service, a TargetGroupBinding and (protected) a PodDisruptionBudget.
-import * as k8s from "@pulumi/kubernetes";
+import * as corev1 from "@pulumi/kubernetes/core/v1";
+import * as appsv1 from "@pulumi/kubernetes/apps/v1";
+import * as policyv1 from "@pulumi/kubernetes/policy/v1";
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import { ColourTarget, ColourWorkload, ExpectedTargetsMetric, HealthCheckArgs } from "./colourTarget";
 import { ColourRelease, SCRATCH_PATH } from "./colourService";
@@ -64,10 +68,10 @@ export interface KubernetesColourArgs extends ColourRelease {
  */
 export class KubernetesColour extends pulumi.ComponentResource implements ColourWorkload {
     public readonly target: ColourTarget;
-    public readonly deployment: k8s.apps.v1.Deployment;
-    public readonly service: k8s.core.v1.Service;
-    public readonly targetGroupBinding: k8s.apiextensions.CustomResource;
-    public readonly podDisruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    public readonly deployment: appsv1.Deployment;
+    public readonly service: corev1.Service;
+    public readonly targetGroupBinding: apiextensions.CustomResource;
+    public readonly podDisruptionBudget?: policyv1.PodDisruptionBudget;
     /** The Kubernetes Service's running pods (Container Insights): what the healthy-hosts alarm expects. */
     public readonly expectedTargets: ExpectedTargetsMetric;
     /** The Deployment's name, the colour's workload. */
@@ -91,12 +95,12 @@ export class KubernetesColour extends pulumi.ComponentResource implements Colour
             tags: args.tags,
         }, parent);
 
-        this.service = new k8s.core.v1.Service(name, {
+        this.service = new corev1.Service(name, {
             metadata: { name: objectName, namespace: args.namespace, labels },
             spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: args.port, targetPort: "http", protocol: "TCP" }] },
         }, parent);
 
-        this.targetGroupBinding = new k8s.apiextensions.CustomResource(name, {
+        this.targetGroupBinding = new apiextensions.CustomResource(name, {
             apiVersion: TARGET_GROUP_BINDING_API_VERSION,
             kind: "TargetGroupBinding",
             metadata: { name: objectName, namespace: args.namespace, labels },
@@ -114,7 +118,7 @@ export class KubernetesColour extends pulumi.ComponentResource implements Colour
             },
         }, parent);
 
-        this.deployment = new k8s.apps.v1.Deployment(name, {
+        this.deployment = new appsv1.Deployment(name, {
             metadata: { name: objectName, namespace: args.namespace, labels: { ...labels, "shiftwise.dev/version": versionLabel(args.version) } },
             spec: {
                 replicas: args.desiredCount,
@@ -126,7 +130,7 @@ export class KubernetesColour extends pulumi.ComponentResource implements Colour
         }, { parent: this, dependsOn: pulumi.output(args.workloadDependsOn ?? []).apply((resources) => [...resources, this.targetGroupBinding, this.service]) });
 
         if (args.protect) {
-            this.podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(name, {
+            this.podDisruptionBudget = new policyv1.PodDisruptionBudget(name, {
                 metadata: { name: objectName, namespace: args.namespace, labels },
                 // One pod at a time, whatever the count; an unhealthy pod never blocks a node drain.
                 spec: { maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: "AlwaysAllow" },
@@ -183,7 +187,7 @@ export function containerEnvironment(
 }
 
 /** One variable per key of the service's Kubernetes Secret, each read with a `secretKeyRef`; none without secrets. */
-export function secretKeyEnvironment(secrets: { readonly secretName: pulumi.Input<string>; readonly keys: pulumi.Input<string[]> } | undefined): pulumi.Output<k8s.types.input.core.v1.EnvVar[]> {
+export function secretKeyEnvironment(secrets: { readonly secretName: pulumi.Input<string>; readonly keys: pulumi.Input<string[]> } | undefined): pulumi.Output<k8sInput.core.v1.EnvVar[]> {
     return pulumi
         .all([secrets?.keys ?? [], secrets?.secretName ?? ""])
         .apply(([keys, secretName]) => keys.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: secretName, key } } })));
@@ -206,7 +210,7 @@ export function podUser(user: string | undefined): { runAsUser: number; runAsGro
 
 /** Kubernetes names for the ECS CPU architectures. */
 /** A container that runs as non-root with no privileges, no capabilities and the runtime's seccomp profile (the Pod Security Standards' "restricted" level). */
-export function hardenedContainer(readOnlyRootFilesystem: boolean): k8s.types.input.core.v1.SecurityContext {
+export function hardenedContainer(readOnlyRootFilesystem: boolean): k8sInput.core.v1.SecurityContext {
     return {
         allowPrivilegeEscalation: false,
         privileged: false,
@@ -218,7 +222,7 @@ export function hardenedContainer(readOnlyRootFilesystem: boolean): k8s.types.in
 }
 
 /** The writable scratch folder and, with secrets, the CSI driver's mount. */
-export function scratchAndSecretMounts(secrets: { readonly providerClassName: pulumi.Input<string> } | undefined): k8s.types.input.core.v1.VolumeMount[] {
+export function scratchAndSecretMounts(secrets: { readonly providerClassName: pulumi.Input<string> } | undefined): k8sInput.core.v1.VolumeMount[] {
     return [{ name: "scratch", mountPath: SCRATCH_PATH }, ...(secrets ? [{ name: "secrets-store", mountPath: "/mnt/secrets-store", readOnly: true }] : [])];
 }
 
@@ -227,7 +231,7 @@ export function scratchAndSecretMounts(secrets: { readonly providerClassName: pu
  * driver to sync the Kubernetes Secret the environment reads, even when no
  * colour runs.
  */
-export function scratchAndSecretVolumes(secrets: { readonly providerClassName: pulumi.Input<string> } | undefined): k8s.types.input.core.v1.Volume[] {
+export function scratchAndSecretVolumes(secrets: { readonly providerClassName: pulumi.Input<string> } | undefined): k8sInput.core.v1.Volume[] {
     return [
         { name: "scratch", emptyDir: { sizeLimit: "256Mi" } },
         ...(secrets ? [{ name: "secrets-store", csi: { driver: "secrets-store.csi.k8s.io", readOnly: true, volumeAttributes: { secretProviderClass: secrets.providerClassName } } }] : []),
@@ -241,7 +245,7 @@ export function nodeArchitecture(cpuArchitecture: string): string {
     return ARCHITECTURES[cpuArchitecture] ?? "amd64";
 }
 
-function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>, selector: Record<string, string>): k8s.types.input.core.v1.PodTemplateSpec {
+function podTemplate(args: KubernetesColourArgs, labels: Record<string, string>, selector: Record<string, string>): k8sInput.core.v1.PodTemplateSpec {
     const { preStopSeconds, terminationGracePeriodSeconds } = shutdownTimings(args.deregistrationDelaySeconds ?? 30);
     const healthCheck = args.healthCheck;
     const { cpu, memory } = containerResources(args.cpu, args.memory);

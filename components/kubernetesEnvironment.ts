@@ -1,6 +1,9 @@
 // The Kubernetes side of a service: an explicit provider for the EKS cluster, the namespace, the pods' identity and secrets, and one KubernetesColour per colour.
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
+import * as eks from "@pulumi/aws/eks";
+import * as iam from "@pulumi/aws/iam";
+import * as corev1 from "@pulumi/kubernetes/core/v1";
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { ColourArgs } from "./blueGreenEnvironment";
 import type { HealthCheckArgs } from "./colourTarget";
@@ -73,12 +76,12 @@ export interface KubernetesEnvironmentArgs {
  * the ambient kubeconfig points at.
  */
 export class KubernetesEnvironment extends pulumi.ComponentResource {
-    public readonly provider: k8s.Provider;
+    public readonly provider: KubernetesProvider;
     public readonly namespace: pulumi.Output<string>;
-    public readonly serviceAccount: k8s.core.v1.ServiceAccount;
+    public readonly serviceAccount: corev1.ServiceAccount;
     /** The pods' IAM role (EKS Pod Identity); only when there are secrets to read. */
-    public readonly podRole?: aws.iam.Role;
-    public readonly secretProviderClass?: k8s.apiextensions.CustomResource;
+    public readonly podRole?: iam.Role;
+    public readonly secretProviderClass?: apiextensions.CustomResource;
     /** The synced Kubernetes Secret, its SecretProviderClass and keys: what the colours (and the migration Job) read. */
     public readonly podSecrets?: { readonly secretName: string; readonly providerClassName: pulumi.Output<string>; readonly keys: pulumi.Output<string[]> };
     public readonly blue: KubernetesColour;
@@ -91,7 +94,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
         this.clusterName = args.clusterName;
         const labels = { "app.kubernetes.io/name": args.serviceName, "app.kubernetes.io/managed-by": "shiftwise" };
 
-        this.provider = new k8s.Provider(`${name}-cluster`, {
+        this.provider = new KubernetesProvider(`${name}-cluster`, {
             kubeconfig: args.kubeconfig ?? eksKubeconfig(args.clusterName, args.region, { parent: this }),
             context: args.context,
             // Only a different cluster replaces the provider (and with it every object); a new kubeconfig is an update.
@@ -104,10 +107,10 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
 
         const namespaceMetadata = { name: args.namespace, labels: { ...labels, [READINESS_GATE_LABEL]: "enabled" } };
         this.namespace = args.createNamespace ?? true
-            ? new k8s.core.v1.Namespace(name, { metadata: namespaceMetadata }, k8sOptions).metadata.name
-            : new k8s.core.v1.NamespacePatch(name, { metadata: namespaceMetadata }, k8sOptions).metadata.name;
+            ? new corev1.Namespace(name, { metadata: namespaceMetadata }, k8sOptions).metadata.name
+            : new corev1.NamespacePatch(name, { metadata: namespaceMetadata }, k8sOptions).metadata.name;
 
-        this.serviceAccount = new k8s.core.v1.ServiceAccount(name, {
+        this.serviceAccount = new corev1.ServiceAccount(name, {
             metadata: { name: args.serviceName, namespace: this.namespace, labels },
             automountServiceAccountToken: false,
         }, k8sOptions);
@@ -115,7 +118,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
         let secrets: { secretName: string; providerClassName: pulumi.Output<string>; keys: pulumi.Output<string[]> } | undefined;
         if (args.secrets !== undefined) {
             const resolved = pulumi.output(args.secrets) as pulumi.Output<Record<string, string>>;
-            this.podRole = new aws.iam.Role(`${name}-pods`, {
+            this.podRole = new iam.Role(`${name}-pods`, {
                 assumeRolePolicy: JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
@@ -124,8 +127,8 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
                 tags,
             }, { parent: this });
             const policy = pulumi.all([resolved, pulumi.output(args.secretKmsKeyArns ?? [])]).apply(([map, keys]) => secretReadPolicy(map, keys));
-            new aws.iam.RolePolicy(`${name}-pods`, { role: this.podRole.id, policy }, { parent: this });
-            new aws.eks.PodIdentityAssociation(name, {
+            new iam.RolePolicy(`${name}-pods`, { role: this.podRole.id, policy }, { parent: this });
+            new eks.PodIdentityAssociation(name, {
                 clusterName: args.clusterName,
                 namespace: args.namespace,
                 serviceAccount: this.serviceAccount.metadata.name,
@@ -133,7 +136,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
                 tags,
             }, { parent: this });
             const secretName = `${args.serviceName}-secrets`;
-            this.secretProviderClass = new k8s.apiextensions.CustomResource(name, {
+            this.secretProviderClass = new apiextensions.CustomResource(name, {
                 apiVersion: "secrets-store.csi.x-k8s.io/v1",
                 kind: "SecretProviderClass",
                 metadata: { name: secretName, namespace: this.namespace, labels },
@@ -191,7 +194,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
  * with whatever AWS identity runs Pulumi.
  */
 function eksKubeconfig(clusterName: string, region: string, opts: pulumi.InvokeOptions): pulumi.Output<string> {
-    const cluster = aws.eks.getClusterOutput({ name: clusterName, region }, opts);
+    const cluster = eks.getClusterOutput({ name: clusterName, region }, opts);
     return pulumi.all([cluster.endpoint, cluster.certificateAuthorities]).apply(([endpoint, authorities]) =>
         JSON.stringify({
             apiVersion: "v1",

@@ -1,5 +1,7 @@
 // The release's migration on Kubernetes: a suspended CronJob that holds the Job template, and the namespace-scoped Role the driver creates Jobs from it with.
-import * as k8s from "@pulumi/kubernetes";
+import * as batchv1 from "@pulumi/kubernetes/batch/v1";
+import * as rbacv1 from "@pulumi/kubernetes/rbac/v1";
+import type * as k8sInput from "@pulumi/kubernetes/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import { containerEnvironment, containerResources, hardenedContainer, nodeArchitecture, podUser, scratchAndSecretMounts, scratchAndSecretVolumes, secretKeyEnvironment, versionLabel } from "./kubernetesColour";
 
@@ -60,9 +62,9 @@ export const MIGRATION_CONTAINER = "migrate";
  * Jobs and list pods, in this namespace only; it is bound to `runnerGroup`.
  */
 export class KubernetesMigrationJob extends pulumi.ComponentResource {
-    public readonly cronJob: k8s.batch.v1.CronJob;
-    public readonly runnerRole: k8s.rbac.v1.Role;
-    public readonly runnerRoleBinding: k8s.rbac.v1.RoleBinding;
+    public readonly cronJob: batchv1.CronJob;
+    public readonly runnerRole: rbacv1.Role;
+    public readonly runnerRoleBinding: rbacv1.RoleBinding;
     /** The CronJob's name: the driver's job template. */
     public readonly templateName: pulumi.Output<string>;
     public readonly namespace: pulumi.Output<string>;
@@ -77,7 +79,7 @@ export class KubernetesMigrationJob extends pulumi.ComponentResource {
         this.containerName = MIGRATION_CONTAINER;
         this.runnerGroup = args.runnerGroup ?? `shiftwise-${args.serviceName}-migration-runner`;
 
-        this.cronJob = new k8s.batch.v1.CronJob(name, {
+        this.cronJob = new batchv1.CronJob(name, {
             metadata: { name: objectName, namespace: args.namespace, labels },
             spec: {
                 // Never scheduled: a template for the Jobs the driver creates. February 31st never comes, even if someone
@@ -94,7 +96,7 @@ export class KubernetesMigrationJob extends pulumi.ComponentResource {
             },
         }, parent);
 
-        this.runnerRole = new k8s.rbac.v1.Role(name, {
+        this.runnerRole = new rbacv1.Role(name, {
             metadata: { name: `${objectName}-runner`, namespace: args.namespace, labels },
             rules: [
                 { apiGroups: ["batch"], resources: ["cronjobs"], resourceNames: [objectName], verbs: ["get"] },
@@ -103,7 +105,7 @@ export class KubernetesMigrationJob extends pulumi.ComponentResource {
                 { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
             ],
         }, parent);
-        this.runnerRoleBinding = new k8s.rbac.v1.RoleBinding(name, {
+        this.runnerRoleBinding = new rbacv1.RoleBinding(name, {
             metadata: { name: `${objectName}-runner`, namespace: args.namespace, labels },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: this.runnerRole.metadata.name },
             subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: this.runnerGroup }],
@@ -122,7 +124,7 @@ export class KubernetesMigrationJob extends pulumi.ComponentResource {
 }
 
 /** The Job spec every migration Job copies: one pod, no retry, the deadline, cleanup, and the colours' pod hardening. */
-function migrationJobSpec(args: KubernetesMigrationJobArgs, labels: Record<string, pulumi.Input<string>>, containerName: string): k8s.types.input.batch.v1.JobSpec {
+function migrationJobSpec(args: KubernetesMigrationJobArgs, labels: Record<string, pulumi.Input<string>>, containerName: string): k8sInput.batch.v1.JobSpec {
     const { cpu, memory } = containerResources(args.cpu, args.memory);
     const environment = containerEnvironment(args.environment, { SHIFTWISE_MIGRATION: "true", SHIFTWISE_VERSION: args.release });
     const secrets = args.secrets;

@@ -1,5 +1,9 @@
 // The one-off database migration task of a release: its task definition, network, logs and roles.
-import * as aws from "@pulumi/aws";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as ecs from "@pulumi/aws/ecs";
+import * as iam from "@pulumi/aws/iam";
+import * as vpc from "@pulumi/aws/vpc";
 import * as pulumi from "@pulumi/pulumi";
 import { executionPolicy } from "./blueGreenEnvironment";
 import { SCRATCH_PATH } from "./colourService";
@@ -62,11 +66,11 @@ export const MIGRATION_CONTAINER = "migrate";
  * never reads the weights.
  */
 export class MigrationTask extends pulumi.ComponentResource {
-    public readonly securityGroup: aws.ec2.SecurityGroup;
-    public readonly logGroup: aws.cloudwatch.LogGroup;
-    public readonly executionRole: aws.iam.Role;
-    public readonly taskRole: aws.iam.Role;
-    public readonly taskDefinition: aws.ecs.TaskDefinition;
+    public readonly securityGroup: ec2.SecurityGroup;
+    public readonly logGroup: cloudwatch.LogGroup;
+    public readonly executionRole: iam.Role;
+    public readonly taskRole: iam.Role;
+    public readonly taskDefinition: ecs.TaskDefinition;
     /** Everything RunTask needs, as plain outputs. */
     public readonly family: pulumi.Output<string>;
     public readonly taskDefinitionArn: pulumi.Output<string>;
@@ -87,12 +91,12 @@ export class MigrationTask extends pulumi.ComponentResource {
         this.containerName = MIGRATION_CONTAINER;
         this.logStreamPrefix = "migration";
 
-        this.securityGroup = new aws.ec2.SecurityGroup(name, {
+        this.securityGroup = new ec2.SecurityGroup(name, {
             vpcId: args.vpcId,
             description: `${args.serviceName} migration task; no ingress, out only to the database and HTTPS`,
             tags: { ...tags, Name: name },
         }, parent);
-        new aws.vpc.SecurityGroupEgressRule(`${name}-to-database`, {
+        new vpc.SecurityGroupEgressRule(`${name}-to-database`, {
             securityGroupId: this.securityGroup.id,
             ipProtocol: "tcp",
             fromPort: databasePort,
@@ -101,7 +105,7 @@ export class MigrationTask extends pulumi.ComponentResource {
             description: "to the database only",
         }, parent);
         // ECR, Secrets Manager and CloudWatch Logs are reached over HTTPS through NAT.
-        new aws.vpc.SecurityGroupEgressRule(`${name}-https`, {
+        new vpc.SecurityGroupEgressRule(`${name}-https`, {
             securityGroupId: this.securityGroup.id,
             ipProtocol: "tcp",
             fromPort: 443,
@@ -110,7 +114,7 @@ export class MigrationTask extends pulumi.ComponentResource {
             description: "HTTPS through NAT: image pull, secrets, logs",
         }, parent);
 
-        this.logGroup = new aws.cloudwatch.LogGroup(name, {
+        this.logGroup = new cloudwatch.LogGroup(name, {
             name: `/shiftwise/${args.environmentName}/${args.serviceName}/migration`,
             retentionInDays: args.logRetentionDays ?? 30,
             kmsKeyId: args.logKmsKeyArn,
@@ -121,16 +125,16 @@ export class MigrationTask extends pulumi.ComponentResource {
             Version: "2012-10-17",
             Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
         });
-        this.executionRole = new aws.iam.Role(`${name}-execution`, {
+        this.executionRole = new iam.Role(`${name}-execution`, {
             assumeRolePolicy: assumeByEcsTasks,
             description: `${args.serviceName} migration: pulls the image, writes its logs and reads the database secret`,
             tags,
         }, parent);
-        new aws.iam.RolePolicy(`${name}-execution`, {
+        new iam.RolePolicy(`${name}-execution`, {
             role: this.executionRole.id,
             policy: executionPolicy([this.logGroup.arn], args.secrets ?? {}, migrationRepositories(args.image), args.secretKmsKeyArns ?? []),
         }, parent);
-        this.taskRole = new aws.iam.Role(`${name}-task`, {
+        this.taskRole = new iam.Role(`${name}-task`, {
             assumeRolePolicy: assumeByEcsTasks,
             description: `${args.serviceName} migration: its own identity, with no permissions attached`,
             tags,
@@ -147,7 +151,7 @@ export class MigrationTask extends pulumi.ComponentResource {
             .output(args.secrets ?? {})
             .apply((values) => Object.entries(values).sort(([a], [b]) => a.localeCompare(b)).map(([key, valueFrom]) => ({ name: key, valueFrom })));
 
-        this.taskDefinition = new aws.ecs.TaskDefinition(name, {
+        this.taskDefinition = new ecs.TaskDefinition(name, {
             family: `${args.serviceName}-migration`,
             requiresCompatibilities: ["FARGATE"],
             networkMode: "awsvpc",

@@ -1,5 +1,11 @@
 // The VPC with public and private subnets, or the ids of an existing one.
-import * as aws from "@pulumi/aws";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as iam from "@pulumi/aws/iam";
+import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
+import { getRegionOutput } from "@pulumi/aws/getRegion";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidrs } from "./subnetting";
 
@@ -86,7 +92,7 @@ export class Network extends pulumi.ComponentResource {
         const cidrs = subnetCidrs(args.cidr, args.azCount);
         // Only the cloud knows how many zones the region has: check the answer before any subnet needs one,
         // so `pulumi preview` fails with the reason instead of `up` failing halfway on an undefined zone.
-        const zoneNames = aws.getAvailabilityZonesOutput({ state: "available" }, parent).names.apply((names) => {
+        const zoneNames = getAvailabilityZonesOutput({ state: "available" }, parent).names.apply((names) => {
             if (names.length < args.azCount) {
                 throw new Error(
                     `Network ${name}: azCount is ${args.azCount}, but the region has only ${names.length} available availability zones (${names.join(", ")}); lower azCount to ${names.length} or less`,
@@ -94,35 +100,35 @@ export class Network extends pulumi.ComponentResource {
             }
             return names;
         });
-        const vpc = new aws.ec2.Vpc(name, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, parent);
+        const vpc = new ec2.Vpc(name, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, parent);
         if (args.flowLogs) this.flowLogs(name, vpc, args.flowLogs);
         // The default security group admits all traffic between its members; empty it so nothing relies on it.
-        new aws.ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-locked` } }, parent);
-        const gateway = new aws.ec2.InternetGateway(name, { vpcId: vpc.id, tags: { Name: name } }, parent);
-        const publicRoutes = new aws.ec2.RouteTable(`${name}-public`, {
+        new ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-locked` } }, parent);
+        const gateway = new ec2.InternetGateway(name, { vpcId: vpc.id, tags: { Name: name } }, parent);
+        const publicRoutes = new ec2.RouteTable(`${name}-public`, {
             vpcId: vpc.id,
             routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }],
             tags: { Name: `${name}-public` },
         }, parent);
 
-        const publicSubnets: aws.ec2.Subnet[] = [];
-        const privateSubnets: aws.ec2.Subnet[] = [];
+        const publicSubnets: ec2.Subnet[] = [];
+        const privateSubnets: ec2.Subnet[] = [];
         const natCount = args.natGateways === "one" ? 1 : args.azCount;
-        const natGateways: aws.ec2.NatGateway[] = [];
+        const natGateways: ec2.NatGateway[] = [];
         for (let i = 0; i < args.azCount; i++) {
             const zone = zoneNames[i];
-            const publicSubnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
+            const publicSubnet = new ec2.Subnet(`${name}-public-${i}`, {
                 vpcId: vpc.id,
                 cidrBlock: cidrs.public[i],
                 availabilityZone: zone,
                 mapPublicIpOnLaunch: false,
                 tags: { Name: `${name}-public-${i}`, "shiftwise:tier": "public" },
             }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, parent);
+            new ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, parent);
             publicSubnets.push(publicSubnet);
             if (i < natCount) {
-                const address = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, parent);
-                natGateways.push(new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+                const address = new ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, parent);
+                natGateways.push(new ec2.NatGateway(`${name}-nat-${i}`, {
                     subnetId: publicSubnet.id,
                     allocationId: address.id,
                     connectivityType: "public",
@@ -131,19 +137,19 @@ export class Network extends pulumi.ComponentResource {
             }
         }
         for (let i = 0; i < args.azCount; i++) {
-            const privateSubnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
+            const privateSubnet = new ec2.Subnet(`${name}-private-${i}`, {
                 vpcId: vpc.id,
                 cidrBlock: cidrs.private[i],
                 availabilityZone: zoneNames[i],
                 mapPublicIpOnLaunch: false,
                 tags: { Name: `${name}-private-${i}`, "shiftwise:tier": "private" },
             }, parent);
-            const routes = new aws.ec2.RouteTable(`${name}-private-${i}`, {
+            const routes = new ec2.RouteTable(`${name}-private-${i}`, {
                 vpcId: vpc.id,
                 routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natGateways[i % natGateways.length].id }],
                 tags: { Name: `${name}-private-${i}` },
             }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: privateSubnet.id, routeTableId: routes.id }, parent);
+            new ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: privateSubnet.id, routeTableId: routes.id }, parent);
             privateSubnets.push(privateSubnet);
         }
         return {
@@ -154,10 +160,10 @@ export class Network extends pulumi.ComponentResource {
     }
 
     /** Flow logs of every ENI in the VPC (checkov CKV2_AWS_11, Security Hub EC2.6). */
-    private flowLogs(name: string, vpc: aws.ec2.Vpc, args: FlowLogsArgs): aws.ec2.FlowLog {
+    private flowLogs(name: string, vpc: ec2.Vpc, args: FlowLogsArgs): ec2.FlowLog {
         const parent = { parent: this };
         if (args.destination === "s3") {
-            return new aws.ec2.FlowLog(`${name}-flow-logs`, {
+            return new ec2.FlowLog(`${name}-flow-logs`, {
                 vpcId: vpc.id,
                 trafficType: "ALL",
                 logDestinationType: "s3",
@@ -166,16 +172,16 @@ export class Network extends pulumi.ComponentResource {
                 tags: { Name: `${name}-flow-logs` },
             }, { parent: this, dependsOn: args.dependsOn ?? [] });
         }
-        const identity = aws.getCallerIdentityOutput({}, parent);
-        const partition = aws.getPartitionOutput({}, parent);
-        const region = aws.getRegionOutput({}, parent);
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+        const identity = getCallerIdentityOutput({}, parent);
+        const partition = getPartitionOutput({}, parent);
+        const region = getRegionOutput({}, parent);
+        const logGroup = new cloudwatch.LogGroup(`${name}-flow-logs`, {
             name: args.logGroupName,
             retentionInDays: args.retentionDays ?? 90,
             kmsKeyId: args.kmsKeyArn,
             tags: { Name: `${name}-flow-logs` },
         }, parent);
-        const role = new aws.iam.Role(`${name}-flow-logs`, {
+        const role = new iam.Role(`${name}-flow-logs`, {
             description: `${name}: lets VPC Flow Logs write to ${args.logGroupName}`,
             assumeRolePolicy: pulumi.all([identity.accountId, partition.partition, region.region]).apply(([accountId, partitionName, regionName]) =>
                 JSON.stringify({
@@ -193,7 +199,7 @@ export class Network extends pulumi.ComponentResource {
                 }),
             ),
         }, parent);
-        new aws.iam.RolePolicy(`${name}-flow-logs`, {
+        new iam.RolePolicy(`${name}-flow-logs`, {
             role: role.id,
             policy: logGroup.arn.apply((arn) =>
                 JSON.stringify({
@@ -207,7 +213,7 @@ export class Network extends pulumi.ComponentResource {
                 }),
             ),
         }, parent);
-        return new aws.ec2.FlowLog(`${name}-flow-logs`, {
+        return new ec2.FlowLog(`${name}-flow-logs`, {
             vpcId: vpc.id,
             trafficType: "ALL",
             logDestinationType: "cloud-watch-logs",

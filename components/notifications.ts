@@ -1,6 +1,9 @@
 // The stack's encrypted SNS topic for alarms and deployment outcomes.
 import { createHash } from "crypto";
-import * as aws from "@pulumi/aws";
+import * as kms from "@pulumi/aws/kms";
+import * as sns from "@pulumi/aws/sns";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface NotificationsArgs {
@@ -22,19 +25,19 @@ export interface NotificationsArgs {
  * grant `cloudwatch.amazonaws.com` the use of the key.
  */
 export class Notifications extends pulumi.ComponentResource {
-    public readonly key: aws.kms.Key;
-    public readonly topic: aws.sns.Topic;
+    public readonly key: kms.Key;
+    public readonly topic: sns.Topic;
     public readonly topicArn: pulumi.Output<string>;
-    public readonly subscriptions: aws.sns.TopicSubscription[];
+    public readonly subscriptions: sns.TopicSubscription[];
 
     constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shiftwise:safety:Notifications", name, {}, opts);
         const parent = { parent: this };
         const tags = args.tags ?? {};
-        const identity = aws.getCallerIdentityOutput({}, parent);
-        const partition = aws.getPartitionOutput({}, parent);
+        const identity = getCallerIdentityOutput({}, parent);
+        const partition = getPartitionOutput({}, parent);
 
-        this.key = new aws.kms.Key(name, {
+        this.key = new kms.Key(name, {
             description: `${args.topicName}: encrypts deployment notifications`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
@@ -64,14 +67,14 @@ export class Notifications extends pulumi.ComponentResource {
             tags,
         }, parent);
 
-        this.topic = new aws.sns.Topic(name, {
+        this.topic = new sns.Topic(name, {
             name: args.topicName,
             kmsMasterKeyId: this.key.arn,
             tags,
         }, parent);
         this.topicArn = this.topic.arn;
 
-        new aws.sns.TopicPolicy(name, {
+        new sns.TopicPolicy(name, {
             arn: this.topic.arn,
             policy: pulumi.all([this.topic.arn, identity.accountId]).apply(([topicArn, accountId]) =>
                 JSON.stringify({
@@ -92,7 +95,7 @@ export class Notifications extends pulumi.ComponentResource {
 
         // Named from the endpoint, not its position, so removing one address leaves the others' subscriptions alone.
         const subscribe = (protocol: "email" | "https", endpoint: string) =>
-            new aws.sns.TopicSubscription(`${name}-${protocol}-${shortHash(endpoint)}`, {
+            new sns.TopicSubscription(`${name}-${protocol}-${shortHash(endpoint)}`, {
                 topic: this.topic.arn,
                 protocol,
                 endpoint,

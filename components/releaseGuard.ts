@@ -1,5 +1,7 @@
 // The AWS-side release guard: an EventBridge rule on the colours' composite rollback alarms invoking a least-privilege Lambda.
-import * as aws from "@pulumi/aws";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as iam from "@pulumi/aws/iam";
+import * as lambda from "@pulumi/aws/lambda";
 import * as pulumi from "@pulumi/pulumi";
 import { GUARD_ENVIRONMENT } from "../guard/environment";
 import { LEDGER_KEY } from "../ports/ledgerKey";
@@ -122,13 +124,13 @@ export function guardEventPattern(alarmNames: readonly string[]): object {
  * and nothing else; it writes only this stack's ledger partition.
  */
 export class ReleaseGuard extends pulumi.ComponentResource {
-    public readonly logGroup: aws.cloudwatch.LogGroup;
-    public readonly role: aws.iam.Role;
-    public readonly policy: aws.iam.RolePolicy;
-    public readonly function: aws.lambda.Function;
-    public readonly rule: aws.cloudwatch.EventRule;
-    public readonly target: aws.cloudwatch.EventTarget;
-    public readonly permission: aws.lambda.Permission;
+    public readonly logGroup: cloudwatch.LogGroup;
+    public readonly role: iam.Role;
+    public readonly policy: iam.RolePolicy;
+    public readonly function: lambda.Function;
+    public readonly rule: cloudwatch.EventRule;
+    public readonly target: cloudwatch.EventTarget;
+    public readonly permission: lambda.Permission;
     public readonly functionName: pulumi.Output<string>;
     public readonly ruleName: pulumi.Output<string>;
 
@@ -141,14 +143,14 @@ export class ReleaseGuard extends pulumi.ComponentResource {
         const tags = args.tags ?? {};
 
         // Lambda's own group name, created here so it is encrypted and expires; Lambda would create it unencrypted, forever.
-        this.logGroup = new aws.cloudwatch.LogGroup(name, {
+        this.logGroup = new cloudwatch.LogGroup(name, {
             name: `/aws/lambda/${args.functionName}`,
             retentionInDays: args.logRetentionDays ?? 30,
             kmsKeyId: args.logKmsKeyArn,
             tags,
         }, parent);
 
-        this.role = new aws.iam.Role(name, {
+        this.role = new iam.Role(name, {
             description: `${args.functionName}: takes traffic off a colour whose rollback alarm fires`,
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
@@ -157,7 +159,7 @@ export class ReleaseGuard extends pulumi.ComponentResource {
             tags,
         }, parent);
 
-        this.policy = new aws.iam.RolePolicy(name, {
+        this.policy = new iam.RolePolicy(name, {
             role: this.role.id,
             policy: pulumi
                 .all([args.listenerArn, args.ledgerTableArn, args.ledgerKeyArn, args.topicArn, args.topicKeyArn, this.logGroup.arn])
@@ -166,10 +168,10 @@ export class ReleaseGuard extends pulumi.ComponentResource {
                 ),
         }, parent);
 
-        this.function = new aws.lambda.Function(name, {
+        this.function = new lambda.Function(name, {
             name: args.functionName,
             description: `shiftwise guard of ${args.serviceName} ${args.stackName}: moves traffic off a colour in ALARM`,
-            runtime: aws.lambda.Runtime.NodeJS22dX,
+            runtime: lambda.Runtime.NodeJS22dX,
             architectures: ["arm64"],
             handler: "index.handler",
             code: args.code,
@@ -195,28 +197,28 @@ export class ReleaseGuard extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [this.policy, this.logGroup] });
 
         // Asynchronous invocations: two retries over at most an hour; what still fails is announced on the stack's topic.
-        new aws.lambda.FunctionEventInvokeConfig(name, {
+        new lambda.FunctionEventInvokeConfig(name, {
             functionName: this.function.name,
             maximumRetryAttempts: 2,
             maximumEventAgeInSeconds: 3600,
             destinationConfig: { onFailure: { destination: args.topicArn } },
         }, parent);
 
-        this.rule = new aws.cloudwatch.EventRule(name, {
+        this.rule = new cloudwatch.EventRule(name, {
             name: args.functionName,
             description: `${args.serviceName} ${args.stackName}: a colour's composite rollback alarm went to ALARM`,
             eventPattern: pulumi.all([args.alarmNames.blue, args.alarmNames.green]).apply((names) => JSON.stringify(guardEventPattern(names))),
             tags,
         }, parent);
 
-        this.permission = new aws.lambda.Permission(name, {
+        this.permission = new lambda.Permission(name, {
             action: "lambda:InvokeFunction",
             function: this.function.name,
             principal: "events.amazonaws.com",
             sourceArn: this.rule.arn,
         }, parent);
 
-        this.target = new aws.cloudwatch.EventTarget(name, {
+        this.target = new cloudwatch.EventTarget(name, {
             rule: this.rule.name,
             arn: this.function.arn,
             retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 24 },

@@ -1,5 +1,6 @@
 // The stack's release ledger: a KMS-encrypted DynamoDB table holding deployment records, the lease, requests and guard trips.
-import * as aws from "@pulumi/aws";
+import * as dynamodb from "@pulumi/aws/dynamodb";
+import * as kms from "@pulumi/aws/kms";
 import * as pulumi from "@pulumi/pulumi";
 import { LEDGER_KEY } from "../ports/ledgerKey";
 
@@ -30,8 +31,8 @@ export const TABLE_NAME_PATTERN = /^[a-zA-Z0-9_.-]{3,255}$/;
  * records are the audit trail of every production change.
  */
 export class ReleaseLedger extends pulumi.ComponentResource {
-    public readonly key: aws.kms.Key;
-    public readonly table: aws.dynamodb.Table;
+    public readonly key: kms.Key;
+    public readonly table: dynamodb.Table;
     public readonly tableName: pulumi.Output<string>;
     public readonly tableArn: pulumi.Output<string>;
     public readonly keyArn: pulumi.Output<string>;
@@ -45,14 +46,14 @@ export class ReleaseLedger extends pulumi.ComponentResource {
         const protect = args.protect ?? false;
         const tags = args.tags ?? {};
 
-        this.key = new aws.kms.Key(name, {
+        this.key = new kms.Key(name, {
             description: `${args.tableName}: encrypts the release ledger`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags,
         }, { parent: this, protect });
 
-        this.table = new aws.dynamodb.Table(name, {
+        this.table = new dynamodb.Table(name, {
             name: args.tableName,
             billingMode: "PAY_PER_REQUEST",
             hashKey: LEDGER_KEY.partitionKey,

@@ -1,5 +1,9 @@
 // The retained pre-release RDS snapshot and the AWS Backup vault, plan and selection.
-import * as aws from "@pulumi/aws";
+import * as backup from "@pulumi/aws/backup";
+import * as iam from "@pulumi/aws/iam";
+import * as kms from "@pulumi/aws/kms";
+import * as rds from "@pulumi/aws/rds";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface SnapshotBackupArgs {
@@ -43,12 +47,12 @@ export interface RestoreTargetArgs {
  */
 export class SnapshotBackup extends pulumi.ComponentResource {
     /** The pre-release snapshot, when a label is set. */
-    public readonly snapshot?: aws.rds.Snapshot;
+    public readonly snapshot?: rds.Snapshot;
     public readonly snapshotIdentifier?: string;
     public readonly snapshotArn?: pulumi.Output<string>;
     public readonly restoreCommand?: pulumi.Output<string>;
-    public readonly vault: aws.backup.Vault;
-    public readonly plan: aws.backup.Plan;
+    public readonly vault: backup.Vault;
+    public readonly plan: backup.Plan;
 
     constructor(name: string, args: SnapshotBackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shiftwise:safety:SnapshotBackup", name, {}, opts);
@@ -60,7 +64,7 @@ export class SnapshotBackup extends pulumi.ComponentResource {
             const identifier = snapshotIdentifier(args.serviceName, args.stackName, args.preReleaseLabel);
             // The label is in the logical name: a new label is a new resource, and the old one leaves the
             // program without being deleted in AWS (retainOnDelete), so every release keeps its checkpoint.
-            this.snapshot = new aws.rds.Snapshot(`${name}-pre-${slug(args.preReleaseLabel)}`, {
+            this.snapshot = new rds.Snapshot(`${name}-pre-${slug(args.preReleaseLabel)}`, {
                 dbInstanceIdentifier: args.dbInstanceIdentifier,
                 dbSnapshotIdentifier: identifier,
                 tags: { ...tags, "shiftwise:release": args.preReleaseLabel },
@@ -82,21 +86,21 @@ export class SnapshotBackup extends pulumi.ComponentResource {
                 );
         }
 
-        const partition = aws.getPartitionOutput({}, parent);
-        const key = new aws.kms.Key(`${name}-backup`, {
+        const partition = getPartitionOutput({}, parent);
+        const key = new kms.Key(`${name}-backup`, {
             description: `${args.serviceName}-${args.stackName}: encrypts the AWS Backup vault`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags,
         }, { parent: this, protect });
-        this.vault = new aws.backup.Vault(name, {
+        this.vault = new backup.Vault(name, {
             name: `${args.serviceName}-${args.stackName}`,
             kmsKeyArn: key.arn,
             // Never delete recovery points together with the vault.
             forceDestroy: false,
             tags,
         }, { parent: this, protect });
-        this.plan = new aws.backup.Plan(name, {
+        this.plan = new backup.Plan(name, {
             name: `${args.serviceName}-${args.stackName}-daily`,
             rules: [{
                 ruleName: "daily",
@@ -109,7 +113,7 @@ export class SnapshotBackup extends pulumi.ComponentResource {
             }],
             tags,
         }, parent);
-        const role = new aws.iam.Role(`${name}-backup`, {
+        const role = new iam.Role(`${name}-backup`, {
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -117,11 +121,11 @@ export class SnapshotBackup extends pulumi.ComponentResource {
             description: `${args.serviceName}-${args.stackName}: AWS Backup takes the database's daily recovery points`,
             tags,
         }, parent);
-        new aws.iam.RolePolicyAttachment(`${name}-backup`, {
+        new iam.RolePolicyAttachment(`${name}-backup`, {
             role: role.name,
             policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup`,
         }, parent);
-        new aws.backup.Selection(name, {
+        new backup.Selection(name, {
             name: `${args.serviceName}-${args.stackName}-database`,
             planId: this.plan.id,
             iamRoleArn: role.arn,

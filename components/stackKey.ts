@@ -1,5 +1,7 @@
 // The stack's customer-managed KMS key: encrypts its log groups and the database's Performance Insights data.
-import * as aws from "@pulumi/aws";
+import * as kms from "@pulumi/aws/kms";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface StackKeyArgs {
@@ -24,16 +26,16 @@ export interface StackKeyArgs {
  * IAM permissions, which the account statement admits.
  */
 export class StackKey extends pulumi.ComponentResource {
-    public readonly key: aws.kms.Key;
+    public readonly key: kms.Key;
     public readonly arn: pulumi.Output<string>;
 
     constructor(name: string, args: StackKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shiftwise:security:StackKey", name, {}, opts);
         const parent = { parent: this };
-        const identity = aws.getCallerIdentityOutput({}, parent);
-        const partition = aws.getPartitionOutput({}, parent);
+        const identity = getCallerIdentityOutput({}, parent);
+        const partition = getPartitionOutput({}, parent);
 
-        this.key = new aws.kms.Key(name, {
+        this.key = new kms.Key(name, {
             description: args.description,
             keyUsage: "ENCRYPT_DECRYPT",
             customerMasterKeySpec: "SYMMETRIC_DEFAULT",

@@ -1,5 +1,6 @@
 // The service's secret environment values in AWS Secrets Manager, under their own KMS key, as ECS secret references.
-import * as aws from "@pulumi/aws";
+import * as kms from "@pulumi/aws/kms";
+import * as secretsmanager from "@pulumi/aws/secretsmanager";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface TaskSecretsArgs {
@@ -24,8 +25,8 @@ export interface TaskSecretsArgs {
  * is what lets ECS read the secret.
  */
 export class TaskSecrets extends pulumi.ComponentResource {
-    public readonly key: aws.kms.Key;
-    public readonly secret: aws.secretsmanager.Secret;
+    public readonly key: kms.Key;
+    public readonly secret: secretsmanager.Secret;
     public readonly keyArn: pulumi.Output<string>;
     public readonly secretArn: pulumi.Output<string>;
     /** Variable name to its ECS `valueFrom`; resolves only once the secret's value is stored. */
@@ -35,19 +36,19 @@ export class TaskSecrets extends pulumi.ComponentResource {
         super("shiftwise:secrets:TaskSecrets", name, {}, opts);
         const parent = { parent: this };
         const tags = args.tags ?? {};
-        this.key = new aws.kms.Key(name, {
+        this.key = new kms.Key(name, {
             description: `${args.description}: encrypts the secret`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags,
         }, parent);
-        this.secret = new aws.secretsmanager.Secret(name, {
+        this.secret = new secretsmanager.Secret(name, {
             description: args.description,
             kmsKeyId: this.key.arn,
             recoveryWindowInDays: args.recoveryWindowDays ?? 30,
             tags,
         }, parent);
-        const version = new aws.secretsmanager.SecretVersion(name, {
+        const version = new secretsmanager.SecretVersion(name, {
             secretId: this.secret.id,
             secretString: pulumi.secret(pulumi.jsonStringify(args.values)),
         }, parent);

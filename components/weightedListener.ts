@@ -1,5 +1,8 @@
 // The ALB with its weighted HTTPS listener, HTTP redirect and test listener.
-import * as aws from "@pulumi/aws";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as lb from "@pulumi/aws/lb";
+import * as vpc from "@pulumi/aws/vpc";
+import * as wafv2 from "@pulumi/aws/wafv2";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
@@ -98,14 +101,14 @@ export interface AccessLogsArgs {
  * step changes only `listener`.
  */
 export class WeightedListener extends pulumi.ComponentResource {
-    public readonly securityGroup: aws.ec2.SecurityGroup;
-    public readonly loadBalancer: aws.lb.LoadBalancer;
+    public readonly securityGroup: ec2.SecurityGroup;
+    public readonly loadBalancer: lb.LoadBalancer;
     /** The forwarding listener: the only resource a traffic step changes. */
-    public readonly listener: aws.lb.Listener;
-    public readonly redirectListener: aws.lb.Listener;
-    public readonly testListener: aws.lb.Listener;
+    public readonly listener: lb.Listener;
+    public readonly redirectListener: lb.Listener;
+    public readonly testListener: lb.Listener;
     /** The WAF association, when `webAclArn` is set. */
-    public readonly webAclAssociation?: aws.wafv2.WebAclAssociation;
+    public readonly webAclAssociation?: wafv2.WebAclAssociation;
     public readonly serviceUrl: pulumi.Output<string>;
     public readonly testUrl: pulumi.Output<string>;
     /** The per-stack secret the test listener's rules require in `TEST_TOKEN_HEADER`: being inside `testCidrs` is not enough. */
@@ -119,14 +122,14 @@ export class WeightedListener extends pulumi.ComponentResource {
         const sslPolicy = args.sslPolicy ?? "ELBSecurityPolicy-TLS13-1-2-2021-06";
         const colours = { blue: args.blue, green: args.green };
 
-        this.securityGroup = new aws.ec2.SecurityGroup(`${name}-alb`, {
+        this.securityGroup = new ec2.SecurityGroup(`${name}-alb`, {
             vpcId: args.vpcId,
             description: "load balancer: 80/443 from the ingress CIDRs, test port from the test CIDRs, out only to the colours",
             tags: { ...tags, Name: `${name}-alb` },
         }, parent);
         const ingress = (ruleName: string, cidrs: string[], port: number, description: string) =>
             cidrs.forEach((cidr, i) =>
-                new aws.vpc.SecurityGroupIngressRule(`${name}-${ruleName}-${i}`, {
+                new vpc.SecurityGroupIngressRule(`${name}-${ruleName}-${i}`, {
                     securityGroupId: this.securityGroup.id,
                     ipProtocol: "tcp",
                     fromPort: port,
@@ -140,7 +143,7 @@ export class WeightedListener extends pulumi.ComponentResource {
         ingress("test", args.testCidrs ?? [], testPort, "test listener");
         for (const target of args.targetSecurityGroups ?? colourSecurityGroups(colours)) {
             const colour = target.key;
-            new aws.vpc.SecurityGroupEgressRule(`${name}-to-${colour}`, {
+            new vpc.SecurityGroupEgressRule(`${name}-to-${colour}`, {
                 securityGroupId: this.securityGroup.id,
                 ipProtocol: "tcp",
                 fromPort: args.appPort,
@@ -149,7 +152,7 @@ export class WeightedListener extends pulumi.ComponentResource {
                 description: `to ${target.description ?? `the ${colour} tasks`}`,
             }, parent);
             if (target.declareIngress === false) continue;
-            new aws.vpc.SecurityGroupIngressRule(`${name}-from-alb-${colour}`, {
+            new vpc.SecurityGroupIngressRule(`${name}-from-alb-${colour}`, {
                 securityGroupId: target.securityGroupId,
                 ipProtocol: "tcp",
                 fromPort: args.appPort,
@@ -159,7 +162,7 @@ export class WeightedListener extends pulumi.ComponentResource {
             }, parent);
         }
 
-        this.loadBalancer = new aws.lb.LoadBalancer(name, {
+        this.loadBalancer = new lb.LoadBalancer(name, {
             loadBalancerType: "application",
             internal: false,
             securityGroups: [this.securityGroup.id],
@@ -174,14 +177,14 @@ export class WeightedListener extends pulumi.ComponentResource {
             tags,
         }, { parent: this, dependsOn: args.accessLogs?.dependsOn ?? [] });
         if (args.webAclArn !== undefined) {
-            this.webAclAssociation = new aws.wafv2.WebAclAssociation(name, {
+            this.webAclAssociation = new wafv2.WebAclAssociation(name, {
                 resourceArn: this.loadBalancer.arn,
                 webAclArn: args.webAclArn,
             }, parent);
         }
 
         const stickySeconds = pulumi.output(args.stickySeconds ?? 0);
-        this.listener = new aws.lb.Listener(name, {
+        this.listener = new lb.Listener(name, {
             loadBalancerArn: this.loadBalancer.arn,
             port: 443,
             protocol: "HTTPS",
@@ -209,7 +212,7 @@ export class WeightedListener extends pulumi.ComponentResource {
             tags,
         }, parent);
 
-        this.redirectListener = new aws.lb.Listener(`${name}-http`, {
+        this.redirectListener = new lb.Listener(`${name}-http`, {
             loadBalancerArn: this.loadBalancer.arn,
             port: 80,
             protocol: "HTTP",
@@ -217,7 +220,7 @@ export class WeightedListener extends pulumi.ComponentResource {
             tags,
         }, parent);
 
-        this.testListener = new aws.lb.Listener(`${name}-test`, {
+        this.testListener = new lb.Listener(`${name}-test`, {
             loadBalancerArn: this.loadBalancer.arn,
             port: testPort,
             protocol: "HTTPS",
@@ -238,7 +241,7 @@ export class WeightedListener extends pulumi.ComponentResource {
         const token = new random.RandomPassword(`${name}-test-token`, { length: 48, special: false }, { parent: this, additionalSecretOutputs: ["result"] });
         this.testToken = pulumi.secret(token.result);
         Object.entries(colours).forEach(([colour, target], index) =>
-            new aws.lb.ListenerRule(`${name}-test-${colour}`, {
+            new lb.ListenerRule(`${name}-test-${colour}`, {
                 listenerArn: this.testListener.arn,
                 priority: 10 * (index + 1),
                 conditions: [

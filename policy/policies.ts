@@ -1,5 +1,10 @@
 // The project's policies, exported as plain arrays so tests can run them offline.
-import * as aws from "@pulumi/aws";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as ecs from "@pulumi/aws/ecs";
+import * as lb from "@pulumi/aws/lb";
+import * as rds from "@pulumi/aws/rds";
+import * as sns from "@pulumi/aws/sns";
+import * as vpc from "@pulumi/aws/vpc";
 import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { secureByDefaultResourcePolicies, secureByDefaultStackPolicies } from "./secureByDefault";
 
@@ -29,7 +34,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-https-tls13",
         description: "HTTPS listeners use an ELB TLS 1.3 security policy.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.lb.Listener, (listener, _args, report) => {
+        validateResource: validateResourceOfType(lb.Listener, (listener, _args, report) => {
             if (listener.protocol === "HTTPS" && !String(listener.sslPolicy ?? "").startsWith("ELBSecurityPolicy-TLS13-")) {
                 report(`HTTPS listener on port ${listener.port} uses ${listener.sslPolicy ?? "the default policy"}; use ELBSecurityPolicy-TLS13-1-2-2021-06`);
             }
@@ -39,7 +44,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-http-redirects-only",
         description: "Plain-HTTP listeners only redirect to HTTPS.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.lb.Listener, (listener, _args, report) => {
+        validateResource: validateResourceOfType(lb.Listener, (listener, _args, report) => {
             if (listener.protocol !== "HTTP") return;
             const actions = listener.defaultActions ?? [];
             const redirectsToHttps = actions.length > 0 && actions.every((action) => action.type === "redirect" && action.redirect?.protocol === "HTTPS");
@@ -50,7 +55,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-alb-drops-invalid-headers",
         description: "Application load balancers drop requests with invalid header fields.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.lb.LoadBalancer, (loadBalancer, _args, report) => {
+        validateResource: validateResourceOfType(lb.LoadBalancer, (loadBalancer, _args, report) => {
             if ((loadBalancer.loadBalancerType ?? "application") === "application" && loadBalancer.dropInvalidHeaderFields !== true) {
                 report("set dropInvalidHeaderFields: true so request smuggling through malformed headers is rejected at the edge");
             }
@@ -61,13 +66,13 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         description: "Nothing but ports 80 and 443 is open to the internet.",
         enforcementLevel: "mandatory",
         validateResource: [
-            validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (rule, _args, report) => {
+            validateResourceOfType(vpc.SecurityGroupIngressRule, (rule, _args, report) => {
                 if (OPEN_TO_ALL.includes(String(rule.cidrIpv4)) || OPEN_TO_ALL.includes(String(rule.cidrIpv6))) {
                     const problem = rule.ipProtocol === "-1" ? "opens all ports to the internet" : openPortViolation(rule.fromPort, rule.toPort);
                     if (problem) report(problem);
                 }
             }),
-            validateResourceOfType(aws.ec2.SecurityGroup, (group, _args, report) => {
+            validateResourceOfType(ec2.SecurityGroup, (group, _args, report) => {
                 for (const ingress of group.ingress ?? []) {
                     const cidrs = [...(ingress.cidrBlocks ?? []), ...(ingress.ipv6CidrBlocks ?? [])];
                     if (cidrs.some((cidr) => OPEN_TO_ALL.includes(cidr))) {
@@ -82,7 +87,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-private-tasks",
         description: "ECS tasks get no public IP; they sit in private subnets behind the load balancer.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.ecs.Service, (service, _args, report) => {
+        validateResource: validateResourceOfType(ecs.Service, (service, _args, report) => {
             if (service.networkConfiguration?.assignPublicIp === true) report("set networkConfiguration.assignPublicIp: false");
         }),
     },
@@ -90,7 +95,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-database-encrypted-private",
         description: "RDS instances are encrypted, not public, and their master password is managed by AWS.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.rds.Instance, (database, _args, report) => {
+        validateResource: validateResourceOfType(rds.Instance, (database, _args, report) => {
             if (database.storageEncrypted !== true) report("set storageEncrypted: true");
             if (database.publiclyAccessible === true) report("set publiclyAccessible: false");
             if (database.password !== undefined || database.manageMasterUserPassword !== true) {
@@ -102,7 +107,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-database-final-snapshot",
         description: "Deleting an RDS instance leaves a final snapshot.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.rds.Instance, (database, _args, report) => {
+        validateResource: validateResourceOfType(rds.Instance, (database, _args, report) => {
             if (database.skipFinalSnapshot === true || !database.finalSnapshotIdentifier) {
                 report("set skipFinalSnapshot: false and a finalSnapshotIdentifier");
             }
@@ -112,7 +117,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-protected-database",
         description: "An RDS instance with deletion protection is also protected in Pulumi, so `pulumi destroy` cannot remove it either.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.rds.Instance, (database, args, report) => {
+        validateResource: validateResourceOfType(rds.Instance, (database, args, report) => {
             if (database.deletionProtection === true && !args.opts.protect) report("deletionProtection is on but the resource option protect is off");
         }),
     },
@@ -120,7 +125,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-encrypted-topic",
         description: "SNS topics are encrypted with a customer-managed KMS key that CloudWatch alarms can use (checkov CKV_AWS_26).",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.sns.Topic, (topic, _args, report) => {
+        validateResource: validateResourceOfType(sns.Topic, (topic, _args, report) => {
             // The AWS managed key's policy cannot grant cloudwatch.amazonaws.com, so alarms could not publish (README, Notifications).
             const advice = "use a customer-managed KMS key whose key policy lets cloudwatch.amazonaws.com call kms:Decrypt and kms:GenerateDataKey*";
             if (!topic.kmsMasterKeyId) report(`set kmsMasterKeyId: ${advice}`);
@@ -133,7 +138,7 @@ export const securityPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-no-plaintext-container-secrets",
         description: "Container environment variables that look like credentials come from Secrets Manager (`secrets`), not plain `environment`.",
         enforcementLevel: "advisory",
-        validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+        validateResource: validateResourceOfType(ecs.TaskDefinition, (task, _args, report) => {
             const containers = JSON.parse(String(task.containerDefinitions ?? "[]")) as { name: string; environment?: { name: string }[] }[];
             for (const container of containers) {
                 for (const variable of container.environment ?? []) {
@@ -188,7 +193,7 @@ export const trafficPolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-explicit-forward-weights",
         description: "A weighted forward action names every target group's weight and an explicit stickiness block.",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.lb.Listener, (listener, args, report) => {
+        validateResource: validateResourceOfType(lb.Listener, (listener, args, report) => {
             for (const action of listener.defaultActions ?? []) {
                 const forward = action.forward;
                 if (action.type !== "forward" || !forward) continue;

@@ -1,5 +1,9 @@
 // The secure-by-default policies: logs, encryption, containers, database monitoring, WAF and least-privilege IAM.
-import * as aws from "@pulumi/aws";
+import * as ecs from "@pulumi/aws/ecs";
+import * as iam from "@pulumi/aws/iam";
+import * as kms from "@pulumi/aws/kms";
+import * as lb from "@pulumi/aws/lb";
+import * as rds from "@pulumi/aws/rds";
 import {
     PolicyResource,
     ReportViolation,
@@ -74,7 +78,7 @@ export const secureByDefaultResourcePolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-alb-access-logs",
         description: "Application load balancers write access logs to S3 (checkov CKV_AWS_91, Security Hub ELB.5).",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.lb.LoadBalancer, (loadBalancer, _args, report) => {
+        validateResource: validateResourceOfType(lb.LoadBalancer, (loadBalancer, _args, report) => {
             if ((loadBalancer.loadBalancerType ?? "application") !== "application") return;
             const logs = loadBalancer.accessLogs;
             if (logs?.enabled !== true || !logs.bucket) report("set accessLogs { enabled: true, bucket } so every request is recorded in S3");
@@ -84,7 +88,7 @@ export const secureByDefaultResourcePolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-kms-key-rotation",
         description: "Symmetric customer-managed KMS keys rotate yearly (checkov CKV_AWS_7).",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.kms.Key, (key, _args, report) => {
+        validateResource: validateResourceOfType(kms.Key, (key, _args, report) => {
             // KMS rotates only symmetric encryption keys; asymmetric and HMAC keys cannot rotate.
             const symmetric = (key.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT";
             if (symmetric && key.enableKeyRotation !== true) report("set enableKeyRotation: true");
@@ -94,7 +98,7 @@ export const secureByDefaultResourcePolicies: ResourceValidationPolicy[] = [
         name: "shiftwise-read-only-root-filesystem",
         description: "Containers mount their root filesystem read-only unless the colour opted out (checkov CKV_AWS_336, Security Hub ECS.5).",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+        validateResource: validateResourceOfType(ecs.TaskDefinition, (task, _args, report) => {
             if ((task.tags ?? {})[WRITABLE_ROOT_TAG] !== undefined) return;
             for (const container of containersOf(task.containerDefinitions)) {
                 if (container.readonlyRootFilesystem !== true) {
@@ -108,7 +112,7 @@ export const secureByDefaultResourcePolicies: ResourceValidationPolicy[] = [
         description:
             "Containers are never privileged, never run as root by configuration, and on EC2 set no-new-privileges; Fargate supports neither privileged nor dockerSecurityOptions (checkov CKV_AWS_334, Security Hub ECS.4).",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+        validateResource: validateResourceOfType(ecs.TaskDefinition, (task, _args, report) => {
             const onEc2 = asList(task.requiresCompatibilities).includes("EC2");
             for (const container of containersOf(task.containerDefinitions)) {
                 if (container.privileged === true) report(`container ${container.name}: remove privileged: true`);
@@ -124,7 +128,7 @@ export const secureByDefaultResourcePolicies: ResourceValidationPolicy[] = [
         description:
             "RDS instances have Performance Insights encrypted with a customer-managed key where the class supports it, Enhanced Monitoring, a current CA and log exports (checkov CKV_AWS_353, CKV_AWS_354, CKV_AWS_118, CKV_AWS_211, CKV_AWS_129; Security Hub RDS.6, RDS.9).",
         enforcementLevel: "mandatory",
-        validateResource: validateResourceOfType(aws.rds.Instance, (database, _args, report) => {
+        validateResource: validateResourceOfType(rds.Instance, (database, _args, report) => {
             const unsupported = NO_PERFORMANCE_INSIGHTS[String(database.engine)] ?? [];
             if (!unsupported.includes(String(database.instanceClass))) {
                 if (database.performanceInsightsEnabled !== true) report("set performanceInsightsEnabled: true");
@@ -141,9 +145,9 @@ export const secureByDefaultResourcePolicies: ResourceValidationPolicy[] = [
             "IAM policies name no wildcard action and no wildcard resource, except where AWS requires Resource \"*\" (checkov CKV_AWS_63, CKV_AWS_355; Security Hub IAM.1, IAM.21).",
         enforcementLevel: "mandatory",
         validateResource: [
-            validateResourceOfType(aws.iam.RolePolicy, (policy, _args, report) => reportWildcards(policy.policy, report)),
-            validateResourceOfType(aws.iam.Policy, (policy, _args, report) => reportWildcards(policy.policy, report)),
-            validateResourceOfType(aws.iam.Role, (role, _args, report) => {
+            validateResourceOfType(iam.RolePolicy, (policy, _args, report) => reportWildcards(policy.policy, report)),
+            validateResourceOfType(iam.Policy, (policy, _args, report) => reportWildcards(policy.policy, report)),
+            validateResourceOfType(iam.Role, (role, _args, report) => {
                 for (const inline of role.inlinePolicies ?? []) reportWildcards(inline.policy, report);
             }),
         ],
