@@ -17,6 +17,8 @@ if (binary !== process.execPath) {
     // once per content and then loaded from node_modules/.cache/shiftwise, so a run loads neither
     // ts-node, swc nor TypeScript; `npm test` type-checks the sources.
     require("./typescript-cache").register();
+    // Pulumi would load the TypeScript compiler at start-up for a feature shiftwise never uses; it loads on first use instead.
+    require("./defer-typescript").deferPulumiTypescript();
     // Stack traces in .ts lines for bug reports; off otherwise, as mapping every trace costs time.
     if (process.argv.includes("--debug") || isSet(process.env.SHIFTWISE_DEBUG)) process.setSourceMapsEnabled(true);
     require(path.join(root, "cli", "main.ts")).run(process.argv);

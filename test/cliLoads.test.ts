@@ -20,7 +20,11 @@ async function loadedBy(args: readonly string[], env: NodeJS.ProcessEnv = {}): P
 /** Heavy modules a command that needs no stack must not load, each with the test that finds it in the list. */
 const HEAVY: readonly { what: string; test: (file: string) => boolean }[] = [
     // The Automation API's error classes (automation/errors.js, which requires nothing) are allowed: failures.ts classifies with them.
-    { what: "@pulumi/pulumi", test: (file) => inPackage(file, "@pulumi/pulumi") && !file.endsWith("node_modules/@pulumi/pulumi/automation/errors.js") },
+    // So is the cache entry of typescript-shim.js, which is bin/defer-typescript.js's stand-in (no file of Pulumi's is read for it).
+    {
+        what: "@pulumi/pulumi",
+        test: (file) => inPackage(file, "@pulumi/pulumi") && !file.endsWith("node_modules/@pulumi/pulumi/automation/errors.js") && !file.endsWith("node_modules/@pulumi/pulumi/typescript-shim.js"),
+    },
     { what: "@pulumi/aws", test: (file) => inPackage(file, "@pulumi/aws") },
     { what: "@pulumi/kubernetes", test: (file) => inPackage(file, "@pulumi/kubernetes") },
     { what: "plan/", test: (file) => file.startsWith("plan/") },

@@ -4,5 +4,7 @@
 require("module").enableCompileCache?.();
 // The same compiler as the executable's, so the tests run the JavaScript users run; `npm test` type-checks separately (tsc --noEmit).
 require("../bin/typescript-cache").register();
+// As in bin/shiftwise.js: Pulumi's closure serializer gets the TypeScript compiler on first use, not at start-up.
+require("../bin/defer-typescript").deferPulumiTypescript();
 // Failures name the .ts lines (esbuild writes inline source maps).
 process.setSourceMapsEnabled(true);

@@ -69,15 +69,16 @@ describe("the executable's TypeScript cache", function () {
         }
     });
 
-    it("shiftwise plan compiles on its first run; the second loads neither ts-node, swc, esbuild nor an AWS SDK client and prints the same plan", async () => {
+    it("shiftwise plan compiles on its first run; the second loads neither ts-node, swc, esbuild, the TypeScript compiler nor an AWS SDK client and prints the same plan", async () => {
         const cache = tempDir();
         const probe = path.join(tempDir(), "probe.js");
         // Lists, at exit, every loaded code module of the packages a cached run must not need (reading esbuild's package.json for its version
-        // is no load; the program's trip reader loads the DynamoDB client only when it reads AWS, which the mock runtime replaces).
+        // is no load; the program's trip reader loads the DynamoDB client only when it reads AWS, which the mock runtime replaces; Pulumi's
+        // closure serializer gets the TypeScript compiler only on first use, bin/defer-typescript.js).
         fs.writeFileSync(
             probe,
             [
-                `const unwanted = /^(ts-node|@swc\\/core|esbuild|@aws-sdk\\/client-.*)$/;`,
+                `const unwanted = /^(ts-node|@swc\\/core|esbuild|typescript|@aws-sdk\\/client-.*)$/;`,
                 `const packageOf = (file) => { const parts = file.split(/node_modules[\\\\/]/).pop().split(/[\\\\/]/); return parts[0].startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]; };`,
                 `process.on("exit", () => {`,
                 `    const loaded = Object.keys(require.cache).filter((file) => file.endsWith(".js") && file.includes("node_modules")).map(packageOf).filter((name) => unwanted.test(name));`,
