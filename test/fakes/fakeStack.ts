@@ -51,6 +51,8 @@ export class FakeStack implements StackPort {
     readonly operations: { op: "preview" | "up"; targets?: readonly string[]; config?: boolean; signal?: boolean }[] = [];
     private values: Record<string, unknown>;
     private deployedConfig: Record<string, string>;
+    /** The evaluation of `deployedConfig`, kept until an up replaces it: the driver reads the deployed stack thousands of times per file. */
+    private deployedEvaluation?: Promise<ProgramEvaluation>;
     /** The deployed graph after a targeted up left some changes unapplied. */
     private deployedGraph?: ProgramEvaluation;
     private upCount = 0;
@@ -79,7 +81,7 @@ export class FakeStack implements StackPort {
     }
 
     async deployed(): Promise<ProgramEvaluation> {
-        return this.deployedGraph ?? evaluate(this.deployedConfig, this.stackName);
+        return this.deployedGraph ?? (this.deployedEvaluation ??= evaluate(this.deployedConfig, this.stackName));
     }
 
     /** A deployed resource by type and logical name (`aws:ecs/service:Service`, `shop-blue`). */
@@ -153,13 +155,19 @@ export class FakeStack implements StackPort {
         const all = await this.changesTo(config);
         const changes = options.targets ? await this.applyTargeted(config, all, new Set(options.targets)) : all;
         if (!options.targets) {
-            this.deployedConfig = config;
-            this.deployedGraph = undefined;
+            this.deploy(config);
         }
         this.ups.push({ config, changes: { steps: changes.steps.filter((step) => step.op !== "same") }, ...(options.targets ? { targets: options.targets } : {}) });
         this.historyEntries.unshift({ version: this.upCount, kind: "update", result: "succeeded", startTime });
         if (kill === "after") return killed();
         return changes;
+    }
+
+    /** Makes `config` the deployed config, its whole graph deployed. */
+    private deploy(config: Record<string, string>): void {
+        this.deployedConfig = config;
+        this.deployedEvaluation = undefined;
+        this.deployedGraph = undefined;
     }
 
     /**
@@ -174,8 +182,7 @@ export class FakeStack implements StackPort {
         const after = await evaluate(config, this.stackName);
         const pending = all.steps.filter((step) => step.op !== "same" && !targets.has(step.urn));
         if (pending.length === 0) {
-            this.deployedConfig = config;
-            this.deployedGraph = undefined;
+            this.deploy(config);
         } else {
             const afterByUrn = new Map(after.resources.map((resource) => [resource.urn, resource]));
             const kept = before.resources.filter((resource) => !targets.has(resource.urn)).map((resource) => resource);
