@@ -26,12 +26,12 @@ export function registerPlanCommand(program: Command, io: CliIo, setExitCode: (c
             const configFile = options.configFile && path.resolve(userDir, options.configFile);
             // An invalid stack file fails here, with the problems the program would report, before Pulumi loads.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            (require("../plan/stackFileCheck") as typeof import("../plan/stackFileCheck")).checkPlanStackFile({ projectDir, stack: options.stack, configFile });
+            const read = (require("../plan/stackFileCheck") as typeof import("../plan/stackFileCheck")).checkPlanStackFile({ projectDir, stack: options.stack, configFile });
             // Loaded here, so --help, an invalid stack file and the other commands never load the program, Pulumi or @pulumi/aws.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { planAsJson, planStack, renderPlan } = require("../plan/plan") as typeof import("../plan/plan");
             // --debug keeps the stack frames of errors the program raises; without it the evaluation records none (faster).
-            const plan = await planStack({ projectDir, stack: options.stack, configFile, stackTraces: debugging() });
+            const plan = await planStack({ projectDir, stack: options.stack, configFile, stackTraces: debugging() }, read);
             for (const warning of plan.warnings) io.stderr(`shiftwise plan: ${warning}\n`);
             if (options.chart) {
                 const { writeScheduleChart } = await import("../plan/chart");

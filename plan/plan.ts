@@ -7,18 +7,20 @@ import { renderRunbook, runbookLines, stackExposure } from "./runbook";
 import { alarmGroups, backupsOf, renderSafety } from "./safety";
 import { layOutSchedule, renderSchedule } from "./schedule";
 import { renderSecurity, securityFindings } from "./security";
-import { escWarning, readPlanStackFile } from "./stackFileCheck";
+import { ReadStackFile, checkPlanStackFile, stackWarnings, withEscWarning } from "./stackFileCheck";
 import type { PlanRequest, StackPlan } from "./stackPlan";
 
 export type { PlanRequest, StackPlan } from "./stackPlan";
 
 /**
  * Evaluates the real program for a stack under the mock runtime. Throws
- * `ConfigError` with every problem when the stack config is invalid.
+ * `ConfigError` with every problem when the stack config is invalid. `read`
+ * is the stack file `checkPlanStackFile` read and checked; without it,
+ * the file is read and checked here.
  */
-export async function planStack(request: PlanRequest): Promise<StackPlan> {
-    const { project, file, stackFile } = readPlanStackFile(request);
-    const warnings = stackFile.environments.length > 0 ? [escWarning(path.basename(file), stackFile.environments, request.stack)] : [];
+export async function planStack(request: PlanRequest, read: ReadStackFile = checkPlanStackFile(request)): Promise<StackPlan> {
+    const { project, file, stackFile } = read;
+    const warnings = stackWarnings(read, request.stack);
     let evaluation: ProgramEvaluation;
     try {
         evaluation = await evaluateProgram({
@@ -32,8 +34,9 @@ export async function planStack(request: PlanRequest): Promise<StackPlan> {
         });
     } catch (error) {
         if (error instanceof ProgramError && error.cause instanceof ConfigError) {
-            // Values that come from ESC environments are missing offline; say so next to the problems they cause.
-            throw warnings.length > 0 ? new ConfigError([...error.cause.problems, ...warnings]) : error.cause;
+            // A problem found past the config check (the program's own checks); values that come from ESC environments
+            // are missing offline, so say so next to the problems they may cause.
+            throw withEscWarning(error.cause, read, request.stack);
         }
         throw error;
     }

@@ -14,24 +14,37 @@ export function readPlanStackFile(request: StackFileRequest): { project: string;
     return { project, file, stackFile: readStackFile(file, project) };
 }
 
+/** A stack file `plan` has read: the file's path, its project's name and its contents. */
+export type ReadStackFile = ReturnType<typeof readPlanStackFile>;
+
 /**
  * Runs the check the program runs first (`checkStackConfig`, as `loadConfig`
  * does under the engine) on the stack file, so an invalid file fails with the
- * same problem list without evaluating anything. Problems that values from
- * Pulumi ESC environments may explain come with the ESC warning.
+ * same problem list without evaluating anything. Returns the file it read,
+ * for the evaluation to use.
  */
-export function checkPlanStackFile(request: StackFileRequest): void {
-    const { file, stackFile } = readPlanStackFile(request);
+export function checkPlanStackFile(request: StackFileRequest): ReadStackFile {
+    const read = readPlanStackFile(request);
+    const { stackFile } = read;
     const sections = shiftwiseSections(stackFile.config);
     const secretSections = new Set(Object.keys(sections).filter((section) => stackFile.secretKeys.includes(`${NAMESPACE}:${section}`)));
     try {
         checkStackConfig({ sections, secretSections, stack: request.stack, region: stackFile.config["aws:region"] });
     } catch (error) {
-        if (error instanceof ConfigError && stackFile.environments.length > 0) {
-            throw new ConfigError([...error.problems, escWarning(path.basename(file), stackFile.environments, request.stack)]);
-        }
-        throw error;
+        throw error instanceof ConfigError ? withEscWarning(error, read, request.stack) : error;
     }
+    return read;
+}
+
+/** `error`, with the ESC warning after its problems when the stack file imports ESC environments: their missing values may explain them. */
+export function withEscWarning(error: ConfigError, read: ReadStackFile, stack: string): ConfigError {
+    const warning = stackWarnings(read, stack);
+    return warning.length > 0 ? new ConfigError([...error.problems, ...warning]) : error;
+}
+
+/** The ESC warning for `read`, if its stack file imports environments. */
+export function stackWarnings(read: ReadStackFile, stack: string): string[] {
+    return read.stackFile.environments.length > 0 ? [escWarning(path.basename(read.file), read.stackFile.environments, stack)] : [];
 }
 
 /** The warning for a stack file that imports ESC environments: their values are missing offline. */
