@@ -208,7 +208,6 @@ export function podUser(user: string | undefined): { runAsUser: number; runAsGro
     return { runAsUser: Number(uid), runAsGroup: /^\d+$/.test(gid ?? "") ? Number(gid) : Number(uid) };
 }
 
-/** Kubernetes names for the ECS CPU architectures. */
 /** A container that runs as non-root with no privileges, no capabilities and the runtime's seccomp profile (the Pod Security Standards' "restricted" level). */
 export function hardenedContainer(readOnlyRootFilesystem: boolean): k8sInput.core.v1.SecurityContext {
     return {
@@ -238,6 +237,7 @@ export function scratchAndSecretVolumes(secrets: { readonly providerClassName: p
     ];
 }
 
+/** Kubernetes names for the ECS CPU architectures. */
 const ARCHITECTURES: Record<string, string> = { X86_64: "amd64", ARM64: "arm64" };
 
 /** The `kubernetes.io/arch` node label for an ECS CPU architecture (amd64 when unknown). */
