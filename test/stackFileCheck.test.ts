@@ -101,6 +101,20 @@ describe("plan's config check before Pulumi loads (plan/stackFileCheck.ts)", fun
         ]);
         assert.strictEqual(escWarning("Pulumi.x.yaml", ["a"], "x").startsWith("Pulumi.x.yaml imports the Pulumi ESC environment(s) a, "), true);
     });
+
+    it("without ESC environments, throws the check's own error, so --debug shows the line in config/index.ts that raised it", () => {
+        const file = editedStackFile(STAGING, (d) => delete d.config["aws:region"]);
+        assert.throws(
+            () => checkPlanStackFile({ projectDir: PROJECT_DIR, stack: "staging", configFile: file }),
+            (error: ConfigError) => error instanceof ConfigError && /\n {4}at checkStackConfig \(.*config[/\\]index\.ts:\d+:\d+\)/.test(error.stack ?? ""),
+        );
+    });
+
+    it("returns the stack file it read and checked, which plan then evaluates without reading it again", () => {
+        const read = checkPlanStackFile({ projectDir: PROJECT_DIR, stack: "production" });
+        assert.deepStrictEqual({ project: read.project, file: read.file }, { project: PROJECT, file: PRODUCTION });
+        assert.deepStrictEqual(read.stackFile, readStackFile(PRODUCTION, PROJECT));
+    });
 });
 
 describe("checkStackConfig: the program's whole config check", () => {
