@@ -12,6 +12,7 @@ import { CommandContext, processContext } from "../cli/commands";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { ExitCode } from "../rollout/exitCodes";
 import { PROJECT_DIR } from "./harness";
+import { fakePulumiFolder, pulumiConfigJson, tempDir } from "./fakes/binProcess";
 import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeStack } from "./fakes/fakeStack";
@@ -101,16 +102,14 @@ describe("shiftwise migration flags (bin as a child process)", function () {
     function configFile(sections: Record<string, Record<string, unknown>>): string {
         const entries = productionConfig(sections);
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-config-")), "config.json");
-        fs.writeFileSync(file, JSON.stringify(entries));
+        fs.writeFileSync(file, pulumiConfigJson(entries));
         return file;
     }
 
     function bin(args: readonly string[], config?: string): Promise<{ code: number; stdout: string; stderr: string; pulumiCalls: string }> {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-bin-"));
-        fs.copyFileSync(path.join(__dirname, "fakes", "pulumi-cli.js"), path.join(dir, "pulumi"));
-        fs.chmodSync(path.join(dir, "pulumi"), 0o755);
-        const log = path.join(dir, "calls.log");
-        const env = { ...process.env, PATH: `${dir}${path.delimiter}${path.dirname(process.execPath)}`, FAKE_PULUMI_LOG: log, FAKE_PULUMI_CONFIG: config ?? "", SHIFTWISE_DEBUG: "", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
+        const log = path.join(tempDir(), "calls.log");
+        const { env: pulumiOnPath, dir } = fakePulumiFolder(log);
+        const env = { ...process.env, ...pulumiOnPath, FAKE_PULUMI_CONFIG: config ?? "", SHIFTWISE_DEBUG: "", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
         return new Promise((resolve) => {
             execFile(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), "--cwd", PROJECT_DIR, ...args, "--records-dir", dir], { env, cwd: dir }, (error, stdout, stderr) =>
                 resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr, pulumiCalls: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "" }),

@@ -1,4 +1,4 @@
-// Runs the package bin as a separate process, as users run it, optionally with the stand-in `pulumi` (pulumi-cli.js) on PATH.
+// Runs the package bin as a separate process, as users run it, optionally with the stand-in `pulumi` (pulumi-cli.sh) on PATH.
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -27,19 +27,29 @@ export function tempDir(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-cli-"));
 }
 
-/** A folder whose `pulumi` is test/fakes/pulumi-cli.js; it logs every call to `log`. */
-export function fakePulumiPath(log: string): NodeJS.ProcessEnv {
+/** A folder whose `pulumi` is test/fakes/pulumi-cli.sh; it logs every call to `log`. The folder, for other files of the test. */
+export function fakePulumiFolder(log: string): { env: NodeJS.ProcessEnv; dir: string } {
     const dir = tempDir();
-    fs.copyFileSync(path.join(__dirname, "pulumi-cli.js"), path.join(dir, "pulumi"));
+    fs.copyFileSync(path.join(__dirname, "pulumi-cli.sh"), path.join(dir, "pulumi"));
     fs.chmodSync(path.join(dir, "pulumi"), 0o755);
-    return { PATH: `${dir}${path.delimiter}${path.dirname(process.execPath)}`, FAKE_PULUMI_LOG: log };
+    return { env: { PATH: `${dir}${path.delimiter}${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}`, FAKE_PULUMI_LOG: log }, dir };
+}
+
+/** The environment that puts the stand-in `pulumi` (test/fakes/pulumi-cli.sh) first on PATH; it logs every call to `log`. */
+export function fakePulumiPath(log: string): NodeJS.ProcessEnv {
+    return fakePulumiFolder(log).env;
+}
+
+/** `config` (key -> engine string) as `pulumi config --json` prints a stack's config, for the stand-in to serve. */
+export function pulumiConfigJson(config: Readonly<Record<string, string>>): string {
+    return JSON.stringify(Object.fromEntries(Object.entries(config).map(([key, value]) => [key, { value, secret: false }])));
 }
 
 /** The stand-in `pulumi` serving `config` (key -> engine string) and `outputs` as the stack's; returns its env and call log. */
 export function fakePulumiStack(config: Record<string, string>, outputs: Record<string, unknown> = {}): { env: NodeJS.ProcessEnv; log: string } {
     const dir = tempDir();
     const log = path.join(dir, "pulumi-calls.log");
-    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
+    fs.writeFileSync(path.join(dir, "config.json"), pulumiConfigJson(config));
     fs.writeFileSync(path.join(dir, "outputs.json"), JSON.stringify(outputs));
     return { env: { ...fakePulumiPath(log), FAKE_PULUMI_CONFIG: path.join(dir, "config.json"), FAKE_PULUMI_OUTPUTS: path.join(dir, "outputs.json") }, log };
 }
