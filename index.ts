@@ -11,6 +11,7 @@ import { Notifications } from "./components/notifications";
 import { ReleaseGuard } from "./components/releaseGuard";
 import { ReleaseLedger } from "./components/releaseLedger";
 import { SnapshotBackup } from "./components/snapshotBackup";
+import { accountFacts } from "./components/accountFacts";
 import { StackKey } from "./components/stackKey";
 import { TaskSecrets } from "./components/taskSecrets";
 import { TEST_HEADER, TEST_TOKEN_HEADER, WeightedListener } from "./components/weightedListener";
@@ -26,14 +27,18 @@ const stack = pulumi.getStack();
 const service = config.service;
 const tags = { "shiftwise:service": service.name, "shiftwise:stack": stack, "managed-by": "shiftwise" };
 
+// The account, partition and region, asked of the provider once for every component's policies.
+const account = accountFacts();
+
 // Secure by default: one customer-managed key for the stack's logs and database insights, and a log bucket for the
 // load balancer's access logs unless the config names an existing one.
-const stackKey = new StackKey(`${service.name}-key`, { description: `${service.name}-${stack}: log groups and database insights`, region, tags });
+const stackKey = new StackKey(`${service.name}-key`, { description: `${service.name}-${stack}: log groups and database insights`, region, account, tags });
 const accessLogs = service.accessLogs;
 const flowLogsToS3 = config.network.create?.flowLogs.destination === "s3";
 const logBucket = accessLogs.bucketName === undefined
     ? new AccessLogBucket(`${service.name}-logs`, {
         region,
+        account,
         albPrefix: accessLogs.prefix,
         flowLogPrefix: flowLogsToS3 ? "vpc-flow-logs" : undefined,
         retentionDays: accessLogs.retentionDays ?? DEFAULT_ACCESS_LOG_RETENTION_DAYS,
@@ -46,6 +51,7 @@ const logBucketArn = logBucket ? logBucket.bucketArn : pulumi.output(`arn:aws:s3
 const createVpc = config.network.create;
 const network = new Network(`${service.name}-net`, createVpc
     ? {
+        account,
         create: {
             cidr: createVpc.cidr,
             azCount: createVpc.azCount,
@@ -60,7 +66,7 @@ const network = new Network(`${service.name}-net`, createVpc
                 },
         },
     }
-    : { existing: { vpcId: config.network.vpcId!, publicSubnetIds: config.network.publicSubnetIds!, privateSubnetIds: config.network.privateSubnetIds! } });
+    : { account, existing: { vpcId: config.network.vpcId!, publicSubnetIds: config.network.publicSubnetIds!, privateSubnetIds: config.network.privateSubnetIds! } });
 
 // The workloads must wait for the forwarding listener, which in turn needs the colours' target groups.
 const [forwardingListenerArn, resolveForwardingListenerArn] = pulumi.deferredOutput<string>();
@@ -70,6 +76,7 @@ const kubernetes = service.platform === "kubernetes" ? config.kubernetes : undef
 
 const notifications = new Notifications(`${service.name}-notify`, {
     topicName: `${service.name}-${stack}-deployments`,
+    account,
     emails: config.alarms.notify.emails,
     httpsEndpoints: config.alarms.notify.httpsEndpoints,
     tags,
@@ -116,6 +123,7 @@ const rdsDatabase = databaseConfig && new Database(`${service.name}-db`, {
             },
         }),
     port: databaseConfig.port,
+    account,
     clientSecurityGroupIds: {
         ...databaseClients,
         ...(migrationImage && !kubernetes ? { migration: migrationSecurityGroupId } : {}),
@@ -127,6 +135,7 @@ const backup = databaseConfig && rdsDatabase && new SnapshotBackup(`${service.na
     serviceName: service.name,
     stackName: stack,
     region,
+    account,
     dbInstanceIdentifier: rdsDatabase.identifier,
     dbInstanceArn: rdsDatabase.arn,
     preReleaseLabel: databaseConfig.preReleaseSnapshot,

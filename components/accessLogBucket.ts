@@ -1,11 +1,12 @@
 // The S3 bucket the load balancer writes its access logs to (and, optionally, the VPC its flow logs).
 import * as s3 from "@pulumi/aws/s3";
-import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
+import type { AccountFacts } from "./accountFacts";
 import { elbLogDeliveryPrincipal } from "./logDelivery";
 
 export interface AccessLogBucketArgs {
+    /** The stack's account and partition (`accountFacts()`, asked once per program). */
+    readonly account: AccountFacts;
     /** The stack's region: the bucket must be in the load balancer's region, and the writer depends on it. */
     readonly region: string;
     /** Key prefix of the load balancer's logs; must not contain `AWSLogs`. @default "alb" */
@@ -50,8 +51,6 @@ export class AccessLogBucket extends pulumi.ComponentResource {
         const tags = args.tags ?? {};
         const protect = args.protect ?? false;
         this.albPrefix = args.albPrefix ?? "alb";
-        const identity = getCallerIdentityOutput({}, parent);
-        const partition = getPartitionOutput({}, parent);
 
         this.bucket = new s3.Bucket(name, {
             forceDestroy: !protect,
@@ -94,7 +93,7 @@ export class AccessLogBucket extends pulumi.ComponentResource {
 
         this.policy = new s3.BucketPolicy(name, {
             bucket,
-            policy: pulumi.all([this.bucket.arn, identity.accountId, partition.partition]).apply(([arn, accountId, partitionName]) =>
+            policy: pulumi.all([this.bucket.arn, args.account.accountId, args.account.partition]).apply(([arn, accountId, partitionName]) =>
                 JSON.stringify(logBucketPolicy({
                     bucketArn: arn,
                     accountId,

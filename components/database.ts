@@ -4,9 +4,8 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as rds from "@pulumi/aws/rds";
 import * as vpc from "@pulumi/aws/vpc";
-import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
+import type { AccountFacts } from "./accountFacts";
 
 /** A new PostgreSQL instance. */
 export interface CreateDatabaseArgs {
@@ -73,6 +72,8 @@ export interface ExistingDatabaseArgs {
 }
 
 export interface DatabaseArgs {
+    /** The stack's account and partition (`accountFacts()`, asked once per program). */
+    readonly account: AccountFacts;
     /** Exactly one of `create` or `existing`. */
     readonly create?: CreateDatabaseArgs;
     readonly existing?: ExistingDatabaseArgs;
@@ -148,7 +149,7 @@ export class Database extends pulumi.ComponentResource {
                 parameters: [{ name: "rds.force_ssl", value: "1", applyMethod: "immediate" }],
                 tags,
             }, parent);
-            this.monitoringRole = this.enhancedMonitoringRole(name, create.region, tags);
+            this.monitoringRole = this.enhancedMonitoringRole(name, create.region, args.account, tags);
             // Created before the instance, so RDS exports into encrypted groups with a retention instead of making its own.
             const logGroups = POSTGRES_LOG_EXPORTS.map((logType) =>
                 new cloudwatch.LogGroup(`${name}-${logType}`, {
@@ -252,13 +253,11 @@ export class Database extends pulumi.ComponentResource {
      * AmazonRDSEnhancedMonitoringRole grants, narrowed from `arn:aws:logs:*:*:log-group:RDS*` to the one log group RDS
      * writes (`RDSOSMetrics`) in this account and region.
      */
-    private enhancedMonitoringRole(name: string, region: string, tags: Record<string, string>): iam.Role {
+    private enhancedMonitoringRole(name: string, region: string, account: AccountFacts, tags: Record<string, string>): iam.Role {
         const parent = { parent: this };
-        const identity = getCallerIdentityOutput({}, parent);
-        const partition = getPartitionOutput({}, parent);
         const role = new iam.Role(`${name}-monitoring`, {
             description: `${name}: RDS Enhanced Monitoring publishes OS metrics to CloudWatch Logs`,
-            assumeRolePolicy: identity.accountId.apply((accountId) =>
+            assumeRolePolicy: account.accountId.apply((accountId) =>
                 JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [{
@@ -273,7 +272,7 @@ export class Database extends pulumi.ComponentResource {
         }, parent);
         new iam.RolePolicy(`${name}-monitoring`, {
             role: role.id,
-            policy: pulumi.all([identity.accountId, partition.partition]).apply(([accountId, partitionName]) => {
+            policy: pulumi.all([account.accountId, account.partition]).apply(([accountId, partitionName]) => {
                 const logGroup = `arn:${partitionName}:logs:${region}:${accountId}:log-group:RDSOSMetrics`;
                 return JSON.stringify({
                     Version: "2012-10-17",

@@ -3,10 +3,8 @@ import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
-import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import { getPartitionOutput } from "@pulumi/aws/getPartition";
-import { getRegionOutput } from "@pulumi/aws/getRegion";
 import * as pulumi from "@pulumi/pulumi";
+import type { AccountFacts } from "./accountFacts";
 import { subnetCidrs } from "./subnetting";
 
 /** Creates a new VPC. */
@@ -54,6 +52,8 @@ export interface ExistingVpcArgs {
 }
 
 export interface NetworkArgs {
+    /** The stack's account, partition and region (`accountFacts()`, asked once per program), for the flow logs' role. */
+    readonly account: AccountFacts;
     /** Exactly one of `create` or `existing`. */
     readonly create?: CreateVpcArgs;
     readonly existing?: ExistingVpcArgs;
@@ -79,7 +79,7 @@ export class Network extends pulumi.ComponentResource {
             this.publicSubnetIds = pulumi.output(args.existing.publicSubnetIds);
             this.privateSubnetIds = pulumi.output(args.existing.privateSubnetIds);
         } else {
-            const created = this.createVpc(name, args.create!);
+            const created = this.createVpc(name, args.create!, args.account);
             this.vpcId = created.vpcId;
             this.publicSubnetIds = created.publicSubnetIds;
             this.privateSubnetIds = created.privateSubnetIds;
@@ -87,7 +87,7 @@ export class Network extends pulumi.ComponentResource {
         this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
     }
 
-    private createVpc(name: string, args: CreateVpcArgs) {
+    private createVpc(name: string, args: CreateVpcArgs, account: AccountFacts) {
         const parent = { parent: this };
         const cidrs = subnetCidrs(args.cidr, args.azCount);
         // Only the cloud knows how many zones the region has: check the answer before any subnet needs one,
@@ -101,7 +101,7 @@ export class Network extends pulumi.ComponentResource {
             return names;
         });
         const vpc = new ec2.Vpc(name, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, parent);
-        if (args.flowLogs) this.flowLogs(name, vpc, args.flowLogs);
+        if (args.flowLogs) this.flowLogs(name, vpc, args.flowLogs, account);
         // The default security group admits all traffic between its members; empty it so nothing relies on it.
         new ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-locked` } }, parent);
         const gateway = new ec2.InternetGateway(name, { vpcId: vpc.id, tags: { Name: name } }, parent);
@@ -160,7 +160,7 @@ export class Network extends pulumi.ComponentResource {
     }
 
     /** Flow logs of every ENI in the VPC (checkov CKV2_AWS_11, Security Hub EC2.6). */
-    private flowLogs(name: string, vpc: ec2.Vpc, args: FlowLogsArgs): ec2.FlowLog {
+    private flowLogs(name: string, vpc: ec2.Vpc, args: FlowLogsArgs, account: AccountFacts): ec2.FlowLog {
         const parent = { parent: this };
         if (args.destination === "s3") {
             return new ec2.FlowLog(`${name}-flow-logs`, {
@@ -172,9 +172,6 @@ export class Network extends pulumi.ComponentResource {
                 tags: { Name: `${name}-flow-logs` },
             }, { parent: this, dependsOn: args.dependsOn ?? [] });
         }
-        const identity = getCallerIdentityOutput({}, parent);
-        const partition = getPartitionOutput({}, parent);
-        const region = getRegionOutput({}, parent);
         const logGroup = new cloudwatch.LogGroup(`${name}-flow-logs`, {
             name: args.logGroupName,
             retentionInDays: args.retentionDays ?? 90,
@@ -183,7 +180,7 @@ export class Network extends pulumi.ComponentResource {
         }, parent);
         const role = new iam.Role(`${name}-flow-logs`, {
             description: `${name}: lets VPC Flow Logs write to ${args.logGroupName}`,
-            assumeRolePolicy: pulumi.all([identity.accountId, partition.partition, region.region]).apply(([accountId, partitionName, regionName]) =>
+            assumeRolePolicy: pulumi.all([account.accountId, account.partition, account.region]).apply(([accountId, partitionName, regionName]) =>
                 JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [{

@@ -2,11 +2,12 @@
 import { createHash } from "crypto";
 import * as kms from "@pulumi/aws/kms";
 import * as sns from "@pulumi/aws/sns";
-import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
+import type { AccountFacts } from "./accountFacts";
 
 export interface NotificationsArgs {
+    /** The stack's account and partition (`accountFacts()`, asked once per program). */
+    readonly account: AccountFacts;
     /** The topic's name, e.g. `shop-production-deployments`. */
     readonly topicName: string;
     /** Addresses subscribed by email; each must confirm the subscription once. @default [] */
@@ -34,14 +35,12 @@ export class Notifications extends pulumi.ComponentResource {
         super("shiftwise:safety:Notifications", name, {}, opts);
         const parent = { parent: this };
         const tags = args.tags ?? {};
-        const identity = getCallerIdentityOutput({}, parent);
-        const partition = getPartitionOutput({}, parent);
 
         this.key = new kms.Key(name, {
             description: `${args.topicName}: encrypts deployment notifications`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
-            policy: pulumi.all([identity.accountId, partition.partition]).apply(([accountId, partitionName]) =>
+            policy: pulumi.all([args.account.accountId, args.account.partition]).apply(([accountId, partitionName]) =>
                 JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [
@@ -76,7 +75,7 @@ export class Notifications extends pulumi.ComponentResource {
 
         new sns.TopicPolicy(name, {
             arn: this.topic.arn,
-            policy: pulumi.all([this.topic.arn, identity.accountId]).apply(([topicArn, accountId]) =>
+            policy: pulumi.all([this.topic.arn, args.account.accountId]).apply(([topicArn, accountId]) =>
                 JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [

@@ -3,10 +3,12 @@ import * as backup from "@pulumi/aws/backup";
 import * as iam from "@pulumi/aws/iam";
 import * as kms from "@pulumi/aws/kms";
 import * as rds from "@pulumi/aws/rds";
-import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
+import type { AccountFacts } from "./accountFacts";
 
 export interface SnapshotBackupArgs {
+    /** The stack's account and partition (`accountFacts()`, asked once per program). */
+    readonly account: AccountFacts;
     /** Service name, e.g. `shop`. */
     readonly serviceName: string;
     /** The stack, e.g. `production`. */
@@ -85,8 +87,6 @@ export class SnapshotBackup extends pulumi.ComponentResource {
                     }),
                 );
         }
-
-        const partition = getPartitionOutput({}, parent);
         const key = new kms.Key(`${name}-backup`, {
             description: `${args.serviceName}-${args.stackName}: encrypts the AWS Backup vault`,
             enableKeyRotation: true,
@@ -123,7 +123,7 @@ export class SnapshotBackup extends pulumi.ComponentResource {
         }, parent);
         new iam.RolePolicyAttachment(`${name}-backup`, {
             role: role.name,
-            policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup`,
+            policyArn: pulumi.interpolate`arn:${args.account.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup`,
         }, parent);
         new backup.Selection(name, {
             name: `${args.serviceName}-${args.stackName}-database`,

@@ -1,10 +1,11 @@
 // The stack's customer-managed KMS key: encrypts its log groups and the database's Performance Insights data.
 import * as kms from "@pulumi/aws/kms";
-import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
-import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import * as pulumi from "@pulumi/pulumi";
+import type { AccountFacts } from "./accountFacts";
 
 export interface StackKeyArgs {
+    /** The stack's account and partition (`accountFacts()`, asked once per program). */
+    readonly account: AccountFacts;
     /** Says what the key protects, e.g. `shop-production: logs and database insights`. */
     readonly description: string;
     /** The stack's region: the key admits CloudWatch Logs of this region only. */
@@ -32,8 +33,6 @@ export class StackKey extends pulumi.ComponentResource {
     constructor(name: string, args: StackKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("shiftwise:security:StackKey", name, {}, opts);
         const parent = { parent: this };
-        const identity = getCallerIdentityOutput({}, parent);
-        const partition = getPartitionOutput({}, parent);
 
         this.key = new kms.Key(name, {
             description: args.description,
@@ -41,7 +40,7 @@ export class StackKey extends pulumi.ComponentResource {
             customerMasterKeySpec: "SYMMETRIC_DEFAULT",
             enableKeyRotation: true,
             deletionWindowInDays: args.deletionWindowDays ?? 30,
-            policy: pulumi.all([identity.accountId, partition.partition]).apply(([accountId, partitionName]) =>
+            policy: pulumi.all([args.account.accountId, args.account.partition]).apply(([accountId, partitionName]) =>
                 JSON.stringify(stackKeyPolicy(accountId, partitionName, args.region)),
             ),
             tags: args.tags ?? {},
