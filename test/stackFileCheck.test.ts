@@ -3,11 +3,12 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { ConfigError, checkStackConfig, shiftwiseSections } from "../config";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, checkStackConfig, loadConfig, shiftwiseSections } from "../config";
 import { ProgramError, evaluateProgram } from "../evaluation/mockRuntime";
 import { readStackFile } from "../evaluation/stackFile";
 import { checkPlanStackFile, escWarning } from "../plan/stackFileCheck";
-import { EXAMPLE_STACKS, PROJECT, PROJECT_DIR } from "./harness";
+import { EXAMPLE_STACKS, PROJECT, PROJECT_DIR, evaluate, stackConfig } from "./harness";
 import { tempDir } from "./fakes/binProcess";
 
 type StackDocument = { environment?: unknown; config: Record<string, unknown> };
@@ -150,5 +151,17 @@ describe("checkStackConfig: the program's whole config check", () => {
             () => checkStackConfig({ sections: null as unknown as Record<string, unknown>, secretSections: new Set(), stack: "staging", region: "eu-west-1" }),
             (error: Error) => error instanceof TypeError && /Cannot convert undefined or null to object/.test(error.message),
         );
+    });
+});
+
+describe("loadConfig: the program's read of the engine's config", () => {
+    it("returns the checked config, the region and aws:profile, which the program's trip reader uses for the ledger", async () => {
+        // An evaluation sets the runtime's project and stack; the config is then set as the engine would set it.
+        await evaluate(stackConfig("staging"), "staging");
+        pulumi.runtime.setAllConfig({ ...stackConfig("staging"), "aws:profile": "shop-ops" });
+        const withProfile = loadConfig();
+        assert.deepStrictEqual([withProfile.region, withProfile.awsProfile, withProfile.config.traffic], ["eu-west-1", "shop-ops", { blue: 90, green: 10 }]);
+        pulumi.runtime.setAllConfig({ ...stackConfig("staging") });
+        assert.strictEqual(loadConfig().awsProfile, undefined, "no profile: the default credential chain");
     });
 });
