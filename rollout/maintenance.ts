@@ -1,7 +1,7 @@
 // `shiftwise maintenance on|off`: the forwarding listener answers 503 with a page (or forwards again), as one previewed, targeted listener update, recorded.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../config";
+import { ConfigError, otherColour } from "../config";
 import { sectionOf } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
 import { LISTENER_TYPE, effectiveSteps, listenerOnlyProblems } from "./guards";
@@ -75,7 +75,7 @@ export async function setMaintenance(deps: MaintenanceDeps, request: Maintenance
     }
     const held = request.enabled || !deps.records ? undefined : heldBehindPage(deps.records);
     if (held) {
-        const old = held.candidate === "blue" ? "green" : "blue";
+        const old = otherColour(held.candidate);
         entry.problems = [`release ${held.version} is held behind the maintenance page`];
         return done(
             ExitCode.refused,
