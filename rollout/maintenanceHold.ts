@@ -1,4 +1,4 @@
-// Holding a `deploy --maintenance` release behind its maintenance page: when the page must stay up, putting it back, and what a person does next.
+// Holding a `deploy --maintenance` release behind its maintenance page: putting the page back, and what a person does next (when the page must stay up is rollout/pageRule.ts).
 import type { Colour } from "../config";
 import { sectionOf } from "./configPaths";
 import { ExitCode, ExitCodeValue } from "./exitCodes";
@@ -17,8 +17,6 @@ import { driverOutputs } from "./stackView";
  * the maintenance page: the release (or a later rollback of it) is held
  * behind the page instead, and a person restores the database.
  */
-
-export { migrationMayHaveRun, pageMustStay } from "./pageRule";
 
 /** What holding the page needs. */
 export interface HoldDeps {

@@ -1,6 +1,7 @@
 // The rollout pipeline: runs the stages after pre-flight in order, then pauses, rolls back or finishes.
 import { ExitCode } from "../exitCodes";
-import { holdBehindPage, pageMustStay } from "../maintenanceHold";
+import { holdBehindPage } from "../maintenanceHold";
+import { pageMustStay } from "../pageRule";
 import { startedBy } from "../records";
 import { restoreCheckpoint, rollbackFailureMessage } from "../rollback";
 import { DriverOutcome, Paused, RolloutContext, Stage, interruptedReason } from "./context";
