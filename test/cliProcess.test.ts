@@ -2,20 +2,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import YAML from "yaml";
 import { ExitCode } from "../rollout/exitCodes";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR, editedStackFile, writtenStackFile } from "./harness";
 import { BinResult as Result, STACK_TRACE, fakePulumiPath, shiftwise, tempDir } from "./fakes/binProcess";
-
-/** A copy of the staging stack file with `edit` applied, in a fresh folder. */
-function stagingWith(edit: (document: Record<string, any>) => unknown, name = "Pulumi.edited.yaml"): string {
-    const document = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), "utf8"));
-    const returned = edit(document);
-    const replaced = typeof returned === "string" ? returned : document;
-    const file = path.join(tempDir(), name);
-    fs.writeFileSync(file, typeof replaced === "string" ? replaced : YAML.stringify(replaced));
-    return file;
-}
 
 function assertCleanFailure(result: Result, code: number, message: RegExp): void {
     assert.strictEqual(result.code, code, `exit code; stderr: ${result.stderr}`);
@@ -33,30 +22,30 @@ describe("shiftwise as a process: invalid stack files", function () {
     const cases: { name: string; file: () => string; message: RegExp; problems?: RegExp[] }[] = [
         {
             name: "traffic that does not sum to 100",
-            file: () => stagingWith((d) => (d.config["shiftwise:traffic"] = { blue: 70, green: 20 })),
+            file: () => editedStackFile((d) => (d.config["shiftwise:traffic"] = { blue: 70, green: 20 })),
             message: /^Invalid shiftwise stack config \(1 problem\):\n {2}- shiftwise:traffic: blue \(70\) \+ green \(20\) = 90; weights must sum to 100\n$/,
         },
         {
             name: "a typo'd key",
-            file: () => stagingWith((d) => (d.config["shiftwise:rolout"] = { steps: [100] })),
+            file: () => editedStackFile((d) => (d.config["shiftwise:rolout"] = { steps: [100] })),
             message: /- shiftwise:rolout: is not a shiftwise config key; remove it or fix its spelling/,
         },
         {
             name: "a wrong type",
             file: () =>
-                stagingWith((d) => {
+                editedStackFile((d) => {
                     d.config["shiftwise:blue"].desiredCount = "three";
                 }),
             message: /- shiftwise:blue\.desiredCount = "three": /,
         },
         {
             name: "a missing aws:region",
-            file: () => stagingWith((d) => delete d.config["aws:region"]),
+            file: () => editedStackFile((d) => delete d.config["aws:region"]),
             message: /- aws:region is missing: .*pulumi config set aws:region/,
         },
-        { name: "an empty file", file: () => stagingWith(() => ""), message: /^Invalid shiftwise stack config \(7 problems\):\n {2}- shiftwise:service is missing/ },
-        { name: "unparsable YAML", file: () => stagingWith(() => "config:\n  shiftwise:traffic: {blue: 90, green: 10\n"), message: /^shiftwise: .*Pulumi\.edited\.yaml: is not valid YAML: / },
-        { name: "a YAML list instead of a map", file: () => stagingWith(() => "- config\n"), message: /^shiftwise: .*Pulumi\.edited\.yaml: must be a YAML map with a "config" key\n$/ },
+        { name: "an empty file", file: () => writtenStackFile(""), message: /^Invalid shiftwise stack config \(7 problems\):\n {2}- shiftwise:service is missing/ },
+        { name: "unparsable YAML", file: () => writtenStackFile("config:\n  shiftwise:traffic: {blue: 90, green: 10\n"), message: /^shiftwise: .*Pulumi\.edited\.yaml: is not valid YAML: / },
+        { name: "a YAML list instead of a map", file: () => writtenStackFile("- config\n"), message: /^shiftwise: .*Pulumi\.edited\.yaml: must be a YAML map with a "config" key\n$/ },
         { name: "a missing file", file: () => path.join(tempDir(), "Pulumi.absent.yaml"), message: /^shiftwise: .*Pulumi\.absent\.yaml does not exist; create it with `pulumi stack init` or pass --config-file\n$/ },
     ];
     const results = new Map<string, Result>();
@@ -119,7 +108,7 @@ describe("shiftwise as a process: flags, Pulumi and the project directory", func
     });
 
     it("plan --debug shows where the program raised an invalid config; without it, the problem list alone", async () => {
-        const file = stagingWith((d) => (d.config["shiftwise:traffic"] = { blue: 70, green: 20 }));
+        const file = editedStackFile((d) => (d.config["shiftwise:traffic"] = { blue: 70, green: 20 }));
         const args = ["--cwd", PROJECT_DIR, "plan", "--stack", "staging", "--config-file", file];
         const [plain, debug] = await Promise.all([shiftwise(args), shiftwise([...args, "--debug"])]);
         assertCleanFailure(plain, ExitCode.invalid, /^Invalid shiftwise stack config \(1 problem\)/);

@@ -1,6 +1,9 @@
 // The shared mock harness: evaluates the program with a stack file and records every registration.
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
 import { CapturedResource, ProgramError, ProgramEvaluation, evaluateProgram } from "../evaluation/mockRuntime";
 import { readStackFile, stackFilePath } from "../evaluation/stackFile";
 
@@ -33,6 +36,28 @@ export function stackConfig(stack: string): ConfigMap {
     }
     const file = EXAMPLE_STACKS[stack] ?? stackFilePath(PROJECT_DIR, stack);
     return { ...readStackFile(file, PROJECT).config };
+}
+
+/** A stack file as YAML parses it: `config` and, where it imports ESC environments, `environment`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StackDocument = { environment?: unknown; config: Record<string, any> };
+
+/** `content` written as the stack file `name` in a new temporary folder; its path. */
+export function writtenStackFile(content: string, name = "Pulumi.edited.yaml"): string {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-stack-")), name);
+    fs.writeFileSync(file, content);
+    return file;
+}
+
+/**
+ * A copy of the stack file `source` (staging's by default) with `edit`
+ * applied to its parsed document, written as `name` to a new temporary
+ * folder; its path. What `edit` returns is ignored.
+ */
+export function editedStackFile(edit: (document: StackDocument) => void, source = path.join(PROJECT_DIR, "Pulumi.staging.yaml"), name = "Pulumi.edited.yaml"): string {
+    const document = YAML.parse(fs.readFileSync(source, "utf8")) as StackDocument;
+    edit(document);
+    return writtenStackFile(YAML.stringify(document), name);
 }
 
 /** The stacks every platform-neutral test runs on: the committed ECS stacks and the Kubernetes ones. */

@@ -1,16 +1,13 @@
 // The plan's runbook shows the migration stage, its worst case and the maintenance state.
 import * as assert from "assert";
 import { parseStackConfig, shiftwiseSections } from "../config";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import YAML from "yaml";
 import { main } from "../cli/main";
 import { chartSpec, preTrafficRows, renderChartSvg } from "../plan/chart";
 import { migrationWorstCaseMinutes, renderRunbook } from "../plan/runbook";
 import { layOutSchedule, renderSchedule, schedulePhases } from "../plan/schedule";
 import { deploySchedule } from "../rollout/dryRun";
-import { PROJECT_DIR, stackConfig } from "./harness";
+import { PROJECT_DIR, editedStackFile, stackConfig } from "./harness";
 
 function config(edit: (sections: Record<string, any>) => void) {
     const sections = shiftwiseSections(stackConfig("production")) as Record<string, any>;
@@ -77,10 +74,8 @@ describe("plan: the migration phases in the schedule, the chart and plan --json"
 
     it("plan --json and deploy --dry-run's schedule carry the migration phases", async function () {
         this.timeout(60_000);
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-migration-plan-")), "Pulumi.production.yaml");
-        const document = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.production.yaml"), "utf8"));
-        document.config["shiftwise:database"].migration = MIGRATING;
-        fs.writeFileSync(file, YAML.stringify(document));
+        const production = path.join(PROJECT_DIR, "Pulumi.production.yaml");
+        const file = editedStackFile((document) => (document.config["shiftwise:database"].migration = MIGRATING), production, "Pulumi.production.yaml");
         let stdout = "";
         const code = await main(["node", "shiftwise", "plan", "--stack", "production", "--config-file", file, "--json"], { stdout: (t) => (stdout += t), stderr: () => undefined }, { projectDir: PROJECT_DIR } as never);
         assert.strictEqual(code, 0);

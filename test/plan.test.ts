@@ -1,15 +1,13 @@
 // Tests of `shiftwise plan`.
 import * as assert from "assert";
 import { execFile } from "child_process";
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import YAML from "yaml";
 import { main } from "../cli/main";
 import { renderSecurity } from "../plan/security";
 import { ExitCode } from "../rollout/exitCodes";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR, StackDocument, editedStackFile } from "./harness";
 
 /** Runs the CLI in-process and captures what it prints. */
 async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -19,12 +17,9 @@ async function run(...args: string[]): Promise<{ code: number; stdout: string; s
     return { code, stdout, stderr };
 }
 
-function writeStackFile(edit: (config: Record<string, any>) => void): string {
-    const document = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), "utf8"));
-    edit(document.config);
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-plan-")), "Pulumi.broken.yaml");
-    fs.writeFileSync(file, YAML.stringify(document));
-    return file;
+/** A copy of the staging stack file with `edit` applied to its config. */
+function writeStackFile(edit: (config: StackDocument["config"]) => void): string {
+    return editedStackFile((document) => edit(document.config), undefined, "Pulumi.broken.yaml");
 }
 
 describe("shiftwise plan", () => {

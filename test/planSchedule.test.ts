@@ -3,14 +3,13 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import YAML from "yaml";
 import { parseStackConfig, shiftwiseSections } from "../config";
 import { main } from "../cli/main";
 import { readStackFile, stackFilePath } from "../evaluation/stackFile";
 import { chartRows, chartSpec, renderChartSvg } from "../plan/chart";
 import { layOutSchedule, renderSchedule } from "../plan/schedule";
 import { ExitCode } from "../rollout/exitCodes";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR, editedStackFile } from "./harness";
 
 function productionConfig(edit: (sections: Record<string, any>) => void = () => undefined) {
     const sections = shiftwiseSections(readStackFile(stackFilePath(PROJECT_DIR, "production"), "shiftwise").config) as Record<string, any>;
@@ -24,14 +23,6 @@ async function plan(...args: string[]): Promise<{ code: number; stdout: string; 
     const context = { projectDir: PROJECT_DIR } as never;
     const code = await main(["node", "shiftwise", ...args], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) }, context);
     return { code, stdout, stderr };
-}
-
-function stackFileWith(edit: (document: Record<string, any>) => void): string {
-    const document = YAML.parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), "utf8"));
-    edit(document);
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-schedule-")), "Pulumi.edited.yaml");
-    fs.writeFileSync(file, YAML.stringify(document));
-    return file;
 }
 
 describe("plan: the release schedule", () => {
@@ -120,12 +111,12 @@ describe("plan: what it cannot know offline, and which colour is stable", functi
     this.timeout(60_000);
 
     it("says that Pulumi ESC environments cannot be resolved offline, with the plan and next to config problems", async () => {
-        const imports = stackFileWith((d) => (d.environment = ["shop/staging-secrets"]));
+        const imports = editedStackFile((d) => (d.environment = ["shop/staging-secrets"]));
         const ok = await plan("plan", "--stack", "staging", "--config-file", imports);
         assert.strictEqual(ok.code, ExitCode.success);
         assert.match(ok.stderr, /^shiftwise plan: Pulumi\.edited\.yaml imports the Pulumi ESC environment\(s\) shop\/staging-secrets, which cannot be resolved offline/);
 
-        const missing = stackFileWith((d) => {
+        const missing = editedStackFile((d) => {
             d.environment = { imports: ["shop/aws"] };
             delete d.config["aws:region"];
         });
@@ -138,7 +129,7 @@ describe("plan: what it cannot know offline, and which colour is stable", functi
 
     it("at an even split takes the candidate from shiftwise:releaseColour, not from colour order, in the plan and the stack outputs", async () => {
         for (const releaseColour of ["blue", "green"]) {
-            const file = stackFileWith((d) => {
+            const file = editedStackFile((d) => {
                 d.config["shiftwise:traffic"] = { blue: 50, green: 50 };
                 d.config["shiftwise:releaseColour"] = releaseColour;
             });
@@ -150,7 +141,7 @@ describe("plan: what it cannot know offline, and which colour is stable", functi
             assert.deepStrictEqual([document.outputs.stable, document.outputs.candidate], [stable, releaseColour]);
             assert.deepStrictEqual(document.warnings, []);
         }
-        const unnamed = stackFileWith((d) => (d.config["shiftwise:traffic"] = { blue: 50, green: 50 }));
+        const unnamed = editedStackFile((d) => (d.config["shiftwise:traffic"] = { blue: 50, green: 50 }));
         const guessed = await plan("plan", "--stack", "staging", "--config-file", unnamed);
         assert.match(guessed.stderr, /the traffic is an even split and shiftwise:releaseColour is not set, so blue is shown as stable/);
     });

@@ -1,26 +1,12 @@
 // Tests of the config check `plan` runs before it loads Pulumi: the same problems as the program's own check, the ESC warning, and checkStackConfig's rules.
 import * as assert from "assert";
-import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, checkStackConfig, loadConfig, shiftwiseSections } from "../config";
 import { ProgramError, evaluateProgram } from "../evaluation/mockRuntime";
 import { readStackFile } from "../evaluation/stackFile";
 import { checkPlanStackFile, escWarning } from "../plan/stackFileCheck";
-import { EXAMPLE_STACKS, PROJECT, PROJECT_DIR, evaluate, stackConfig } from "./harness";
-import { tempDir } from "./fakes/binProcess";
-
-type StackDocument = { environment?: unknown; config: Record<string, unknown> };
-
-/** A copy of a committed stack file (or an example's), edited by `edit`, written to a temporary folder. */
-function editedStackFile(source: string, edit: (document: StackDocument) => void): string {
-    const document = parseYaml(fs.readFileSync(source, "utf8")) as StackDocument;
-    edit(document);
-    const file = path.join(tempDir(), "Pulumi.edited.yaml");
-    fs.writeFileSync(file, toYaml(document));
-    return file;
-}
+import { EXAMPLE_STACKS, PROJECT, PROJECT_DIR, StackDocument, editedStackFile, evaluate, stackConfig } from "./harness";
 
 /** The problems `checkPlanStackFile` reports for `file`, or undefined when it passes. */
 function checkProblems(stack: string, file: string): readonly string[] | undefined {
@@ -66,7 +52,7 @@ describe("plan's config check before Pulumi loads (plan/stackFileCheck.ts)", fun
     ];
     for (const { name, stack, source, edit } of cases) {
         it(`${name}: the same problems as the program's own check, before any evaluation`, async () => {
-            const file = editedStackFile(source, edit);
+            const file = editedStackFile(edit, source);
             const before = checkProblems(stack, file);
             assert.ok(before && before.length > 0, "the check finds the problem");
             assert.deepStrictEqual(before, await programProblems(stack, file));
@@ -74,11 +60,11 @@ describe("plan's config check before Pulumi loads (plan/stackFileCheck.ts)", fun
     }
 
     it("takes a section with a secure value inside as secret, as the engine does: a kubeconfig with a token beside it passes, as in the program", async () => {
-        const file = editedStackFile(EXAMPLE_STACKS["eks-staging"], (d) => {
+        const file = editedStackFile((d) => {
             const kubernetes = d.config["shiftwise:kubernetes"] as Record<string, unknown>;
             kubernetes.kubeconfig = PLAIN_KUBECONFIG;
             kubernetes.context = { secure: "v1:c2VjcmV0" };
-        });
+        }, EXAMPLE_STACKS["eks-staging"]);
         assert.ok(readStackFile(file, PROJECT).secretKeys.includes("shiftwise:kubernetes"), "the section holds a secure value");
         assert.strictEqual(checkProblems("eks-staging", file), undefined);
         assert.strictEqual(await programProblems("eks-staging", file), undefined);
@@ -91,7 +77,7 @@ describe("plan's config check before Pulumi loads (plan/stackFileCheck.ts)", fun
     });
 
     it("adds the ESC warning, word for word, to the problems of a stack file that imports environments", () => {
-        const file = editedStackFile(STAGING, (d) => {
+        const file = editedStackFile((d) => {
             d.environment = ["shop/aws", "shop/secrets"];
             delete d.config["aws:region"];
         });
@@ -104,7 +90,7 @@ describe("plan's config check before Pulumi loads (plan/stackFileCheck.ts)", fun
     });
 
     it("without ESC environments, throws the check's own error, so --debug shows the line in config/index.ts that raised it", () => {
-        const file = editedStackFile(STAGING, (d) => delete d.config["aws:region"]);
+        const file = editedStackFile((d) => delete d.config["aws:region"]);
         assert.throws(
             () => checkPlanStackFile({ projectDir: PROJECT_DIR, stack: "staging", configFile: file }),
             (error: ConfigError) => error instanceof ConfigError && /\n {4}at checkStackConfig \(.*config[/\\]index\.ts:\d+:\d+\)/.test(error.stack ?? ""),
