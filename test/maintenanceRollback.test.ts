@@ -11,7 +11,7 @@ import { rollbackCommand } from "../rollout/rollback";
 import { setMaintenance } from "../rollout/maintenance";
 import { silentReporter } from "../rollout/reporter";
 import { PAGE_READS, awaitListenerAction, nextSteps } from "../rollout/maintenanceHold";
-import { migrationMayHaveRun, pageMustStay } from "../rollout/pageRule";
+import { heldBehindPage, migrationMayHaveRun, pageMustStay } from "../rollout/pageRule";
 import { behindPage, pageStory } from "../rollout/maintenanceResume";
 import type { AwsPort } from "../ports/ports";
 import { FakeClock } from "./fakes/fakeClock";
@@ -366,6 +366,16 @@ describe("after a deploy --maintenance migration: rollback, resume and status ke
         lines.length = 0;
         await rollbackCommand({ ...deps, by: BY });
         assert.deepStrictEqual(lines.slice(0, 2), [`rollback: refused to route users to blue: the migration of ${h.records.latest()!.id} is not backwards compatible`, `maintenance: held: the maintenance page is kept up (${PAGE}); no user is routed to a colour`]);
+    });
+
+    it("heldBehindPage: only an unfinished release that is held and whose page must stay holds maintenance off back", () => {
+        const ran = { direction: "up", outcome: "failed" } as DeploymentRecord["migration"];
+        const mustStay = { status: "held", maintenance: { reason: PAGE }, migration: ran } as DeploymentRecord;
+        const unfinished = (record?: DeploymentRecord) => ({ unfinished: () => record });
+        assert.strictEqual(heldBehindPage(unfinished(mustStay)), mustStay);
+        assert.strictEqual(heldBehindPage(unfinished(undefined)), undefined, "no unfinished record: nothing is held");
+        assert.strictEqual(heldBehindPage(unfinished({ ...mustStay, status: "in-progress" })), undefined, "a release in progress is its driver's to settle, not held");
+        assert.strictEqual(heldBehindPage(unfinished({ ...mustStay, maintenance: { reason: PAGE, schemaRestored: { at: "t", by: "me", how: "restored" } } })), undefined, "restored");
     });
 
     it("pageMustStay, migrationMayHaveRun and awaitListenerAction at their edges", async () => {
