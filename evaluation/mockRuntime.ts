@@ -51,7 +51,12 @@ export interface CapturedOptions {
     readonly dependencies: readonly string[];
     /** The explicit provider reference (`<provider urn>::<id>`), when one was given. */
     readonly provider?: string;
+    /** The former identities the engine adopts in place: a whole URN, or the parts of it that changed. */
+    readonly aliases: readonly CapturedAlias[];
 }
+
+/** One alias as the engine receives it: a URN, or a spec whose empty parts keep the resource's own. */
+export type CapturedAlias = string | { readonly name?: string; readonly type?: string; readonly parentUrn?: string; readonly noParent?: boolean };
 
 /** What one evaluation of the program produced. */
 export interface ProgramEvaluation {
@@ -201,6 +206,19 @@ interface RegisterRequest {
     getReplaceonchangesList(): string[];
     getDependenciesList(): string[];
     getProvider(): string;
+    getAliasesList(): AliasMessage[];
+}
+
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+
+function capturedAlias(alias: AliasMessage): CapturedAlias {
+    const spec = alias.getSpec();
+    if (!spec) return alias.getUrn();
+    const parts = { name: spec.getName(), type: spec.getType(), parentUrn: spec.getParenturn(), noParent: spec.getNoparent() };
+    return Object.fromEntries(Object.entries(parts).filter(([, value]) => value !== "" && value !== false));
 }
 
 /** Wraps the mock monitor so that every registration's options are recorded next to its inputs. */
@@ -231,6 +249,7 @@ function captureRegistrations(captured: Map<string, CapturedResource>): void {
                         replaceOnChanges: req.getReplaceonchangesList(),
                         dependencies: [...new Set(req.getDependenciesList())].sort(),
                         provider: req.getProvider() || undefined,
+                        aliases: req.getAliasesList().map(capturedAlias),
                     },
                 });
             }

@@ -140,7 +140,7 @@ describe("plan: security notes", () => {
     it("says when the instance class has no Performance Insights", () => {
         const db = {
             urn: "urn:db", type: "aws:rds/instance:Instance", name: "db", custom: true, state: {},
-            options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependencies: [] },
+            options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependencies: [], aliases: [] },
             inputs: { identifier: "legacy", engine: "mysql", instanceClass: "db.t3.micro", performanceInsightsEnabled: false, monitoringInterval: 60, caCertIdentifier: "rds-ca-rsa2048-g1", enabledCloudwatchLogsExports: ["error"] },
         };
         const text = renderSecurity({ evaluation: { resources: [db], outputs: {} }, config: {} as never });
@@ -153,7 +153,7 @@ describe("plan: security section with secrets", () => {
     it("reads a container definition that carries a secret", () => {
         const task = {
             urn: "urn:task", type: "aws:ecs/taskDefinition:TaskDefinition", name: "shop-blue", custom: true, state: {},
-            options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependencies: [] },
+            options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependencies: [], aliases: [] },
             inputs: { family: "shop-blue", containerDefinitions: { __secret: JSON.stringify([{ name: "shop", readonlyRootFilesystem: true, mountPoints: [{ containerPath: "/tmp" }] }]) } },
         };
         const text = renderSecurity({ evaluation: { resources: [task], outputs: {} }, config: {} as never });

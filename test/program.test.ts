@@ -200,6 +200,21 @@ for (const stack of ALL_STACKS) {
             }
         });
 
+        it("an ECS colour's target group and security group keep the URNs they had under its ECS service (an alias to that parent); a Kubernetes colour's have no such alias", () => {
+            for (const colour of ["blue", "green"]) {
+                const target = one(evaluation, "shiftwise:colour:ColourTarget", `shop-${colour}`);
+                const formerParent = evaluation.resources.find((resource) => resource.urn === target.parent)!;
+                const children = descendants(evaluation, target.urn);
+                // On Kubernetes the security group is adopted, so only the target group is the colour target's own.
+                assert.deepStrictEqual(children.map((child) => child.type).sort(), platform === "ecs" ? [TARGET_GROUP, "aws:ec2/securityGroup:SecurityGroup", EGRESS].sort() : [TARGET_GROUP]);
+                const parentAliases = children.map((child) => child.options.aliases.filter((alias) => typeof alias === "object" && alias.parentUrn !== undefined && alias.type === undefined));
+                // ECS colours had these resources as direct children of their ColourService; Kubernetes colours never did.
+                const expected = platform === "ecs" ? [{ parentUrn: formerParent.urn }] : [];
+                assert.strictEqual(formerParent.type, COLOUR_COMPONENT[platform]);
+                assert.deepStrictEqual(parentAliases, children.map(() => expected));
+            }
+        });
+
         it("opens nothing to the internet except the ALB's 80 and 443, and the ALB reaches only the colours", () => {
             const albGroup = securityGroupId(evaluation, "shop-alb");
             const open = ofType(evaluation, INGRESS)
