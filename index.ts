@@ -68,8 +68,11 @@ const network = new Network(`${service.name}-net`, createVpc
     }
     : { account, existing: { vpcId: config.network.vpcId!, publicSubnetIds: config.network.publicSubnetIds!, privateSubnetIds: config.network.privateSubnetIds! } });
 
-// The workloads must wait for the forwarding listener, which in turn needs the colours' target groups.
-const [forwardingListenerArn, resolveForwardingListenerArn] = pulumi.deferredOutput<string>();
+// The workloads must wait for the forwarding listener, which in turn needs the colours' target groups: they
+// depend on a promise of it (\`dependsOn\` takes one), kept once the listener exists. A promise, not an Output:
+// Pulumi searches every Output's value for unknowns, and an Output of a resource reaches the whole graph.
+let resolveForwardingListener: (listener: pulumi.Resource) => void = () => undefined;
+const forwardingListener = new Promise<pulumi.Resource>((resolve) => (resolveForwardingListener = resolve));
 // Kubernetes colours admit the ALB's security group in their TargetGroupBindings; the ALB needs their target groups.
 const [loadBalancerSecurityGroupId, resolveLoadBalancerSecurityGroupId] = pulumi.deferredOutput<string>();
 const kubernetes = service.platform === "kubernetes" ? config.kubernetes : undefined;
@@ -185,7 +188,7 @@ const workloadArgs = {
     healthCheck: { path: service.healthCheckPath, ...service.healthCheck },
     blue: colourArgs("blue"),
     green: colourArgs("green"),
-    listenerArn: forwardingListenerArn,
+    listener: forwardingListener,
     deregistrationDelaySeconds: service.deregistrationDelaySeconds,
     healthCheckGraceSeconds: service.healthCheckGraceSeconds,
     environment: applicationEnvironment,
@@ -297,7 +300,7 @@ const traffic = new WeightedListener(service.name, {
     ...(config.maintenance.enabled ? { maintenance: { messageBody: maintenancePage(config.maintenance.reason ?? "") } } : {}),
     tags,
 });
-resolveForwardingListenerArn(traffic.listener.arn);
+resolveForwardingListener(traffic.listener);
 resolveLoadBalancerSecurityGroupId(traffic.securityGroup.id);
 
 // Both colours always have alarms, each judged against the other; none reads the weights (invariant 1).

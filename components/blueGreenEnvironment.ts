@@ -26,10 +26,12 @@ export interface BlueGreenEnvironmentArgs {
     readonly blue: ColourArgs;
     readonly green: ColourArgs;
     /**
-     * The forwarding listener's ARN. Both ECS services wait for it, because ECS
-     * rejects a target group that no load balancer forwards to yet.
+     * The forwarding listener. Both ECS services wait for it, because ECS
+     * rejects a target group that no load balancer forwards to yet. The
+     * listener needs the colours' target groups, so it is created after this
+     * component: pass a promise of it.
      */
-    readonly listenerArn: pulumi.Input<string>;
+    readonly listener: pulumi.Input<pulumi.Resource>;
     /** Seconds the ALB waits before deregistering a draining target. @default 30 */
     readonly deregistrationDelaySeconds?: number;
     /** Seconds ECS ignores failing ALB health checks after a task starts. @default 60 */
@@ -109,7 +111,7 @@ export class BlueGreenEnvironment extends pulumi.ComponentResource {
                 healthCheckGraceSeconds: args.healthCheckGraceSeconds,
                 environment: args.environment,
                 secrets: args.secrets,
-                serviceDependsOn: pulumi.output(args.listenerArn).apply(() => [...(dependsOn ?? [])]),
+                serviceDependsOn: [args.listener, ...(dependsOn ?? [])],
                 tags,
             }, { parent: this });
         this.blue = colour("blue", args.blue);

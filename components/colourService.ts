@@ -81,7 +81,7 @@ export interface ColourServiceArgs extends ColourRelease {
      * a target group that no load balancer uses yet) and, during a migration
      * release, the pre-release snapshot. @default []
      */
-    readonly serviceDependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+    readonly serviceDependsOn?: pulumi.Input<pulumi.Resource>[];
     /** Tags for every resource. @default {} */
     readonly tags?: Record<string, string>;
 }
@@ -216,7 +216,7 @@ export class ColourService extends pulumi.ComponentResource implements ColourWor
         }, {
             parent: this,
             // New tasks pull the image, so a changed repository's grant must exist first.
-            dependsOn: pulumi.output(args.serviceDependsOn ?? []).apply((resources) => [...resources, ...(pullPolicy ? [pullPolicy] : [])]),
+            dependsOn: [...(args.serviceDependsOn ?? []), ...(pullPolicy ? [pullPolicy] : [])],
         });
 
         this.workloadName = this.service.name;

@@ -97,7 +97,7 @@ export class ColourTarget extends pulumi.ComponentResource {
         const tags = { ...args.tags, "shiftwise:colour": args.colour };
         const healthCheck = args.healthCheck;
         const formerParent = args.formerParent;
-        const childOptions = (): pulumi.CustomResourceOptions => ({ parent: this, ...(formerParent ? { aliases: [{ parent: formerParent }] } : {}) });
+        const childOptions = (): pulumi.CustomResourceOptions => ({ parent: this, ...(formerParent ? { aliases: [{ parent: formerParent.urn }] } : {}) });
         this.deregistrationDelaySeconds = args.deregistrationDelaySeconds ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS;
 
         this.targetGroup = new lb.TargetGroup(name, {

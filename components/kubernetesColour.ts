@@ -52,7 +52,7 @@ export interface KubernetesColourArgs extends ColourRelease {
      * would never pass) and, during a migration release, the pre-release
      * snapshot. @default []
      */
-    readonly workloadDependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+    readonly workloadDependsOn?: pulumi.Input<pulumi.Resource>[];
     /** Tags for the AWS resources. @default {} */
     readonly tags?: Record<string, string>;
 }
@@ -127,7 +127,7 @@ export class KubernetesColour extends pulumi.ComponentResource implements Colour
                 strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "100%" } },
                 template: podTemplate(args, labels, selector),
             },
-        }, { parent: this, dependsOn: pulumi.output(args.workloadDependsOn ?? []).apply((resources) => [...resources, this.targetGroupBinding, this.service]) });
+        }, { parent: this, dependsOn: [...(args.workloadDependsOn ?? []), this.targetGroupBinding, this.service] });
 
         if (args.protect) {
             this.podDisruptionBudget = new policyv1.PodDisruptionBudget(name, {

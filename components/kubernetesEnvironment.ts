@@ -41,8 +41,12 @@ export interface KubernetesEnvironmentArgs {
     readonly green: ColourArgs;
     /** The load balancer's security group, admitted by each TargetGroupBinding. */
     readonly loadBalancerSecurityGroupId: pulumi.Input<string>;
-    /** The forwarding listener's ARN: the Deployments wait for it, so their target groups are in use. */
-    readonly listenerArn: pulumi.Input<string>;
+    /**
+     * The forwarding listener: the Deployments wait for it, so their target
+     * groups are in use. It needs their target groups, so it is created after
+     * this component: pass a promise of it.
+     */
+    readonly listener: pulumi.Input<pulumi.Resource>;
     /** Seconds the ALB waits before deregistering a draining target. @default 30 */
     readonly deregistrationDelaySeconds?: number;
     /** Seconds the liveness probe waits after a container starts. @default 60 */
@@ -168,7 +172,7 @@ export class KubernetesEnvironment extends pulumi.ComponentResource {
                 secrets,
                 serviceAccountName: this.serviceAccount.metadata.name,
                 protect: args.protect,
-                workloadDependsOn: pulumi.output(args.listenerArn).apply(() => [...(dependsOn ?? []), ...(this.secretProviderClass ? [this.secretProviderClass] : [])]),
+                workloadDependsOn: [args.listener, ...(dependsOn ?? []), ...(this.secretProviderClass ? [this.secretProviderClass] : [])],
                 tags,
             }, { parent: this, provider: this.provider });
         this.podSecrets = secrets;
