@@ -17,7 +17,14 @@ import { DynamoLedger } from "../ports/dynamoLedger";
 import type { Clock } from "../ports/ports";
 import { MotoServer } from "./fakes/motoServer";
 import { FakeClock } from "./fakes/fakeClock";
-import { Harness, RELEASE, SmokeServer, harness } from "./fakes/rollout";
+import { Harness, RELEASE, SmokeServer, harness, productionConfig } from "./fakes/rollout";
+
+/**
+ * Production's release, polled once a minute: everything the ledger does happens at a poll, so a poll a
+ * minute exercises it all (40 polls a deploy, and three throttled heartbeats stay inside the lease's 5
+ * minutes) with half the requests to moto_server, which answers one at a time.
+ */
+const CONFIG = productionConfig({ rollout: { pollSeconds: 60, maxBakeMinutes: 60, freezeWindows: [{ reason: "weekend", days: ["sat", "sun"] }] } });
 
 describe("driver with the release ledger (moto_server DynamoDB)", function () {
     this.timeout(120_000);
@@ -63,7 +70,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     const ledgerRecord = async () => (await ledger.records(1))[0]?.body as unknown as DeploymentRecord;
 
     it("a healthy deploy holds the lease throughout, renews it at every poll, mirrors its record and releases the lease", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const heartbeats: string[] = [];
         const outcome = await deployWith(h, [async () => void heartbeats.push((await ledger.readLease())!.heartbeatAt)]);
         assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
@@ -84,7 +91,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
             await moto.createLedgerTable(table);
             const ran: string[] = [];
             const runner = (owner: string) => {
-                const h = harness({ smokeBaseUrl });
+                const h = harness({ config: CONFIG, smokeBaseUrl });
                 const runnerLedger = new DynamoLedger(moto.dynamo(), table, "production");
                 return runLeased(h.deps, { ledger: runnerLedger, command: "deploy", owner }, async () => {
                     ran.push(owner);
@@ -102,7 +109,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("DynamoDB throttling the heartbeat for three polls of a bake does not roll a healthy release back: it goes on and succeeds", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const renew = ledger.renewLease.bind(ledger);
         let throttled = 0;
         ledger.renewLease = async (lease, update) => {
@@ -123,7 +130,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     it("a second deploy of the stack is refused with who holds the lease and since when, and changes nothing", async () => {
         const held = await ledger.acquireLease({ owner: "alice@laptop", command: "deploy", now: new Date("2025-03-04T09:58:00Z"), ttlSeconds: 300 });
         assert.ok(held.acquired);
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const outcome = await deployWith(h, []);
         assert.strictEqual(outcome.exitCode, ExitCode.refused);
         assert.match(outcome.message, /held by alice@laptop \(deploy\) since 2025-03-04T09:58:00.000Z; last heartbeat 120 s ago/);
@@ -134,7 +141,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     it("an expired lease (dead runner) is taken over and the take-over is in the record", async () => {
         const dead = await ledger.acquireLease({ owner: "dead-runner", command: "deploy", now: new Date("2025-03-04T09:00:00Z"), ttlSeconds: 300 });
         assert.ok(dead.acquired);
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const outcome = await deployWith(h, []);
         assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
         const record = await ledgerRecord();
@@ -143,7 +150,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("a pause request while baking stops at that step with traffic where it is (exit 5), served and recorded", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const pause = once("bake 25%", async () => void (await sendRequest(ledger, h.clock, { kind: "pause", reason: "checking dashboards", by: "alice" })));
         const outcome = await deployWith(h, [pause]);
         assert.strictEqual(outcome.exitCode, ExitCode.paused, outcome.message);
@@ -159,7 +166,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("an abort request while baking rolls back to the checkpoint (exit 4) and says who asked", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const abort = once("bake 50%", async () => void (await sendRequest(ledger, h.clock, { kind: "abort", reason: "support tickets rising", by: "bob" })));
         const outcome = await deployWith(h, [abort]);
         assert.strictEqual(outcome.exitCode, ExitCode.rolledBack, outcome.message);
@@ -172,7 +179,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("a promote request ends the current bake early, on an OK verdict only, and the release goes on", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const promote = once("bake 5%", async () => void (await sendRequest(ledger, h.clock, { kind: "promote", reason: "canary looks fine", by: "carol" })));
         const outcome = await deployWith(h, [promote]);
         assert.strictEqual(outcome.exitCode, ExitCode.success, outcome.message);
@@ -184,7 +191,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("a promote request does not end a bake whose alarm is not OK", async () => {
-        const h = harness({ smokeBaseUrl, scenario: { alarms: { "shop-production-blue-rollback": "OK", "shop-production-green-rollback": "INSUFFICIENT_DATA" }, requestsPerMinute: 1000 } });
+        const h = harness({ config: CONFIG, smokeBaseUrl, scenario: { alarms: { "shop-production-blue-rollback": "OK", "shop-production-green-rollback": "INSUFFICIENT_DATA" }, requestsPerMinute: 1000 } });
         let polls = 0;
         const promote = once("bake 5%", async () => void (await sendRequest(ledger, h.clock, { kind: "promote", reason: "impatient", by: "dave" })));
         const flip: PollCheck = async (_context, where) => {
@@ -197,10 +204,10 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("a rollback by another actor during a deploy becomes an abort request; the deploy rolls back and the rollback reports it", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         let other: ReturnType<typeof leasedRollback> | undefined;
         const oncallClock: Clock = { now: () => h.clock.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))) };
-        const oncall = harness({ smokeBaseUrl });
+        const oncall = harness({ config: CONFIG, smokeBaseUrl });
         const start = once("bake 25%", async () => {
             other = leasedRollback(
                 { ...oncall.deps, clock: oncallClock },
@@ -221,7 +228,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("a deploy whose runner stalls past its lease: another runner takes it over and rolls back; the stale deploy stops at its next poll without touching the stack, and its record does not overwrite the rollback's", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const oncallRecords = new RecordStore(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-oncall-")), "production");
         let rolledBack: DriverOutcome | undefined;
         let callsAfterRollback = 0;
@@ -251,7 +258,7 @@ describe("driver with the release ledger (moto_server DynamoDB)", function () {
     });
 
     it("a deploy whose lease is forced away stops at its next poll without changing the stack, and leaves the new holder's lease alone", async () => {
-        const h = harness({ smokeBaseUrl });
+        const h = harness({ config: CONFIG, smokeBaseUrl });
         const clock = new FakeClock();
         let forcedToken = "";
         const force = once("bake 25%", async () => {
