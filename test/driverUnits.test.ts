@@ -14,7 +14,7 @@ import { runSmokeChecks, nodeFetcher } from "../rollout/smoke";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { FakeClock } from "./fakes/fakeClock";
 import { FakeStack } from "./fakes/fakeStack";
-import { SmokeServer, productionConfig } from "./fakes/rollout";
+import { SmokeServer, productionConfig, scenarioFetcher } from "./fakes/rollout";
 
 describe("driver: worst-case exposure", () => {
     it("adds a period to the first whole one, the breaching periods, the metric delay and the poll", () => {
@@ -183,6 +183,31 @@ describe("driver: smoke checks against a local server", () => {
         await closed.stop();
         const refused = await runSmokeChecks(nodeFetcher, clock, { baseUrl: closedUrl, paths: ["/healthz"], header: "x-shiftwise-colour", colour: "blue", retries: 0 });
         assert.strictEqual(refused[0].last, "fetch failed (ECONNREFUSED)");
+    });
+
+    it("the scenarios' in-process fetcher answers as the server does over HTTP: status, routing, token, forced failures, headers, body, query, abort", async () => {
+        const both = async (path: string, headers: Record<string, string>, setup: () => void) => {
+            const answers = [];
+            for (const fetcher of [nodeFetcher, scenarioFetcher]) {
+                server.reset();
+                setup();
+                const { status, headers: received, body } = await fetcher(`${baseUrl}${path}`, { headers });
+                answers.push({ status, body, version: received?.["x-version"], requests: [...server.requests] });
+            }
+            assert.deepStrictEqual(answers[1], answers[0], `${path} ${JSON.stringify(headers)}`);
+            return answers[1];
+        };
+        const green = { "X-Shiftwise-Colour": "green" };
+        assert.strictEqual((await both("/healthz", green, () => undefined)).status, 200);
+        assert.strictEqual((await both("/healthz", {}, () => undefined)).status, 404);
+        assert.strictEqual((await both("/healthz", green, () => (server.requiredToken = "t0k"))).status, 404);
+        assert.strictEqual((await both("/healthz", { ...green, "x-shiftwise-test-token": "t0k" }, () => (server.requiredToken = "t0k"))).status, 200);
+        assert.strictEqual((await both("/healthz", green, () => (server.failFirst = [503]))).status, 503);
+        const versioned = await both("/version?full=1", green, () => (server.respond = (path) => (path === "/version?full=1" ? { status: 203, headers: { "X-Version": "v1.6.0" }, body: '{"v":1}' } : undefined)));
+        assert.deepStrictEqual([versioned.status, versioned.version, versioned.body], [203, "v1.6.0", '{"v":1}']);
+        const aborted = AbortSignal.abort(new Error("stopped"));
+        await assert.rejects(scenarioFetcher(`${baseUrl}/healthz`, { headers: green, signal: aborted }), /stopped/);
+        await assert.rejects(nodeFetcher(`${baseUrl}/healthz`, { headers: green, signal: aborted }), /stopped/);
     });
 });
 
