@@ -97,6 +97,8 @@ export class ColourTarget extends pulumi.ComponentResource {
         const tags = { ...args.tags, "shiftwise:colour": args.colour };
         const healthCheck = args.healthCheck;
         const formerParent = args.formerParent;
+        // The former parent by URN, the same alias as by the resource: Pulumi searches an alias's value for
+        // unknowns, and from a resource that search walks every resource reachable from it.
         const childOptions = (): pulumi.CustomResourceOptions => ({ parent: this, ...(formerParent ? { aliases: [{ parent: formerParent.urn }] } : {}) });
         this.deregistrationDelaySeconds = args.deregistrationDelaySeconds ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS;
 
