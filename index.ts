@@ -69,7 +69,7 @@ const network = new Network(`${service.name}-net`, createVpc
     : { account, existing: { vpcId: config.network.vpcId!, publicSubnetIds: config.network.publicSubnetIds!, privateSubnetIds: config.network.privateSubnetIds! } });
 
 // The workloads must wait for the forwarding listener, which in turn needs the colours' target groups: they
-// depend on a promise of it (\`dependsOn\` takes one), kept once the listener exists. A promise, not an Output:
+// depend on a promise of it (`dependsOn` takes one), kept once the listener exists. A promise, not an Output:
 // Pulumi searches every Output's value for unknowns, and an Output of a resource reaches the whole graph.
 let resolveForwardingListener: (listener: pulumi.Resource) => void = () => undefined;
 const forwardingListener = new Promise<pulumi.Resource>((resolve) => (resolveForwardingListener = resolve));

@@ -21,8 +21,9 @@ import { Harness, RELEASE, SmokeServer, harness, productionConfig } from "./fake
 
 /**
  * Production's release, polled once a minute: everything the ledger does happens at a poll, so a poll a
- * minute exercises it all (40 polls a deploy, and three throttled heartbeats stay inside the lease's 5
- * minutes) with half the requests to moto_server, which answers one at a time.
+ * minute exercises it all (a healthy deploy still polls about 60 times, and three throttled heartbeats
+ * stay inside the lease's 5 minutes) with two thirds of the requests to moto_server, which answers one
+ * at a time.
  */
 const CONFIG = productionConfig({ rollout: { pollSeconds: 60, maxBakeMinutes: 60, freezeWindows: [{ reason: "weekend", days: ["sat", "sun"] }] } });
 
