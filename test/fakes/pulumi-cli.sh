@@ -15,17 +15,15 @@ if [ "$1" = version ]; then
 fi
 [ "$FAKE_PULUMI_MODE" = logged-out ] && fail "PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions"
 if [ "$FAKE_PULUMI_MODE" = no-stack ]; then
+    selecting=""
+    stack=""
+    previous=""
     for arg in "$@"; do
-        if [ "$arg" = select ]; then
-            stack=""
-            previous=""
-            for a in "$@"; do
-                [ "$previous" = --stack ] && stack="$a"
-                previous="$a"
-            done
-            fail "no stack named '$stack' found"
-        fi
+        [ "$arg" = select ] && selecting=yes
+        [ "$previous" = --stack ] && stack="$arg"
+        previous="$arg"
     done
+    [ -n "$selecting" ] && fail "no stack named '$stack' found"
 fi
 if [ "$1" = config ]; then
     [ "$2" = set-all ] && [ -n "$FAKE_PULUMI_FAIL_WRITES" ] && fail "the backend refused the config write (FAKE_PULUMI_FAIL_WRITES)"
