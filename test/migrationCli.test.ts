@@ -1,6 +1,5 @@
 // The migration through the CLI: deploy runs it with the real ECS task port (SDK mocked), --migration-image, rollback --migrate-down, and the bin as a child process.
 import * as assert from "assert";
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -12,7 +11,7 @@ import { CommandContext, processContext } from "../cli/commands";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { ExitCode } from "../rollout/exitCodes";
 import { PROJECT_DIR } from "./harness";
-import { fakePulumiFolder, pulumiConfigJson, tempDir } from "./fakes/binProcess";
+import { BinResult, fakePulumiFolder, pulumiConfigJson, shiftwise, tempDir } from "./fakes/binProcess";
 import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeStack } from "./fakes/fakeStack";
@@ -106,15 +105,13 @@ describe("shiftwise migration flags (bin as a child process)", function () {
         return file;
     }
 
-    function bin(args: readonly string[], config?: string): Promise<{ code: number; stdout: string; stderr: string; pulumiCalls: string }> {
+    /** The bin in a fresh folder that is also its records folder, with the stand-in `pulumi` serving `config` (a file from `configFile`). */
+    async function bin(args: readonly string[], config?: string): Promise<BinResult & { pulumiCalls: string }> {
         const log = path.join(tempDir(), "calls.log");
         const { env: pulumiOnPath, dir } = fakePulumiFolder(log);
-        const env = { ...process.env, ...pulumiOnPath, FAKE_PULUMI_CONFIG: config ?? "", SHIFTWISE_DEBUG: "", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
-        return new Promise((resolve) => {
-            execFile(process.execPath, [path.join(PROJECT_DIR, "bin", "shiftwise.js"), "--cwd", PROJECT_DIR, ...args, "--records-dir", dir], { env, cwd: dir }, (error, stdout, stderr) =>
-                resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr, pulumiCalls: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "" }),
-            );
-        });
+        const env = { ...pulumiOnPath, FAKE_PULUMI_CONFIG: config ?? "", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
+        const result = await shiftwise(["--cwd", PROJECT_DIR, ...args, "--records-dir", dir], { cwd: dir, env });
+        return { ...result, pulumiCalls: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "" };
     }
     const deploy = ["deploy", "--stack", "production", "--version", "v1.6.0", "--image", RELEASE.image, "--yes"];
 
