@@ -16,9 +16,10 @@ function effective(file: string): { options: Record<string, unknown>; files: str
     return { options, files: [...parsed.fileNames].sort() };
 }
 
-function script(name: string): string {
-    const manifest = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { scripts: Record<string, string> };
-    return manifest.scripts[name] ?? "";
+type Manifest = { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+function manifest(): Manifest {
+    return JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as Manifest;
 }
 
 describe("the type checks", function () {
@@ -34,14 +35,13 @@ describe("the type checks", function () {
     });
 
     it("npm test runs the TypeScript 7 check, and .ci/run the TypeScript 5 one; typescript itself stays ^5", function () {
-        assert.match(script("test"), /\brun-p\b.*\btypecheck\b.*\bunit\b/);
-        assert.match(script("typecheck"), /node_modules\/typescript7\/bin\/tsc --noEmit .*-p tsconfig\.ts7\.json$/);
-        assert.match(script("typecheck:ts5"), /node_modules\/typescript\/bin\/tsc --noEmit .*-p tsconfig\.json$/);
+        const { scripts, dependencies, devDependencies } = manifest();
+        assert.match(scripts.test, /\brun-p\b.*\btypecheck\b.*\bunit\b/);
+        assert.match(scripts.typecheck, /node_modules\/typescript7\/bin\/tsc --noEmit .*-p tsconfig\.ts7\.json$/);
+        assert.match(scripts["typecheck:ts5"], /node_modules\/typescript\/bin\/tsc --noEmit .*-p tsconfig\.json$/);
         assert.match(fs.readFileSync(path.join(PROJECT_DIR, ".ci", "run"), "utf8"), /^node bin\/supported-node\.js npm run typecheck:ts5$/m);
-        const manifest = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as { devDependencies: Record<string, string>; dependencies: Record<string, string> };
-        const typescript = manifest.devDependencies.typescript ?? manifest.dependencies.typescript;
-        assert.match(typescript, /^\^5\./);
-        assert.match(manifest.devDependencies.typescript7, /^npm:typescript@\^7\./);
+        assert.match(devDependencies.typescript ?? dependencies.typescript, /^\^5\./);
+        assert.match(devDependencies.typescript7, /^npm:typescript@\^7\./);
         assert.strictEqual(ts.versionMajorMinor.split(".")[0], "5", "the `typescript` the tests load is 5");
     });
 });
