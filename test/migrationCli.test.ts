@@ -1,7 +1,5 @@
 // The migration through the CLI: deploy runs it with the real ECS task port (SDK mocked), --migration-image, rollback --migrate-down, and the bin as a child process.
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { RDSClient } from "@aws-sdk/client-rds";
@@ -11,7 +9,7 @@ import { CommandContext, processContext } from "../cli/commands";
 import { EcsTaskPort } from "../ports/ecsTasks";
 import { ExitCode } from "../rollout/exitCodes";
 import { PROJECT_DIR } from "./harness";
-import { BinResult, fakePulumiFolder, pulumiConfigJson, shiftwise, tempDir } from "./fakes/binProcess";
+import { BinResult, fakePulumiStack, pulumiCalls, shiftwise } from "./fakes/binProcess";
 import { cliContext } from "./fakes/cliContext";
 import { fakeAws } from "./fakes/fakeAws";
 import { FakeStack } from "./fakes/fakeStack";
@@ -98,25 +96,18 @@ describe("shiftwise deploy/rollback with database.migration (CLI in-process, ECS
 describe("shiftwise migration flags (bin as a child process)", function () {
     this.timeout(120_000);
 
-    function configFile(sections: Record<string, Record<string, unknown>>): string {
-        const entries = productionConfig(sections);
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shiftwise-config-")), "config.json");
-        fs.writeFileSync(file, pulumiConfigJson(entries));
-        return file;
-    }
-
-    /** The bin in a fresh folder that is also its records folder, with the stand-in `pulumi` serving `config` (a file from `configFile`). */
-    async function bin(args: readonly string[], config?: string): Promise<BinResult & { pulumiCalls: string }> {
-        const log = path.join(tempDir(), "calls.log");
-        const { env: pulumiOnPath, dir } = fakePulumiFolder(log);
-        const env = { ...pulumiOnPath, FAKE_PULUMI_CONFIG: config ?? "", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
+    /** The bin with the stand-in `pulumi` serving production's config with `sections`, run in the stand-in's folder, which is also its records folder. */
+    async function bin(args: readonly string[], sections: Record<string, Record<string, unknown>> = {}): Promise<BinResult & { pulumiCalls: string }> {
+        const { env: stackEnv, log } = fakePulumiStack(productionConfig(sections));
+        const dir = path.dirname(log);
+        const env = { ...stackEnv, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
         const result = await shiftwise(["--cwd", PROJECT_DIR, ...args, "--records-dir", dir], { cwd: dir, env });
-        return { ...result, pulumiCalls: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "" };
+        return { ...result, pulumiCalls: pulumiCalls(log).join("\n") };
     }
     const deploy = ["deploy", "--stack", "production", "--version", "v1.6.0", "--image", RELEASE.image, "--yes"];
 
     it("deploy of a stack with database.migration gets the ECS task runner: pre-flight goes past the runner check", async () => {
-        const result = await bin(deploy, configFile({ database: { migration: MIGRATION } }));
+        const result = await bin(deploy, { database: { migration: MIGRATION } });
         const printed = result.stdout + result.stderr;
         assert.doesNotMatch(printed, /no task runner was given/);
         // The stand-in has no outputs, so pre-flight stops at the next read, after every request check passed.
@@ -127,7 +118,7 @@ describe("shiftwise migration flags (bin as a child process)", function () {
     it("--migration-image: an unpinned image exits 2 before pulumi runs; on a stack without database.migration pre-flight says it needs one", async () => {
         const [latest, noMigration] = await Promise.all([
             bin([...deploy, "--migration-image", "shop-migrations:latest"]),
-            bin([...deploy, "--migration-image", MIGRATION_IMAGE], configFile({})),
+            bin([...deploy, "--migration-image", MIGRATION_IMAGE]),
         ]);
         assert.strictEqual(latest.code, ExitCode.invalid, latest.stderr);
         assert.match(latest.stderr, /option '--migration-image <ref>' argument 'shop-migrations:latest' is invalid\. "shop-migrations:latest" must not use :latest/);
@@ -141,8 +132,8 @@ describe("shiftwise migration flags (bin as a child process)", function () {
         const { downCommand, ...noDown } = MIGRATION;
         void downCommand;
         const [none, noRecord] = await Promise.all([
-            bin(["rollback", "--stack", "production", "--migrate-down"], configFile({ database: { migration: noDown } })),
-            bin(["rollback", "--stack", "production", "--migrate-down", "--json"], configFile({ database: { migration: MIGRATION } })),
+            bin(["rollback", "--stack", "production", "--migrate-down"], { database: { migration: noDown } }),
+            bin(["rollback", "--stack", "production", "--migrate-down", "--json"], { database: { migration: MIGRATION } }),
         ]);
         assert.strictEqual(noRecord.code, ExitCode.invalid, noRecord.stderr);
         assert.match(JSON.parse(noRecord.stdout).message, /^no deployment record in /);
