@@ -138,10 +138,14 @@ export const scenarioFetcher: Fetcher = async (url, init) => {
     // Like a request on the wire, the answer comes in a later turn of the event loop.
     await new Promise((resolve) => setImmediate(resolve));
     if (init.signal?.aborted) throw init.signal.reason;
-    const headers = Object.fromEntries(Object.entries(init.headers).map(([name, value]) => [name.toLowerCase(), value]));
-    const answer = server.answer(parsed.pathname + parsed.search, headers);
-    return { status: answer.status, headers: Object.fromEntries(Object.entries(answer.headers).map(([name, value]) => [name.toLowerCase(), value])), body: answer.body };
+    const answer = server.answer(parsed.pathname + parsed.search, lowerCaseNames(init.headers));
+    return { status: answer.status, headers: lowerCaseNames(answer.headers), body: answer.body };
 };
+
+/** Header names as Node's HTTP server and fetch give them: lower case. */
+function lowerCaseNames(headers: Readonly<Record<string, string>>): Record<string, string> {
+    return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
 
 export interface Harness {
     readonly stack: FakeStack;
